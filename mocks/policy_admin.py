@@ -1,0 +1,177 @@
+"""Mock of the policy admin system (`contracts/legacy/policy-admin.openapi.yaml`).
+
+A mainframe facade: `X-Api-Key` first, UPPERCASE fields, `CODE_RETOUR` in every body, E999
+technical errors in 200 bodies as its quirk, affiliés 20 per page, batch reads of 1 to 50.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any, ClassVar
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .base import Match, MockSystem, Route, json_body
+from .contracts import FixtureError, check, load_fixture, openapi_bytes, require
+
+BASE = "/api/v1"
+NUM_PERS = re.compile(r"^[0-9]{10}$")
+NUM_CTR = re.compile(r"^[A-Z0-9]{1,20}$")
+ROLE_ORDER = ("SOUS", "AFF", "ASS", "BEN")
+PAGE_SIZE = 20
+
+ERRORS = {
+    400: ("E400", "REQUETE INVALIDE"),
+    401: ("E401", "CLE API INVALIDE"),
+    405: ("E405", "METHODE NON AUTORISEE"),
+    422: ("E422", "CONTRAT NON COLLECTIF"),
+    500: ("E500", "ERREUR INTERNE"),
+    503: ("E503", "SERVICE INDISPONIBLE"),
+}
+
+
+def error(status: int, label: str | None = None) -> Response:
+    code, default = ERRORS.get(status, (f"E{status}", ""))
+    return json_body({"CODE_RETOUR": code, "LIB_RETOUR": label or default}, status)
+
+
+def not_found(label: str) -> Response:
+    return json_body({"CODE_RETOUR": "E404", "LIB_RETOUR": label}, 404)
+
+
+def ok(body: dict[str, Any]) -> Response:
+    return json_body({"CODE_RETOUR": "0000", "LIB_RETOUR": "OK", **body})
+
+
+SUMMARY_FIELDS = ("NUM_CTR", "TYPE_NUM", "CD_FAM", "LIB_PRODUIT", "CD_STATUT", "DT_EFFET",
+                  "DT_ECHEANCE", "DT_RESIL", "COLL", "NUM_CTR_ENT", "RAISON_SOC_ENT", "NUM_PERS_SOUS")
+
+
+class PolicyAdmin(MockSystem):
+    name = "policy-admin"
+    base_path = BASE
+    routes: ClassVar[list[Route]] = [
+        Route("GET", f"{BASE}/personnes/{{NUM_PERS}}/contrats", "person_contracts"),
+        Route("GET", f"{BASE}/contrats/{{NUM_CTR}}", "contract"),
+        Route("POST", f"{BASE}/contrats/recherche", "search"),
+        Route("GET", f"{BASE}/contrats/{{NUM_CTR}}/affilies", "affiliates"),
+    ]
+
+    def __init__(self, fixtures: Path | None = None) -> None:
+        self.fixtures = fixtures
+        super().__init__()
+
+    def load(self) -> None:
+        data = load_fixture("policy_admin", self.fixtures)
+        path = "policy_admin.json"
+        require(path, data, "personnes", "contrats", "affilies")
+        check(f"{path} contrats", data["contrats"], self.name, "ContratDetail", "NUM_CTR")
+        self.contracts: dict[str, dict[str, Any]] = {c["NUM_CTR"]: c for c in data["contrats"]}
+        self.persons: dict[str, list[dict[str, str]]] = {}
+        for person in data["personnes"]:
+            for held in person["CONTRATS"]:
+                if held["NUM_CTR"] not in self.contracts:
+                    raise FixtureError(f"{path} personnes[{person['NUM_PERS']}]: unknown contract {held['NUM_CTR']}")
+                if held["ROLE"] not in ROLE_ORDER:
+                    raise FixtureError(f"{path} personnes[{person['NUM_PERS']}]: bad ROLE {held['ROLE']}")
+            self.persons[person["NUM_PERS"]] = person["CONTRATS"]
+        self.members: dict[str, list[dict[str, Any]]] = {}
+        for number, members in data["affilies"].items():
+            check(f"{path} affilies[{number}]", members, self.name, "Affilie", "NUM_ADH")
+            key = lambda a: (a["NOM"].rstrip(), a["PRENOM"].rstrip(), a["NUM_ADH"])  # noqa: E731
+            self.members[number] = sorted(members, key=key)
+
+    async def contract_document(self, request: Request) -> Response | None:
+        if request.method == "GET" and request.url.path == "/openapi.json":
+            return Response(openapi_bytes(self.name), media_type="application/json")
+        return None
+
+    def injected_error(self, status: int) -> Response:
+        return error(status) if status in (500, 503) else super().injected_error(status)
+
+    async def quirk(self, request: Request, match: Match) -> Response:
+        return json_body({"CODE_RETOUR": "E999", "LIB_RETOUR": "ERREUR TECHNIQUE"})
+
+    async def process(self, request: Request, match: Match) -> Response:
+        expected = os.environ.get("POLICY_ADMIN_API_KEY", "dev-policy-admin-key")
+        if request.headers.get("x-api-key") != expected:
+            return error(401)
+        if match.route is None:
+            return error(405) if match.path_known else not_found("RESSOURCE INCONNUE")
+        handler = getattr(self, match.route.handler)
+        response: Response = await handler(request, match.params)
+        return response
+
+    # ---- operations ----------------------------------------------------------------------------
+    async def person_contracts(self, request: Request, params: dict[str, str]) -> Response:
+        number = params["NUM_PERS"]
+        if not NUM_PERS.match(number):
+            return error(400)
+        held = self.persons.get(number)
+        if held is None:
+            return not_found("PERSONNE INCONNUE")
+        roles: dict[str, str] = {}
+        for entry in held:
+            current = roles.get(entry["NUM_CTR"])
+            if current is None or ROLE_ORDER.index(entry["ROLE"]) < ROLE_ORDER.index(current):
+                roles[entry["NUM_CTR"]] = entry["ROLE"]
+        summaries = [
+            {**{f: self.contracts[n][f] for f in SUMMARY_FIELDS}, "ROLE": role}
+            for n, role in sorted(roles.items())
+        ]
+        return ok({"NUM_PERS": number, "CONTRATS": summaries})
+
+    async def contract(self, request: Request, params: dict[str, str]) -> Response:
+        number = params["NUM_CTR"]
+        if not NUM_CTR.match(number):
+            return error(400)
+        detail = self.contracts.get(number)
+        if detail is None:
+            return not_found("CONTRAT INCONNU")
+        return ok({"CONTRAT": detail})
+
+    async def search(self, request: Request, params: dict[str, str]) -> Response:
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return error(400)
+        numbers = body.get("NUM_CTRS") if isinstance(body, dict) else None
+        if (
+            not isinstance(numbers, list)
+            or not 1 <= len(numbers) <= 50
+            or not all(isinstance(n, str) and NUM_CTR.match(n) for n in numbers)
+        ):
+            return error(400)
+        unique = list(dict.fromkeys(numbers))
+        return ok({
+            "CONTRATS": [self.contracts[n] for n in unique if n in self.contracts],
+            "INCONNUS": [n for n in unique if n not in self.contracts],
+        })
+
+    async def affiliates(self, request: Request, params: dict[str, str]) -> Response:
+        number = params["NUM_CTR"]
+        if not NUM_CTR.match(number):
+            return error(400)
+        raw_page = request.query_params.get("PAGE", "1")
+        if not re.fullmatch(r"[0-9]+", raw_page) or int(raw_page) < 1:
+            return error(400)
+        page = int(raw_page)
+        detail = self.contracts.get(number)
+        if detail is None:
+            return not_found("CONTRAT INCONNU")
+        if detail["COLL"] != "O" or detail["TYPE_NUM"] != "CTR":
+            return error(422)
+        members = self.members.get(number, [])
+        start = (page - 1) * PAGE_SIZE
+        return ok({
+            "NUM_CTR": number,
+            "PAGE": page,
+            "NB_PAGES": math.ceil(len(members) / PAGE_SIZE),
+            "TOTAL": len(members),
+            "AFFILIES": members[start : start + PAGE_SIZE],
+        })
