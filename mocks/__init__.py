@@ -1,7 +1,7 @@
 """Mock legacy back-ends, faithful to `contracts/legacy/`: one ASGI app per system.
 
-    from mocks import build_mock
-    app = build_mock("claims")          # an ASGI app with the test-only /_admin surface
+from mocks import build_mock
+app = build_mock("claims")          # an ASGI app with the test-only /_admin surface
 """
 
 from __future__ import annotations

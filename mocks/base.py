@@ -1,9 +1,9 @@
-"""What every mock legacy system shares: the test-only admin surface, fault injection, call log, clock.
+"""What every mock legacy system shares: test-only admin surface, faults, call log, clock.
 
 A mock is a `MockSystem` subclass that declares its routes and answers legacy requests; this
 module wraps it in one ASGI app:
 
-* ``/_admin/…``            admin surface (faults, calls, reset, clock, outbox), never faulted or logged
+* ``/_admin/…``            admin surface (faults, calls, reset, clock, outbox), never logged
 * contract document        ``GET /openapi.json`` (REST) or ``GET /editique/ws?wsdl``, never logged
 * anything else            a legacy request: logged on arrival, matched to a route key, then
                            drawn (timeout → error → quirk → normal, `legacy/README.md`) and answered
@@ -125,9 +125,12 @@ def _checked(key: str, value: Any) -> Any:
     elif key == "seed":
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
             raise AdminError("seed must be an integer or null")
-    elif key == "routes" and value is not None:
-        if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
-            raise AdminError("routes must be null or a list of strings")
+    elif (
+        key == "routes"
+        and value is not None
+        and not (isinstance(value, list) and all(isinstance(r, str) for r in value))
+    ):
+        raise AdminError("routes must be null or a list of strings")
     return value
 
 
@@ -301,9 +304,7 @@ class MockSystem:
 
     async def legacy(self, request: Request) -> Response:
         key, operation, match = await self.identify(request)
-        call = self.log.arrive(
-            request.method, request.url.path, request.url.query, key, operation
-        )
+        call = self.log.arrive(request.method, request.url.path, request.url.query, key, operation)
         try:
             response = await self._faulted(request, key, match, call)
         except asyncio.CancelledError:

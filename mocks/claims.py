@@ -19,16 +19,28 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .base import PARIS, Match, MockSystem, Route, json_body
-from .contracts import check, load_fixture, openapi_bytes, require
+from .contracts import FixtureError, check, load_fixture, openapi_bytes, require
 
 BASE = "/prestations/v2"
 IDENT = re.compile(r"^[A-Za-z0-9]{1,20}$")
 FR_DATE = re.compile(r"^(0[1-9]|[12][0-9]|3[01])/(0[1-9]|1[0-2])/[0-9]{4}$")
 GUARANTEES = ("INC", "INV", "DC", "RENTE_EDUC")
 STATUSES = ("EC", "CL")
-RESUME_FIELDS = ("refReglement", "numDossier", "numContrat", "numAffilie", "nomAffilie",
-                 "codeGarantie", "dateReglement", "periodeDebut", "periodeFin", "montantBrut",
-                 "montantNet", "destinataire", "modePaiement")
+RESUME_FIELDS = (
+    "refReglement",
+    "numDossier",
+    "numContrat",
+    "numAffilie",
+    "nomAffilie",
+    "codeGarantie",
+    "dateReglement",
+    "periodeDebut",
+    "periodeFin",
+    "montantBrut",
+    "montantNet",
+    "destinataire",
+    "modePaiement",
+)
 DEFAULT_MESSAGES = {
     401: ("AUTHENTIFICATION", "Authentification requise"),
     404: ("RESSOURCE_INCONNUE", "Ressource inconnue"),
@@ -69,22 +81,45 @@ class Claims(MockSystem):
         super().__init__()
 
     def load(self) -> None:
-        data = load_fixture("claims", self.fixtures)
-        require("claims.json", data, "dossiers", "reglements", "remboursements")
-        check("claims.json dossiers", data["dossiers"], self.name, "DossierDetail", "numDossier")
-        check("claims.json reglements", data["reglements"], self.name, "ReglementDetail", "refReglement")
-        check("claims.json remboursements", data["remboursements"], self.name, "Remboursement", "refRemboursement")
+        data = load_fixture("claims", self.fixtures, self.validate)
         self.dossiers_list = sorted(
             data["dossiers"],
             key=lambda d: (-parse_fr(d["dateSurvenance"]).toordinal(), d["numDossier"]),
         )
         self.dossiers_by_id = {d["numDossier"]: d for d in data["dossiers"]}
-        self.reglements_list = sorted(data["reglements"], key=sort_key_desc_date("dateReglement", "refReglement"))
+        self.reglements_list = sorted(
+            data["reglements"], key=sort_key_desc_date("dateReglement", "refReglement")
+        )
         self.reglements_by_id = {r["refReglement"]: r for r in data["reglements"]}
         self.remboursements_list = sorted(
             data["remboursements"], key=sort_key_desc_date("dateReglement", "refRemboursement")
         )
         self.santé_holders = self._holders(data)
+
+    @classmethod
+    def validate(cls, data: dict[str, Any]) -> None:
+        require("claims.json", data, "assures", "dossiers", "reglements", "remboursements")
+        check("claims.json dossiers", data["dossiers"], cls.name, "DossierDetail", "numDossier")
+        check(
+            "claims.json reglements",
+            data["reglements"],
+            cls.name,
+            "ReglementDetail",
+            "refReglement",
+        )
+        check(
+            "claims.json remboursements",
+            data["remboursements"],
+            cls.name,
+            "Remboursement",
+            "refRemboursement",
+        )
+        dossiers = {d["numDossier"] for d in data["dossiers"]}
+        for r in data["reglements"]:
+            if r["numDossier"] not in dossiers:
+                raise FixtureError(
+                    f"claims.json reglements[{r['refReglement']}] field numDossier: unknown dossier"
+                )
 
     def _holders(self, data: dict[str, Any]) -> dict[str, set[str]]:
         """numAssure → the santé contracts of which he is the main insured person (`assures`)."""
@@ -98,9 +133,16 @@ class Claims(MockSystem):
             return Response(openapi_bytes(self.name), media_type="application/json")
         return None
 
-    def error(self, status: int, code: str | None = None, message: str | None = None,
-              headers: dict[str, str] | None = None) -> Response:
-        default_code, default_message = DEFAULT_MESSAGES.get(status, ("ERREUR_TECHNIQUE", "Erreur technique"))
+    def error(
+        self,
+        status: int,
+        code: str | None = None,
+        message: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        default_code, default_message = DEFAULT_MESSAGES.get(
+            status, ("ERREUR_TECHNIQUE", "Erreur technique")
+        )
         body = {
             "code": code or default_code,
             "message": message or default_message,
@@ -121,7 +163,11 @@ class Claims(MockSystem):
     async def identify(self, request: Request) -> tuple[str, str | None, Match]:
         method = "GET" if request.method == "HEAD" else request.method
         match = self.router.match(method, request.url.path)
-        key = f"{request.method} {match.route.template}" if match.route else f"{request.method} (unmatched)"
+        key = (
+            f"{request.method} {match.route.template}"
+            if match.route
+            else f"{request.method} (unmatched)"
+        )
         return key, None, match
 
     def authenticated(self, request: Request) -> bool:
@@ -133,7 +179,10 @@ class Claims(MockSystem):
             user, sep, password = base64.b64decode(encoded, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return False
-        expected = (os.environ.get("CLAIMS_USER", "gateway"), os.environ.get("CLAIMS_PASSWORD", "dev-claims-password"))
+        expected = (
+            os.environ.get("CLAIMS_USER", "gateway"),
+            os.environ.get("CLAIMS_PASSWORD", "dev-claims-password"),
+        )
         return bool(sep) and (user, password) == expected
 
     async def process(self, request: Request, match: Match) -> Response:
@@ -149,7 +198,7 @@ class Claims(MockSystem):
             return Response(status_code=response.status_code, headers=dict(response.headers))
         return response
 
-    # ---- query parameters ------------------------------------------------------------------------
+    # ---- query parameters --------------------------------------------------------------------
     @staticmethod
     def param(request: Request, name: str) -> str | None:
         """First occurrence; an empty value counts as absent."""
@@ -159,13 +208,18 @@ class Claims(MockSystem):
     def ident(self, request: Request, name: str) -> str | None:
         value = self.param(request, name)
         if value is not None and not IDENT.match(value):
-            raise Invalid("PARAMETRE_INVALIDE", f"Paramètre {name} invalide : lettres et chiffres attendus")
+            raise Invalid(
+                "PARAMETRE_INVALIDE", f"Paramètre {name} invalide : lettres et chiffres attendus"
+            )
         return value
 
     def choice(self, request: Request, name: str, allowed: tuple[str, ...]) -> str | None:
         value = self.param(request, name)
         if value is not None and value not in allowed:
-            raise Invalid("PARAMETRE_INVALIDE", f"Paramètre {name} invalide : valeurs admises {', '.join(allowed)}")
+            raise Invalid(
+                "PARAMETRE_INVALIDE",
+                f"Paramètre {name} invalide : valeurs admises {', '.join(allowed)}",
+            )
         return value
 
     def date_range(self, request: Request) -> tuple[date | None, date | None]:
@@ -180,44 +234,73 @@ class Claims(MockSystem):
                     raise ValueError(value)
                 bounds.append(parse_fr(value))
             except ValueError:
-                raise Invalid("PARAMETRE_INVALIDE", f"Paramètre {name} invalide : format jj/mm/aaaa attendu") from None
+                raise Invalid(
+                    "PARAMETRE_INVALIDE", f"Paramètre {name} invalide : format jj/mm/aaaa attendu"
+                ) from None
         low, high = bounds
         if low and high and low > high:
-            raise Invalid("PARAMETRE_INVALIDE", "Paramètre dateMin invalide : postérieure à dateMax")
+            raise Invalid(
+                "PARAMETRE_INVALIDE", "Paramètre dateMin invalide : postérieure à dateMax"
+            )
         return low, high
 
-    def page(self, request: Request, items: list[dict[str, Any]], fields: tuple[str, ...] | None = None) -> Response:
-        page = self.integer(request, "page", 1, None, "valeur entière supérieure ou égale à 1 attendue")
+    def page(
+        self, request: Request, items: list[dict[str, Any]], fields: tuple[str, ...] | None = None
+    ) -> Response:
+        page = self.integer(
+            request, "page", 1, None, "valeur entière supérieure ou égale à 1 attendue"
+        )
         size = self.integer(request, "taille", 20, 50, "valeur comprise entre 1 et 50 attendue")
         chunk = items[(page - 1) * size : page * size]
         if fields:
             chunk = [{f: item[f] for f in fields} for item in chunk]
-        return json_body({"elements": chunk, "page": page, "taille": size,
-                          "nbPages": math.ceil(len(items) / size), "total": len(items)})
+        return json_body(
+            {
+                "elements": chunk,
+                "page": page,
+                "taille": size,
+                "nbPages": math.ceil(len(items) / size),
+                "total": len(items),
+            }
+        )
 
-    def integer(self, request: Request, name: str, default: int, high: int | None, hint: str) -> int:
+    def integer(
+        self, request: Request, name: str, default: int, high: int | None, hint: str
+    ) -> int:
         raw = self.param(request, name)
         if raw is None:
             return default
-        if not re.fullmatch(r"-?[0-9]+", raw) or int(raw) < 1 or (high is not None and int(raw) > high):
+        if (
+            not re.fullmatch(r"-?[0-9]+", raw)
+            or int(raw) < 1
+            or (high is not None and int(raw) > high)
+        ):
             raise Invalid("PARAMETRE_INVALIDE", f"Paramètre {name} invalide : {hint}")
         return int(raw)
 
-    # ---- operations --------------------------------------------------------------------------------
+    # ---- operations --------------------------------------------------------------------------
     def dossiers(self, request: Request, params: dict[str, str]) -> Response:
         contract, affiliate = self.ident(request, "numContrat"), self.ident(request, "numAffilie")
         status = self.choice(request, "statut", STATUSES)
         self.integer(request, "page", 1, None, "valeur entière supérieure ou égale à 1 attendue")
         self.integer(request, "taille", 20, 50, "valeur comprise entre 1 et 50 attendue")
         if contract is None and affiliate is None:
-            raise Invalid("PARAMETRE_OBLIGATOIRE", "Au moins un critère parmi numContrat et numAffilie est obligatoire")
+            raise Invalid(
+                "PARAMETRE_OBLIGATOIRE",
+                "Au moins un critère parmi numContrat et numAffilie est obligatoire",
+            )
         found = [
-            d for d in self.dossiers_list
+            d
+            for d in self.dossiers_list
             if (contract is None or d["numContrat"] == contract)
             and (affiliate is None or d["numAffilie"] == affiliate)
             and (status is None or d["statut"] == status)
         ]
-        return self.page(request, found, fields=tuple(k for k in found[0] if k != "prestationBase") if found else None)
+        return self.page(
+            request,
+            found,
+            fields=tuple(k for k in found[0] if k != "prestationBase") if found else None,
+        )
 
     def dossier(self, request: Request, params: dict[str, str]) -> Response:
         found = self.dossiers_by_id.get(params["numDossier"])
@@ -233,10 +316,13 @@ class Claims(MockSystem):
         self.integer(request, "page", 1, None, "valeur entière supérieure ou égale à 1 attendue")
         self.integer(request, "taille", 20, 50, "valeur comprise entre 1 et 50 attendue")
         if dossier is None and contract is None and affiliate is None:
-            raise Invalid("PARAMETRE_OBLIGATOIRE",
-                          "Au moins un critère parmi numDossier, numContrat et numAffilie est obligatoire")
+            raise Invalid(
+                "PARAMETRE_OBLIGATOIRE",
+                "Au moins un critère parmi numDossier, numContrat et numAffilie est obligatoire",
+            )
         found = [
-            r for r in self.reglements_list
+            r
+            for r in self.reglements_list
             if (dossier is None or r["numDossier"] == dossier)
             and (contract is None or r["numContrat"] == contract)
             and (affiliate is None or r["numAffilie"] == affiliate)
@@ -248,7 +334,9 @@ class Claims(MockSystem):
     def reglement(self, request: Request, params: dict[str, str]) -> Response:
         found = self.reglements_by_id.get(params["refReglement"])
         if found is None:
-            return self.error(404, "REGLEMENT_INCONNU", f"Règlement {params['refReglement']} inconnu")
+            return self.error(
+                404, "REGLEMENT_INCONNU", f"Règlement {params['refReglement']} inconnu"
+            )
         return json_body(found)
 
     def remboursements(self, request: Request, params: dict[str, str]) -> Response:
@@ -260,7 +348,8 @@ class Claims(MockSystem):
             raise Invalid("PARAMETRE_OBLIGATOIRE", "Le paramètre numAssure est obligatoire")
         contracts = self.santé_holders.get(insured, set())
         found = [
-            r for r in self.remboursements_list
+            r
+            for r in self.remboursements_list
             if r["numContrat"] in contracts and within(parse_fr(r["dateReglement"]), low, high)
         ]
         return self.page(request, found)
@@ -268,4 +357,3 @@ class Claims(MockSystem):
 
 def within(day: date, low: date | None, high: date | None) -> bool:
     return (low is None or day >= low) and (high is None or day <= high)
-

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,11 @@ def to_json_schema(node: Any) -> Any:
         return [to_json_schema(item) for item in node]
     if not isinstance(node, dict):
         return node
-    out = {k: to_json_schema(v) for k, v in node.items() if k not in ("example", "examples", "nullable")}
+    out = {
+        k: to_json_schema(v)
+        for k, v in node.items()
+        if k not in ("example", "examples", "nullable")
+    }
     if "$ref" in out:
         out["$ref"] = out["$ref"].replace("#/components/schemas/", "#/definitions/")
     if node.get("nullable"):
@@ -71,15 +76,25 @@ def schema_validator(system: str, name: str) -> Draft7Validator:
     return Draft7Validator({"$ref": f"#/definitions/{name}", "definitions": definitions})
 
 
-def load_fixture(name: str, directory: Path | None = None) -> dict[str, Any]:
+Validate = Callable[[dict[str, Any]], None]
+_LOADED: dict[tuple[Path, int, int], dict[str, Any]] = {}
+
+
+def load_fixture(name: str, directory: Path | None, validate: Validate) -> dict[str, Any]:
+    """A private copy of fixture `name`, parsed and validated once per version of the file."""
     path = (directory or FIXTURES) / f"{name}.json"
     try:
-        data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+        stat = path.stat()
+        key = (path, stat.st_mtime_ns, stat.st_size)
+        if key not in _LOADED:
+            data = json.loads(path.read_text("utf-8"))
+            if not isinstance(data, dict):
+                raise FixtureError(f"{path}: a JSON object is expected")
+            validate(data)
+            _LOADED[key] = data
     except (OSError, ValueError) as exc:
         raise FixtureError(f"{path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise FixtureError(f"{path}: a JSON object is expected")
-    return data
+    return copy.deepcopy(_LOADED[key])
 
 
 def check(path: str, records: Any, system: str, schema: str, key: str | None = None) -> None:

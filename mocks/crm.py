@@ -8,7 +8,6 @@ and THEN answered 503 (the "outcome unknown" case).
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
@@ -38,16 +37,29 @@ LOCK_AFTER = 5
 class Refused(Exception):
     """An answer other than success, raised from deep inside a handler."""
 
-    def __init__(self, status: int, code: str, message: str, details: list[dict[str, str]] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.details, self.headers = details or [], headers
 
 
-def refusal(status: int, code: str, message: str, details: list[dict[str, str]] | None = None,
-            headers: dict[str, str] | None = None) -> Response:
-    return json_body({"erreur": code, "message": message, "details": details or []}, status, headers)
+def refusal(
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return json_body(
+        {"erreur": code, "message": message, "details": details or []}, status, headers
+    )
 
 
 def invalid(message: str, details: list[dict[str, str]]) -> Refused:
@@ -66,7 +78,11 @@ def attachment_bytes(kind: str, size: int, seed: str) -> bytes:
 
 
 def rules_signature(kind: str) -> bytes:
-    return {"application/pdf": b"%PDF-1.4\n", "image/jpeg": b"\xff\xd8\xff\xe0", "image/png": b"\x89PNG\r\n\x1a\n"}[kind]
+    return {
+        "application/pdf": b"%PDF-1.4\n",
+        "image/jpeg": b"\xff\xd8\xff\xe0",
+        "image/png": b"\x89PNG\r\n\x1a\n",
+    }[kind]
 
 
 class Crm(MockSystem):
@@ -99,43 +115,108 @@ class Crm(MockSystem):
         self.fixtures = fixtures
         super().__init__()
 
-    # ---- state -----------------------------------------------------------------------------------
+    # ---- state -------------------------------------------------------------------------------
     def load(self) -> None:
-        data = copy.deepcopy(load_fixture("crm", self.fixtures))
-        path = "crm.json"
-        require(path, data, "clients", "comptes", "jetons", "interlocuteurs", "piecesJointes", "demandes", "rattachements")
+        data = load_fixture("crm", self.fixtures, self.validate)
         self.accounts: dict[str, dict[str, Any]] = {a["clientId"]: a for a in data["comptes"]}
         self.clients: dict[str, dict[str, Any]] = {c["clientId"]: c for c in data["clients"]}
-        check(f"{path} clients", [self.client_view(cid) for cid in self.clients], self.name, "Client", "clientId")
-        check(f"{path} interlocuteurs", data["interlocuteurs"], self.name, "Interlocuteur", "id")
         self.interlocuteurs = {i["id"]: i for i in data["interlocuteurs"]}
         self.pieces: dict[str, dict[str, Any]] = {p["id"]: p for p in data["piecesJointes"]}
-        self.demandes: dict[str, dict[str, Any]] = {}
-        for item in data["demandes"]:
-            if item["clientId"] not in self.clients:
-                raise FixtureError(f"{path} demandes[{item['id']}] field clientId: unknown client")
+        self.demandes: dict[str, dict[str, Any]] = {d["id"]: d for d in data["demandes"]}
+        for item in self.demandes.values():
             for piece in item["rappel"]["piecesJointes"]:
-                if piece not in self.pieces:
-                    raise FixtureError(f"{path} demandes[{item['id']}] field rappel/piecesJointes: unknown {piece}")
                 self.pieces[piece]["demande"] = item["id"]
-            self.demandes[item["id"]] = item
-        check(f"{path} demandes", [self.demande_view(d) for d in self.demandes.values()], self.name, "Demande", "id")
         self.tokens: list[dict[str, Any]] = data["jetons"]
         self.groups: list[set[str]] = [set(g) for g in data["rattachements"]]
         self.outbox: list[dict[str, Any]] = []
         self.piece_seq = max(int(p[3:]) for p in self.pieces) if self.pieces else 0
 
+    @classmethod
+    def validate(cls, data: dict[str, Any]) -> None:
+        path = "crm.json"
+        require(
+            path,
+            data,
+            "clients",
+            "comptes",
+            "jetons",
+            "interlocuteurs",
+            "piecesJointes",
+            "demandes",
+            "rattachements",
+        )
+        accounts = {a["clientId"]: a for a in data["comptes"]}
+        views = [
+            {
+                **c,
+                "compte": {
+                    k: accounts.get(c["clientId"], {"statut": "AUCUN", "identifiant": None})[k]
+                    for k in ("statut", "identifiant")
+                },
+            }
+            for c in data["clients"]
+        ]
+        check(f"{path} clients", views, cls.name, "Client", "clientId")
+        check(f"{path} interlocuteurs", data["interlocuteurs"], cls.name, "Interlocuteur", "id")
+        check(
+            f"{path} piecesJointes",
+            [
+                {k: p[k] for k in ("id", "nom", "type", "taille") if k in p}
+                for p in data["piecesJointes"]
+            ],
+            cls.name,
+            "PieceJointe",
+            "id",
+        )
+        clients, pieces = (
+            {c["clientId"] for c in data["clients"]},
+            {p["id"] for p in data["piecesJointes"]},
+        )
+        for item in data["demandes"]:
+            where = f"{path} demandes[{item.get('id')}]"
+            if item.get("clientId") not in clients:
+                raise FixtureError(f"{where} field clientId: unknown client")
+            if item.get("type") not in rules.TYPES:
+                raise FixtureError(f"{where} field type: not in the catalogue")
+            missing = [p for p in item["rappel"]["piecesJointes"] if p not in pieces]
+            if missing:
+                raise FixtureError(f"{where} field rappel/piecesJointes: unknown {missing[0]}")
+            view = {**item, "libelleType": rules.TYPES[item["type"]]["libelle"]}
+            view.pop("clientId")
+            view["rappel"] = {**item["rappel"], "piecesJointes": []}
+            check(where, [view], cls.name, "Demande")
+
     def client_view(self, client_id: str) -> dict[str, Any]:
         client = self.clients[client_id]
         account = self.accounts.get(client_id, {"statut": "AUCUN", "identifiant": None})
-        return {**client, "compte": {"statut": account["statut"], "identifiant": account["identifiant"]}}
+        return {
+            **client,
+            "compte": {"statut": account["statut"], "identifiant": account["identifiant"]},
+        }
 
     def demande_view(self, item: dict[str, Any]) -> dict[str, Any]:
         view = {k: v for k, v in item.items() if k != "clientId"}
         view["libelleType"] = rules.TYPES[item["type"]]["libelle"]
-        view["rappel"] = {**item["rappel"], "piecesJointes": [self.piece_view(p) for p in item["rappel"]["piecesJointes"]]}
-        order = ["id", "reference", "type", "libelleType", "categorie", "dateCreation", "statut", "suivi",
-                 "beneficiaires", "numContrat", "reclamation", "historique", "rappel", "referenceExterne"]
+        view["rappel"] = {
+            **item["rappel"],
+            "piecesJointes": [self.piece_view(p) for p in item["rappel"]["piecesJointes"]],
+        }
+        order = [
+            "id",
+            "reference",
+            "type",
+            "libelleType",
+            "categorie",
+            "dateCreation",
+            "statut",
+            "suivi",
+            "beneficiaires",
+            "numContrat",
+            "reclamation",
+            "historique",
+            "rappel",
+            "referenceExterne",
+        ]
         return {k: view[k] for k in order}
 
     def piece_view(self, piece_id: str) -> dict[str, Any]:
@@ -145,7 +226,7 @@ class Crm(MockSystem):
     def now(self) -> datetime:
         return self.clock.now().astimezone(PARIS).replace(microsecond=0)
 
-    # ---- framing -----------------------------------------------------------------------------------
+    # ---- framing -----------------------------------------------------------------------------
     async def contract_document(self, request: Request) -> Response | None:
         if request.method == "GET" and request.url.path == "/openapi.json":
             return Response(openapi_bytes(self.name), media_type="application/json")
@@ -159,7 +240,11 @@ class Crm(MockSystem):
             if request.method != "GET":
                 return admin_json({"error": "method not allowed"}, 405)
             wanted = request.query_params.get("destinataire")
-            emails = [e for e in self.outbox if wanted is None or e["destinataire"].lower() == wanted.lower()]
+            emails = [
+                e
+                for e in self.outbox
+                if wanted is None or e["destinataire"].lower() == wanted.lower()
+            ]
             return admin_json({"emails": emails})
 
         return outbox()
@@ -180,12 +265,20 @@ class Crm(MockSystem):
         expected = os.environ.get("CRM_TOKEN", "dev-crm-token")
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or token != expected:
-            return refusal(401, "NON_AUTHENTIFIE", "Jeton de service absent ou invalide",
-                           headers={"WWW-Authenticate": 'Bearer realm="crm"'})
+            return refusal(
+                401,
+                "NON_AUTHENTIFIE",
+                "Jeton de service absent ou invalide",
+                headers={"WWW-Authenticate": 'Bearer realm="crm"'},
+            )
         if match.route is None:
             if match.path_known:
-                return refusal(405, "METHODE_NON_AUTORISEE", "Méthode non autorisée",
-                               headers={"Allow": ", ".join(sorted(set(match.allowed)))})
+                return refusal(
+                    405,
+                    "METHODE_NON_AUTORISEE",
+                    "Méthode non autorisée",
+                    headers={"Allow": ", ".join(sorted(set(match.allowed)))},
+                )
             return refusal(404, "INTROUVABLE", "Ressource inconnue")
         try:
             response: Response = await getattr(self, match.route.handler)(request, match.params)
@@ -210,7 +303,7 @@ class Crm(MockSystem):
             raise not_found("Client inconnu")
         return self.clients[client_id]
 
-    # ---- clients ---------------------------------------------------------------------------------
+    # ---- clients -----------------------------------------------------------------------------
     async def get_client(self, request: Request, p: dict[str, str]) -> Response:
         self.client(p["clientId"])
         return json_body(self.client_view(p["clientId"]))
@@ -239,7 +332,7 @@ class Crm(MockSystem):
             raise not_found("Interlocuteur inconnu")
         return json_body(found)
 
-    # ---- demandes ----------------------------------------------------------------------------------
+    # ---- demandes ----------------------------------------------------------------------------
     def day_param(self, request: Request, name: str, required: bool = False) -> date | None:
         value = request.query_params.get(name, "")
         if value == "":
@@ -247,7 +340,9 @@ class Crm(MockSystem):
                 raise invalid("Requête invalide", [rules.detail(name, "Paramètre obligatoire")])
             return None
         if not rules.is_date(value):
-            raise invalid("Requête invalide", [rules.detail(name, "Date attendue au format AAAA-MM-JJ")])
+            raise invalid(
+                "Requête invalide", [rules.detail(name, "Date attendue au format AAAA-MM-JJ")]
+            )
         return date.fromisoformat(value)
 
     @staticmethod
@@ -257,8 +352,11 @@ class Crm(MockSystem):
     async def list_demandes(self, request: Request, p: dict[str, str]) -> Response:
         self.client(p["clientId"])
         since = self.day_param(request, "depuis")
-        found = [d for d in self.demandes.values()
-                 if d["clientId"] == p["clientId"] and (since is None or self.created_day(d) >= since)]
+        found = [
+            d
+            for d in self.demandes.values()
+            if d["clientId"] == p["clientId"] and (since is None or self.created_day(d) >= since)
+        ]
         found.sort(key=lambda d: (datetime.fromisoformat(d["dateCreation"]), d["id"]), reverse=True)
         return json_body({"demandes": [self.demande_view(d) for d in found]})
 
@@ -270,7 +368,9 @@ class Crm(MockSystem):
             raise invalid("La demande est invalide", details)
         kind = rules.TYPES.get(body["type"])
         if kind is None:
-            raise invalid("La demande est invalide", [rules.detail("type", "Type de demande inconnu")])
+            raise invalid(
+                "La demande est invalide", [rules.detail("type", "Type de demande inconnu")]
+            )
         details = rules.missing_required(body, kind)
         if details:
             raise invalid("La demande est incomplète", details)
@@ -278,37 +378,76 @@ class Crm(MockSystem):
         for i, piece_id in enumerate(body.get("piecesJointes", [])):
             piece = self.pieces.get(piece_id)
             if piece is None or piece.get("demande") or self.expired(piece, now):
-                raise invalid("La demande est invalide", [rules.detail(f"piecesJointes[{i}]", "Pièce jointe inconnue, expirée ou déjà utilisée")])
+                raise invalid(
+                    "La demande est invalide",
+                    [
+                        rules.detail(
+                            f"piecesJointes[{i}]", "Pièce jointe inconnue, expirée ou déjà utilisée"
+                        )
+                    ],
+                )
         reference = body.get("referenceExterne")
-        if reference is not None and any(d["referenceExterne"] == reference for d in self.demandes.values()):
-            raise Refused(409, "CONFLIT", "Une demande existe déjà avec cette référence externe",
-                          [rules.detail("referenceExterne", "Référence externe déjà utilisée")])
-        seq = 1 + max((int(d["id"][-6:]) for d in self.demandes.values() if d["id"][2:6] == str(now.year)), default=0)
+        if reference is not None and any(
+            d["referenceExterne"] == reference for d in self.demandes.values()
+        ):
+            raise Refused(
+                409,
+                "CONFLIT",
+                "Une demande existe déjà avec cette référence externe",
+                [rules.detail("referenceExterne", "Référence externe déjà utilisée")],
+            )
+        seq = 1 + max(
+            (int(d["id"][-6:]) for d in self.demandes.values() if d["id"][2:6] == str(now.year)),
+            default=0,
+        )
         created = now.isoformat()
         item = {
-            "id": f"D-{now.year}-{seq:06d}", "reference": f"DEM-{now.year}-{now.month:02d}-{seq:06d}",
-            "clientId": p["clientId"], "type": kind["code"], "categorie": kind["categorie"],
-            "dateCreation": created, "statut": "RECU", "suivi": kind["categorie"] != "SANTE",
-            "beneficiaires": body.get("beneficiaires", []), "numContrat": body.get("numContrat"),
-            "reclamation": True if kind["code"] == "RECLAMATION" else body.get("reclamation", False),
+            "id": f"D-{now.year}-{seq:06d}",
+            "reference": f"DEM-{now.year}-{now.month:02d}-{seq:06d}",
+            "clientId": p["clientId"],
+            "type": kind["code"],
+            "categorie": kind["categorie"],
+            "dateCreation": created,
+            "statut": "RECU",
+            "suivi": kind["categorie"] != "SANTE",
+            "beneficiaires": body.get("beneficiaires", []),
+            "numContrat": body.get("numContrat"),
+            "reclamation": True
+            if kind["code"] == "RECLAMATION"
+            else body.get("reclamation", False),
             "historique": [{"statut": "RECU", "date": created}],
-            "rappel": {"sujet": body.get("sujet"), "detail": body.get("detail"),
-                       "description": body.get("description"), "piecesJointes": body.get("piecesJointes", [])},
+            "rappel": {
+                "sujet": body.get("sujet"),
+                "detail": body.get("detail"),
+                "description": body.get("description"),
+                "piecesJointes": body.get("piecesJointes", []),
+            },
             "referenceExterne": reference,
         }
         for piece_id in item["rappel"]["piecesJointes"]:
             self.pieces[piece_id]["demande"] = item["id"]
         self.demandes[item["id"]] = item
-        return json_body(self.demande_view(item), 201, {"Location": f"{BASE}/demandes/{item['id']}"})
+        return json_body(
+            self.demande_view(item), 201, {"Location": f"{BASE}/demandes/{item['id']}"}
+        )
 
     def expired(self, piece: dict[str, Any], now: datetime) -> bool:
-        return not piece.get("demande") and now - datetime.fromisoformat(piece["deposeLe"]) > timedelta(hours=24)
+        return not piece.get("demande") and now - datetime.fromisoformat(
+            piece["deposeLe"]
+        ) > timedelta(hours=24)
 
     async def find_demande(self, request: Request, p: dict[str, str]) -> Response:
         reference = request.query_params.get("referenceExterne", "")
         if not reference or not rules.REFERENCE_EXTERNE.match(reference):
-            raise invalid("Requête invalide", [rules.detail("referenceExterne", "Paramètre obligatoire ou invalide")])
-        found = [self.demande_view(d) for d in self.demandes.values() if d["referenceExterne"] == reference]
+            raise invalid(
+                "Requête invalide",
+                [rules.detail("referenceExterne", "Paramètre obligatoire ou invalide")],
+            )
+        found = [
+            self.demande_view(d)
+            for d in self.demandes.values()
+            if d["referenceExterne"] == reference
+        ]
         return json_body({"demandes": found})
 
     async def statistics(self, request: Request, p: dict[str, str]) -> Response:
@@ -316,14 +455,24 @@ class Crm(MockSystem):
         high = self.day_param(request, "jusqua", required=True)
         assert low is not None and high is not None
         if high < low or (high - low).days > 366:
-            raise invalid("Requête invalide", [rules.detail("jusqua", "Période de 366 jours au plus, jusqua après depuis")])
+            raise invalid(
+                "Requête invalide",
+                [rules.detail("jusqua", "Période de 366 jours au plus, jusqua après depuis")],
+            )
         counts: dict[str, dict[str, int]] = {}
         for item in self.demandes.values():
             if low <= self.created_day(item) <= high:
                 per_status = counts.setdefault(item["type"], {})
                 per_status[item["statut"]] = per_status.get(item["statut"], 0) + 1
         total = sum(sum(v.values()) for v in counts.values())
-        return json_body({"depuis": low.isoformat(), "jusqua": high.isoformat(), "parType": counts, "total": total})
+        return json_body(
+            {
+                "depuis": low.isoformat(),
+                "jusqua": high.isoformat(),
+                "parType": counts,
+                "total": total,
+            }
+        )
 
     async def get_demande(self, request: Request, p: dict[str, str]) -> Response:
         found = self.demandes.get(p["demandeId"]) if DEMANDE_ID.match(p["demandeId"]) else None
@@ -334,12 +483,15 @@ class Crm(MockSystem):
     async def catalogue(self, request: Request, p: dict[str, str]) -> Response:
         return json_body({"types": rules.CATALOGUE})
 
-    # ---- attachments ---------------------------------------------------------------------------------
+    # ---- attachments -------------------------------------------------------------------------
     async def upload(self, request: Request, p: dict[str, str]) -> Response:
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media != "multipart/form-data":
             raise Refused(415, "TYPE_NON_SUPPORTE", "Content-Type attendu : multipart/form-data")
-        missing = invalid("Fichier manquant", [rules.detail("fichier", "Un fichier nommé « fichier » est attendu")])
+        missing = invalid(
+            "Fichier manquant",
+            [rules.detail("fichier", "Un fichier nommé « fichier » est attendu")],
+        )
         try:
             async with request.form(max_files=10, max_fields=50) as form:
                 parts = form.getlist("fichier")
@@ -356,16 +508,33 @@ class Crm(MockSystem):
         if not content:
             raise invalid("Fichier vide", [rules.detail("fichier", "Le fichier est vide")])
         if len(content) > MAX_UPLOAD:
-            raise Refused(413, "TROP_VOLUMINEUX", "Le fichier dépasse 10 Mo",
-                          [rules.detail("fichier", f"Taille maximale : {MAX_UPLOAD} octets")])
+            raise Refused(
+                413,
+                "TROP_VOLUMINEUX",
+                "Le fichier dépasse 10 Mo",
+                [rules.detail("fichier", f"Taille maximale : {MAX_UPLOAD} octets")],
+            )
         if declared not in SIGNATURES or not content.startswith(SIGNATURES[declared]):
-            raise Refused(415, "TYPE_NON_SUPPORTE", "Format de fichier non accepté",
-                          [rules.detail("fichier", "Formats acceptés : PDF, JPEG, PNG")])
+            raise Refused(
+                415,
+                "TYPE_NON_SUPPORTE",
+                "Format de fichier non accepté",
+                [rules.detail("fichier", "Formats acceptés : PDF, JPEG, PNG")],
+            )
         if not filename or len(filename) > 255:
-            raise invalid("Nom de fichier invalide", [rules.detail("fichier", "Nom de fichier de 1 à 255 caractères attendu")])
+            raise invalid(
+                "Nom de fichier invalide",
+                [rules.detail("fichier", "Nom de fichier de 1 à 255 caractères attendu")],
+            )
         self.piece_seq += 1
-        piece = {"id": f"PJ-{self.piece_seq:06d}", "nom": filename, "type": declared, "taille": len(content),
-                 "deposeLe": self.now().isoformat(), "contenu": content}
+        piece = {
+            "id": f"PJ-{self.piece_seq:06d}",
+            "nom": filename,
+            "type": declared,
+            "taille": len(content),
+            "deposeLe": self.now().isoformat(),
+            "contenu": content,
+        }
         self.pieces[piece["id"]] = piece
         return json_body(self.piece_view(piece["id"]), 201)
 
@@ -373,39 +542,71 @@ class Crm(MockSystem):
         piece = self.pieces.get(p["pieceJointeId"])
         if piece is None or self.expired(piece, self.now()):
             raise not_found("Pièce jointe inconnue")
-        content = piece.get("contenu") or attachment_bytes(piece["type"], piece["taille"], piece["id"])
-        return Response(content, media_type=piece["type"],
-                        headers={"Content-Disposition": f'attachment; filename="{piece["nom"]}"'})
+        content = piece.get("contenu") or attachment_bytes(
+            piece["type"], piece["taille"], piece["id"]
+        )
+        return Response(
+            content,
+            media_type=piece["type"],
+            headers={"Content-Disposition": f'attachment; filename="{piece["nom"]}"'},
+        )
 
-    # ---- accounts ------------------------------------------------------------------------------------
+    # ---- accounts ----------------------------------------------------------------------------
     def account_by_login(self, login: str) -> dict[str, Any] | None:
         wanted = login.lower()
-        return next((a for a in self.accounts.values() if (a["identifiant"] or "").lower() == wanted), None)
+        return next(
+            (a for a in self.accounts.values() if (a["identifiant"] or "").lower() == wanted), None
+        )
 
     def issue_token(self, account: dict[str, Any], kind: str) -> None:
         for token in self.tokens:
             if token["clientId"] == account["clientId"] and token["type"] == kind:
                 token["remplace"] = True
         now = self.now()
-        token = {"jeton": secrets.token_urlsafe(32), "type": kind, "clientId": account["clientId"], "emisLe": now.isoformat()}
+        token = {
+            "jeton": secrets.token_urlsafe(32),
+            "type": kind,
+            "clientId": account["clientId"],
+            "emisLe": now.isoformat(),
+        }
         self.tokens.append(token)
-        self.outbox.append({"type": kind, "destinataire": account["identifiant"], "clientId": account["clientId"],
-                            "jeton": token["jeton"], "envoyeLe": now.isoformat()})
+        self.outbox.append(
+            {
+                "type": kind,
+                "destinataire": account["identifiant"],
+                "clientId": account["clientId"],
+                "jeton": token["jeton"],
+                "envoyeLe": now.isoformat(),
+            }
+        )
 
     def use_token(self, value: str, kind: str) -> dict[str, Any]:
         now = self.now()
         for token in self.tokens:
-            if token["jeton"] == value and token["type"] == kind and not token.get("utilise") and not token.get("remplace"):
-                if now - datetime.fromisoformat(token["emisLe"]) <= TOKEN_LIFE[kind]:
-                    return token
-        raise Refused(400, "JETON_INVALIDE", "Ce lien n'est plus valable",
-                      [rules.detail("jeton", "Jeton inconnu, déjà utilisé ou expiré")])
+            if (
+                token["jeton"] == value
+                and token["type"] == kind
+                and not token.get("utilise")
+                and not token.get("remplace")
+            ) and now - datetime.fromisoformat(token["emisLe"]) <= TOKEN_LIFE[kind]:
+                return token
+        raise Refused(
+            400,
+            "JETON_INVALIDE",
+            "Ce lien n'est plus valable",
+            [rules.detail("jeton", "Jeton inconnu, déjà utilisé ou expiré")],
+        )
 
     @staticmethod
     def strong(password: str, champ: str) -> None:
         broken = rules.password_rules(password, champ)
         if broken:
-            raise Refused(400, "MOT_DE_PASSE_FAIBLE", "Le mot de passe ne respecte pas les règles de sécurité", broken)
+            raise Refused(
+                400,
+                "MOT_DE_PASSE_FAIBLE",
+                "Le mot de passe ne respecte pas les règles de sécurité",
+                broken,
+            )
 
     def check_password(self, account: dict[str, Any], password: str) -> None:
         """One password check of an ACTIF or VERROUILLE account, counted when it fails."""
@@ -432,16 +633,37 @@ class Crm(MockSystem):
             raise invalid("Les informations saisies sont invalides", details)
         match = next((cid for cid, c in self.clients.items() if self.same_identity(c, body)), None)
         if match is None:
-            raise Refused(400, "IDENTITE_NON_RECONNUE", "Les informations saisies ne correspondent à aucun adhérent")
-        account = self.accounts.setdefault(match, {"clientId": match, "statut": "AUCUN", "identifiant": None,
-                                                   "motDePasse": None, "echecs": 0})
+            raise Refused(
+                400,
+                "IDENTITE_NON_RECONNUE",
+                "Les informations saisies ne correspondent à aucun adhérent",
+            )
+        account = self.accounts.setdefault(
+            match,
+            {
+                "clientId": match,
+                "statut": "AUCUN",
+                "identifiant": None,
+                "motDePasse": None,
+                "echecs": 0,
+            },
+        )
         if account["statut"] in ("ACTIF", "VERROUILLE"):
-            raise Refused(409, "CONFLIT", "Un compte existe déjà pour cet adhérent",
-                          [rules.detail("numeroAdherent", "Compte déjà créé")])
+            raise Refused(
+                409,
+                "CONFLIT",
+                "Un compte existe déjà pour cet adhérent",
+                [rules.detail("numeroAdherent", "Compte déjà créé")],
+            )
         login = body["email"].lower()
         other = self.account_by_login(login)
         if other is not None and other["clientId"] != match:
-            raise Refused(409, "CONFLIT", "Cette adresse e-mail est déjà utilisée", [rules.detail("email", "Adresse déjà utilisée")])
+            raise Refused(
+                409,
+                "CONFLIT",
+                "Cette adresse e-mail est déjà utilisée",
+                [rules.detail("email", "Adresse déjà utilisée")],
+            )
         account.update(statut="EN_ATTENTE_ACTIVATION", identifiant=login)
         self.issue_token(account, "ACTIVATION")
         return json_body({"clientId": match, "statut": "EN_ATTENTE_ACTIVATION"}, 201)
@@ -450,12 +672,17 @@ class Crm(MockSystem):
         if client["type"] != body["type"] or client["numeroAdherent"] != body["numeroAdherent"]:
             return False
         if body["type"] == "PP":
-            return (rules.fold(client["nom"]) == rules.fold(body["nom"])
-                    and rules.fold(client["prenom"] or "") == rules.fold(body["prenom"])
-                    and client["dateNaissance"] == body["dateNaissance"])
+            return (
+                rules.fold(client["nom"]) == rules.fold(body["nom"])
+                and rules.fold(client["prenom"] or "") == rules.fold(body["prenom"])
+                and client["dateNaissance"] == body["dateNaissance"]
+            )
         account = self.accounts.get(client["clientId"], {})
-        return (client["siret"] == body["siret"] and account.get("numeroSite") == body["numeroSite"]
-                and account.get("codeConfidentiel") == body["codeConfidentiel"])
+        return (
+            client["siret"] == body["siret"]
+            and account.get("numeroSite") == body["numeroSite"]
+            and account.get("codeConfidentiel") == body["codeConfidentiel"]
+        )
 
     async def activate(self, request: Request, p: dict[str, str]) -> Response:
         body = await self.body(request)
@@ -479,8 +706,13 @@ class Crm(MockSystem):
             raise wrong_credentials()
         self.check_password(account, body["motDePasse"])
         client_id = account["clientId"]
-        return json_body({"clientId": client_id, "typeCompte": self.clients[client_id]["type"],
-                          "rattaches": self.group(client_id)})
+        return json_body(
+            {
+                "clientId": client_id,
+                "typeCompte": self.clients[client_id]["type"],
+                "rattaches": self.group(client_id),
+            }
+        )
 
     async def forgot_password(self, request: Request, p: dict[str, str]) -> Response:
         body = await self.body(request)
@@ -522,7 +754,10 @@ class Crm(MockSystem):
         self.check_password(account, body["ancien"])
         self.strong(body["nouveau"], "nouveau")
         if body["nouveau"] == body["ancien"]:
-            raise invalid("Requête invalide", [rules.detail("nouveau", "Le nouveau mot de passe doit différer de l'ancien")])
+            raise invalid(
+                "Requête invalide",
+                [rules.detail("nouveau", "Le nouveau mot de passe doit différer de l'ancien")],
+            )
         account["motDePasse"] = body["nouveau"]
         return Response(status_code=204)
 
@@ -542,14 +777,19 @@ class Crm(MockSystem):
         self.check_password(other, body["motDePasse"])
         kinds = {self.clients[mine["clientId"]]["type"], self.clients[other["clientId"]]["type"]}
         if other["clientId"] == mine["clientId"] or kinds != {"PP"}:
-            raise invalid("Rattachement impossible", [rules.detail("identifiant", "Compte de personne physique distinct attendu")])
+            raise invalid(
+                "Rattachement impossible",
+                [rules.detail("identifiant", "Compte de personne physique distinct attendu")],
+            )
         merged = set(self.group(mine["clientId"])) | set(self.group(other["clientId"]))
         self.groups = [g for g in self.groups if not g & merged] + [merged]
         return json_body({"clientId": p["clientId"], "rattaches": sorted(merged)})
 
 
 def locked() -> Refused:
-    return Refused(423, "COMPTE_VERROUILLE", "Votre compte est verrouillé : réinitialisez votre mot de passe")
+    return Refused(
+        423, "COMPTE_VERROUILLE", "Votre compte est verrouillé : réinitialisez votre mot de passe"
+    )
 
 
 def wrong_credentials() -> Refused:

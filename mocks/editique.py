@@ -1,4 +1,4 @@
-"""Mock of the éditique (`contracts/legacy/editique.wsdl` + `editique.md`): SOAP 1.1, document/literal.
+"""Mock of the éditique (`contracts/legacy/editique.wsdl`, `editique.md`): SOAP 1.1, doc/literal.
 
 Checks in the documented order: envelope (well-formed, SOAP 1.1) → WS-Security UsernameToken →
 operation and payload against the XSD sequences → business rules. Documents are real PDFs made
@@ -40,7 +40,9 @@ ATTESTATION_LABELS = {"ATTA": "Attestation d'affiliation", "CTPY": "Carte de tie
 
 
 class Fault(Exception):
-    def __init__(self, code: str, message: str, faultcode: str = "soap:Client", status: int = 500) -> None:
+    def __init__(
+        self, code: str, message: str, faultcode: str = "soap:Client", status: int = 500
+    ) -> None:
         super().__init__(message)
         self.code, self.message, self.faultcode, self.status = code, message, faultcode, status
 
@@ -61,13 +63,20 @@ ID_DOCUMENT = re.compile(r"DOC[0-9]{14}")
 NUM_CONTRAT = re.compile(r"[A-Z0-9]{1,20}")
 OPERATIONS: dict[str, list[Field]] = {
     "RechercherDocuments": [
-        Field("idPersonne", True, ID_PERSONNE), Field("dateDebut", False, date),
-        Field("dateFin", False, date), Field("typeDocument", False, TYPES),
-        Field("numContrat", False, NUM_CONTRAT), Field("bloc", False, BLOCS),
+        Field("idPersonne", True, ID_PERSONNE),
+        Field("dateDebut", False, date),
+        Field("dateFin", False, date),
+        Field("typeDocument", False, TYPES),
+        Field("numContrat", False, NUM_CONTRAT),
+        Field("bloc", False, BLOCS),
     ],
-    "RecupererDocument": [Field("idDocument", True, ID_DOCUMENT), Field("idPersonne", True, ID_PERSONNE)],
+    "RecupererDocument": [
+        Field("idDocument", True, ID_DOCUMENT),
+        Field("idPersonne", True, ID_PERSONNE),
+    ],
     "GenererAttestation": [
-        Field("idPersonne", True, ID_PERSONNE), Field("numContrat", True, NUM_CONTRAT),
+        Field("idPersonne", True, ID_PERSONNE),
+        Field("numContrat", True, NUM_CONTRAT),
         Field("typeAttestation", True, ("ATTA", "CTPY")),
     ],
 }
@@ -76,7 +85,8 @@ OPERATIONS: dict[str, list[Field]] = {
 def envelope(body: str) -> str:
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<soap:Envelope xmlns:soap="{SOAP11}" xmlns:ed="{ED}"><soap:Body>{body}</soap:Body></soap:Envelope>'
+        f'<soap:Envelope xmlns:soap="{SOAP11}" xmlns:ed="{ED}">'
+        f"<soap:Body>{body}</soap:Body></soap:Envelope>"
     )
 
 
@@ -100,7 +110,9 @@ def fault_response(fault: Fault) -> Response:
 
 
 def unavailable(status: int = 500) -> Response:
-    return fault_response(Fault("INDISPONIBLE", "Service éditique momentanément indisponible", "soap:Server", status))
+    return fault_response(
+        Fault("INDISPONIBLE", "Service éditique momentanément indisponible", "soap:Server", status)
+    )
 
 
 def local(tag: str) -> str:
@@ -127,7 +139,9 @@ def render_pdf(doc_id: str, title: str, issued: str, addressee: str, contract: s
     pdf.set_font("helvetica", "B", 16)
     pdf.multi_cell(0, 10, latin1(title), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("helvetica", size=12)
-    pdf.cell(0, 8, latin1(f"Émis le {moment.astimezone(PARIS):%d/%m/%Y}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0, 8, latin1(f"Émis le {moment.astimezone(PARIS):%d/%m/%Y}"), new_x="LMARGIN", new_y="NEXT"
+    )
     pdf.cell(0, 8, latin1(addressee), new_x="LMARGIN", new_y="NEXT")
     if contract:
         pdf.cell(0, 8, f"Contrat {contract}", new_x="LMARGIN", new_y="NEXT")
@@ -149,15 +163,21 @@ class Editique(MockSystem):
         super().__init__()
 
     def load(self) -> None:
-        data = load_fixture("editique", self.fixtures)
-        require("editique.json", data, "personnes", "documents")
+        data = load_fixture("editique", self.fixtures, self.validate)
         self.persons: dict[str, dict[str, Any]] = {p["idPersonne"]: p for p in data["personnes"]}
-        for doc in data["documents"]:
-            self._check_document(doc)
-            if doc["idPersonne"] not in self.persons:
-                raise FixtureError(f"editique.json documents[{doc['idDocument']}] field idPersonne: unknown person")
         self.documents: list[dict[str, Any]] = list(data["documents"])
         self.seq = max((int(d["idDocument"][-6:]) for d in self.documents), default=0)
+
+    @classmethod
+    def validate(cls, data: dict[str, Any]) -> None:
+        require("editique.json", data, "personnes", "documents")
+        persons = {p["idPersonne"] for p in data["personnes"]}
+        for doc in data["documents"]:
+            cls._check_document(doc)
+            if doc["idPersonne"] not in persons:
+                raise FixtureError(
+                    f"editique.json documents[{doc['idDocument']}] field idPersonne: unknown person"
+                )
 
     @staticmethod
     def _check_document(doc: dict[str, Any]) -> None:
@@ -166,7 +186,9 @@ class Editique(MockSystem):
             "idDocument": lambda v: isinstance(v, str) and ID_DOCUMENT.fullmatch(v),
             "typeDocument": lambda v: v in TYPES,
             "libelle": lambda v: isinstance(v, str) and v,
-            "dateEmission": lambda v: isinstance(v, str) and datetime.fromisoformat(v).tzinfo is not None,
+            "dateEmission": lambda v: (
+                isinstance(v, str) and datetime.fromisoformat(v).tzinfo is not None
+            ),
             "numContrat": lambda v: v is None or (isinstance(v, str) and NUM_CONTRAT.fullmatch(v)),
             "idPersonne": lambda v: isinstance(v, str) and ID_PERSONNE.fullmatch(v),
             "bloc": lambda v: v == BLOC_OF.get(doc.get("typeDocument", ""), "CONTRAT"),
@@ -183,13 +205,19 @@ class Editique(MockSystem):
     async def contract_document(self, request: Request) -> Response | None:
         if request.method == "GET" and request.url.path == PATH and "wsdl" in request.query_params:
             location = f"{request.url.scheme}://{request.url.netloc}{PATH}"
-            text = re.sub(r'(<soap:address location=")[^"]*(")', rf"\g<1>{location}\g<2>", wsdl_text())
+            text = re.sub(
+                r'(<soap:address location=")[^"]*(")', rf"\g<1>{location}\g<2>", wsdl_text()
+            )
             return xml_response(text)
         return None
 
     async def identify(self, request: Request) -> tuple[str, str | None, Match]:
         if request.method != "POST" or request.url.path != PATH:
-            return f"{request.method} (unmatched)", None, Match(None, {}, request.url.path == PATH, ["POST"])
+            return (
+                f"{request.method} (unmatched)",
+                None,
+                Match(None, {}, request.url.path == PATH, ["POST"]),
+            )
         operation = None
         try:
             root = SafeET.fromstring(await request.body())
@@ -221,8 +249,11 @@ class Editique(MockSystem):
             return Response(status_code=405 if match.path_known else 404)
         try:
             operation, payload = self.parse(await request.body(), request.headers)
-            handler = {"RechercherDocuments": self.search, "RecupererDocument": self.fetch,
-                       "GenererAttestation": self.generate}[operation]
+            handler = {
+                "RechercherDocuments": self.search,
+                "RecupererDocument": self.fetch,
+                "GenererAttestation": self.generate,
+            }[operation]
             return xml_response(envelope(handler(payload)))
         except Fault as fault:
             return fault_response(fault)
@@ -237,7 +268,11 @@ class Editique(MockSystem):
         except (ET.ParseError, DefusedXmlException, ValueError):
             raise invalid("XML mal formé") from None
         if root.tag != f"{{{SOAP11}}}Envelope":
-            raise Fault("", "Version SOAP non supportée : enveloppe SOAP 1.1 attendue", "soap:VersionMismatch")
+            raise Fault(
+                "",
+                "Version SOAP non supportée : enveloppe SOAP 1.1 attendue",
+                "soap:VersionMismatch",
+            )
         header = root.find(f"{{{SOAP11}}}Header")
         body = root.find(f"{{{SOAP11}}}Body")
         self.authenticate(header)
@@ -253,8 +288,14 @@ class Editique(MockSystem):
         return operation, self.payload(element, OPERATIONS[operation])
 
     def authenticate(self, header: ET.Element | None) -> None:
-        refused = Fault("AUTHENTIFICATION", "Authentification refusée : UsernameToken absent ou invalide")
-        token = header.find(f"{{{WSSE}}}Security/{{{WSSE}}}UsernameToken") if header is not None else None
+        refused = Fault(
+            "AUTHENTIFICATION", "Authentification refusée : UsernameToken absent ou invalide"
+        )
+        token = (
+            header.find(f"{{{WSSE}}}Security/{{{WSSE}}}UsernameToken")
+            if header is not None
+            else None
+        )
         if token is None:
             raise refused
         user = token.find(f"{{{WSSE}}}Username")
@@ -264,7 +305,10 @@ class Editique(MockSystem):
         kind = password.get("Type")
         if kind is not None and not kind.endswith(PASSWORD_TEXT):
             raise refused
-        expected = (os.environ.get("EDITIQUE_USER", "gateway"), os.environ.get("EDITIQUE_PASSWORD", "dev-editique-password"))
+        expected = (
+            os.environ.get("EDITIQUE_USER", "gateway"),
+            os.environ.get("EDITIQUE_PASSWORD", "dev-editique-password"),
+        )
         if ((user.text or "").strip(), password.text or "") != expected:
             raise refused
 
@@ -314,24 +358,37 @@ class Editique(MockSystem):
         if low and high and low > high:
             raise invalid("dateDebut postérieure à dateFin")
         found = [
-            d for d in self.documents
+            d
+            for d in self.documents
             if d["idPersonne"] == person
             and (low is None or paris_day(d["dateEmission"]) >= low)
             and (high is None or paris_day(d["dateEmission"]) <= high)
-            and all(d.get(k) == query[k] for k in ("typeDocument", "numContrat", "bloc") if k in query)
+            and all(
+                d.get(k) == query[k] for k in ("typeDocument", "numContrat", "bloc") if k in query
+            )
         ]
         if len(found) > MAX_RESULTS:
             raise invalid(f"plus de {MAX_RESULTS} documents, précisez la période")
-        found.sort(key=lambda d: (datetime.fromisoformat(d["dateEmission"]), d["idDocument"]), reverse=True)
+        found.sort(
+            key=lambda d: (datetime.fromisoformat(d["dateEmission"]), d["idDocument"]), reverse=True
+        )
         items = "".join(f"<ed:document>{self.info(d)}</ed:document>" for d in found)
         return f"<ed:RechercherDocumentsResponse>{items}</ed:RechercherDocumentsResponse>"
 
     def pdf(self, doc: dict[str, Any]) -> bytes:
         person = self.persons[doc["idPersonne"]]
-        return render_pdf(doc["idDocument"], doc["libelle"], doc["dateEmission"], person["nom"], doc.get("numContrat"))
+        return render_pdf(
+            doc["idDocument"],
+            doc["libelle"],
+            doc["dateEmission"],
+            person["nom"],
+            doc.get("numContrat"),
+        )
 
     def info(self, doc: dict[str, Any]) -> str:
-        contract = f"<ed:numContrat>{doc['numContrat']}</ed:numContrat>" if doc.get("numContrat") else ""
+        contract = (
+            f"<ed:numContrat>{doc['numContrat']}</ed:numContrat>" if doc.get("numContrat") else ""
+        )
         return (
             f"<ed:idDocument>{doc['idDocument']}</ed:idDocument>"
             f"<ed:typeDocument>{doc['typeDocument']}</ed:typeDocument>"
@@ -363,17 +420,35 @@ class Editique(MockSystem):
             raise Fault("PERSONNE_INCONNUE", f"Personne inconnue : {person_id}")
         held = next((c for c in person["contrats"] if c["numContrat"] == number), None)
         if held is None:
-            raise Fault("ATTESTATION_IMPOSSIBLE", f"Attestation impossible : le contrat {number} n'est pas détenu par {person_id}")
+            raise Fault(
+                "ATTESTATION_IMPOSSIBLE",
+                f"Attestation impossible : le contrat {number} n'est pas détenu par {person_id}",
+            )
         if held["statut"] != "A":
-            raise Fault("ATTESTATION_IMPOSSIBLE", f"Attestation impossible : le contrat {number} n'est pas actif")
+            raise Fault(
+                "ATTESTATION_IMPOSSIBLE",
+                f"Attestation impossible : le contrat {number} n'est pas actif",
+            )
         allowed = ("SAN",) if kind == "CTPY" else ("SAN", "PRV")
         if held["famille"] not in allowed:
-            what = "une carte de tiers payant" if kind == "CTPY" else "une attestation d'affiliation"
-            raise Fault("ATTESTATION_IMPOSSIBLE", f"Attestation impossible : le contrat {number} n'ouvre pas droit à {what}")
+            what = (
+                "une carte de tiers payant" if kind == "CTPY" else "une attestation d'affiliation"
+            )
+            raise Fault(
+                "ATTESTATION_IMPOSSIBLE",
+                f"Attestation impossible : le contrat {number} n'ouvre pas droit à {what}",
+            )
         now = self.clock.now().astimezone(PARIS).replace(microsecond=0)
         self.seq += 1
-        doc = {"idDocument": f"DOC{now:%Y%m%d}{self.seq % 1_000_000:06d}", "typeDocument": kind,
-               "libelle": ATTESTATION_LABELS[kind], "dateEmission": now.isoformat(), "numContrat": number,
-               "idPersonne": person_id, "bloc": "CONTRAT"}
+        doc = {
+            "idDocument": f"DOC{now:%Y%m%d}{self.seq % 1_000_000:06d}",
+            "typeDocument": kind,
+            "libelle": ATTESTATION_LABELS[kind],
+            "dateEmission": now.isoformat(),
+            "numContrat": number,
+            "idPersonne": person_id,
+            "bloc": "CONTRAT",
+        }
         self.documents.append(doc)
-        return f"<ed:GenererAttestationResponse><ed:document>{self.info(doc)}</ed:document></ed:GenererAttestationResponse>"
+        document = f"<ed:document>{self.info(doc)}</ed:document>"
+        return f"<ed:GenererAttestationResponse>{document}</ed:GenererAttestationResponse>"

@@ -48,8 +48,20 @@ def ok(body: dict[str, Any]) -> Response:
     return json_body({"CODE_RETOUR": "0000", "LIB_RETOUR": "OK", **body})
 
 
-SUMMARY_FIELDS = ("NUM_CTR", "TYPE_NUM", "CD_FAM", "LIB_PRODUIT", "CD_STATUT", "DT_EFFET",
-                  "DT_ECHEANCE", "DT_RESIL", "COLL", "NUM_CTR_ENT", "RAISON_SOC_ENT", "NUM_PERS_SOUS")
+SUMMARY_FIELDS = (
+    "NUM_CTR",
+    "TYPE_NUM",
+    "CD_FAM",
+    "LIB_PRODUIT",
+    "CD_STATUT",
+    "DT_EFFET",
+    "DT_ECHEANCE",
+    "DT_RESIL",
+    "COLL",
+    "NUM_CTR_ENT",
+    "RAISON_SOC_ENT",
+    "NUM_PERS_SOUS",
+)
 
 
 class PolicyAdmin(MockSystem):
@@ -67,24 +79,42 @@ class PolicyAdmin(MockSystem):
         super().__init__()
 
     def load(self) -> None:
-        data = load_fixture("policy_admin", self.fixtures)
+        data = load_fixture("policy_admin", self.fixtures, self.validate)
+        self.contracts: dict[str, dict[str, Any]] = {c["NUM_CTR"]: c for c in data["contrats"]}
+        self.persons: dict[str, list[dict[str, str]]] = {
+            p["NUM_PERS"]: p["CONTRATS"] for p in data["personnes"]
+        }
+        self.members: dict[str, list[dict[str, Any]]] = {
+            number: sorted(
+                members, key=lambda a: (a["NOM"].rstrip(), a["PRENOM"].rstrip(), a["NUM_ADH"])
+            )
+            for number, members in data["affilies"].items()
+        }
+
+    @classmethod
+    def validate(cls, data: dict[str, Any]) -> None:
         path = "policy_admin.json"
         require(path, data, "personnes", "contrats", "affilies")
-        check(f"{path} contrats", data["contrats"], self.name, "ContratDetail", "NUM_CTR")
-        self.contracts: dict[str, dict[str, Any]] = {c["NUM_CTR"]: c for c in data["contrats"]}
-        self.persons: dict[str, list[dict[str, str]]] = {}
+        check(f"{path} contrats", data["contrats"], cls.name, "ContratDetail", "NUM_CTR")
+        known = {c["NUM_CTR"] for c in data["contrats"]}
         for person in data["personnes"]:
+            if not NUM_PERS.match(str(person.get("NUM_PERS"))):
+                raise FixtureError(
+                    f"{path} personnes[{person.get('NUM_PERS')}] field NUM_PERS: 10 digits expected"
+                )
             for held in person["CONTRATS"]:
-                if held["NUM_CTR"] not in self.contracts:
-                    raise FixtureError(f"{path} personnes[{person['NUM_PERS']}]: unknown contract {held['NUM_CTR']}")
+                if held["NUM_CTR"] not in known:
+                    raise FixtureError(
+                        f"{path} personnes[{person['NUM_PERS']}] field CONTRATS: "
+                        f"unknown contract {held['NUM_CTR']}"
+                    )
                 if held["ROLE"] not in ROLE_ORDER:
-                    raise FixtureError(f"{path} personnes[{person['NUM_PERS']}]: bad ROLE {held['ROLE']}")
-            self.persons[person["NUM_PERS"]] = person["CONTRATS"]
-        self.members: dict[str, list[dict[str, Any]]] = {}
+                    raise FixtureError(
+                        f"{path} personnes[{person['NUM_PERS']}] field ROLE: "
+                        f"{held['ROLE']} not in {ROLE_ORDER}"
+                    )
         for number, members in data["affilies"].items():
-            check(f"{path} affilies[{number}]", members, self.name, "Affilie", "NUM_ADH")
-            key = lambda a: (a["NOM"].rstrip(), a["PRENOM"].rstrip(), a["NUM_ADH"])  # noqa: E731
-            self.members[number] = sorted(members, key=key)
+            check(f"{path} affilies[{number}]", members, cls.name, "Affilie", "NUM_ADH")
 
     async def contract_document(self, request: Request) -> Response | None:
         if request.method == "GET" and request.url.path == "/openapi.json":
@@ -148,10 +178,12 @@ class PolicyAdmin(MockSystem):
         ):
             return error(400)
         unique = list(dict.fromkeys(numbers))
-        return ok({
-            "CONTRATS": [self.contracts[n] for n in unique if n in self.contracts],
-            "INCONNUS": [n for n in unique if n not in self.contracts],
-        })
+        return ok(
+            {
+                "CONTRATS": [self.contracts[n] for n in unique if n in self.contracts],
+                "INCONNUS": [n for n in unique if n not in self.contracts],
+            }
+        )
 
     async def affiliates(self, request: Request, params: dict[str, str]) -> Response:
         number = params["NUM_CTR"]
@@ -168,10 +200,12 @@ class PolicyAdmin(MockSystem):
             return error(422)
         members = self.members.get(number, [])
         start = (page - 1) * PAGE_SIZE
-        return ok({
-            "NUM_CTR": number,
-            "PAGE": page,
-            "NB_PAGES": math.ceil(len(members) / PAGE_SIZE),
-            "TOTAL": len(members),
-            "AFFILIES": members[start : start + PAGE_SIZE],
-        })
+        return ok(
+            {
+                "NUM_CTR": number,
+                "PAGE": page,
+                "NB_PAGES": math.ceil(len(members) / PAGE_SIZE),
+                "TOTAL": len(members),
+                "AFFILIES": members[start : start + PAGE_SIZE],
+            }
+        )

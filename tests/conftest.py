@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from mocks import MockSystem, build_mock
+from tests.contract import validating_client
+
+
+@pytest.fixture
+def mocks() -> dict[str, MockSystem]:
+    """A fresh set of the four mock back-ends, in their start-up state."""
+    return {name: build_mock(name) for name in ("policy-admin", "claims", "editique", "crm")}
+
+
+@pytest.fixture
+async def policy_admin(mocks: dict[str, MockSystem]) -> AsyncIterator[httpx.AsyncClient]:
+    async with validating_client(
+        "policy-admin",
+        mocks["policy-admin"],
+        "http://127.0.0.1:9001",
+        headers={"X-Api-Key": "dev-policy-admin-key"},
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def claims(mocks: dict[str, MockSystem]) -> AsyncIterator[httpx.AsyncClient]:
+    async with validating_client(
+        "claims", mocks["claims"], "http://127.0.0.1:9002", auth=("gateway", "dev-claims-password")
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def editique(mocks: dict[str, MockSystem]) -> AsyncIterator[httpx.AsyncClient]:
+    async with validating_client(
+        "editique",
+        mocks["editique"],
+        "http://127.0.0.1:9003",
+        headers={"Content-Type": "text/xml; charset=utf-8"},
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def crm(mocks: dict[str, MockSystem]) -> AsyncIterator[httpx.AsyncClient]:
+    async with validating_client(
+        "crm",
+        mocks["crm"],
+        "http://127.0.0.1:9004",
+        headers={"Authorization": "Bearer dev-crm-token"},
+    ) as client:
+        yield client
+
+
+def admin(mock: MockSystem) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=mock), base_url="http://127.0.0.1")

@@ -1,0 +1,67 @@
+"""Real processes on 127.0.0.1 for the tests that go over the network."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+@contextmanager
+def process(
+    args: Sequence[str],
+    ready_urls: Sequence[str],
+    env: dict[str, str] | None = None,
+    timeout: float = 30,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start `python args…` in the project, wait until every ready URL answers, stop it after."""
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        for url in ready_urls:
+            while True:
+                if proc.poll() is not None:
+                    output = proc.stdout.read().decode() if proc.stdout else ""
+                    raise RuntimeError(f"{args} exited with {proc.returncode}:\n{output}")
+                try:
+                    httpx.get(url, timeout=1)
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"{url} not ready after {timeout}s") from None
+                    time.sleep(0.05)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
