@@ -1,0 +1,53 @@
+"""`python -m gateway serve | token CLIENT_ID [--role staff] | export-schema [PATH]`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schema.graphql"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m gateway")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser(
+        "serve", help="serve the gateway (in-process mocks for unset back-end URLs)"
+    )
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    token = commands.add_parser("token", help="print a development token")
+    token.add_argument("client_id")
+    token.add_argument("--role", choices=["customer", "staff"], default="customer")
+    token.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds")
+    export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
+    export.add_argument("path", nargs="?", default=str(SCHEMA_FILE))
+    args = parser.parse_args()
+
+    if args.command == "serve":
+        import uvicorn
+
+        from .app import create_app
+        from .settings import Settings
+
+        settings = Settings()
+        uvicorn.run(
+            create_app(settings),
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            log_level="info",
+        )
+    elif args.command == "token":
+        from .auth import TokenVerifier
+        from .settings import Settings
+
+        print(TokenVerifier(Settings()).issue(args.client_id, args.role, args.ttl))
+    else:
+        from .schema import schema
+
+        Path(args.path).write_text(schema.as_str() + "\n", encoding="utf-8")
+        print(f"wrote {args.path}")
+
+
+if __name__ == "__main__":
+    main()

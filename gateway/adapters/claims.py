@@ -1,0 +1,264 @@
+"""Claims adapter, "prestations" (`contracts/legacy/claims.openapi.yaml`).
+
+Quirks handled here: `dd/mm/yyyy` dates, `"459,50"` amounts parsed to Decimal, every list paged
+(`taille` ≤ 50: an offset/limit slice is mapped onto as few pages as possible), 429 with
+`Retry-After`, names `NOM Prénom` turned into `Prénom NOM`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from ..domain.records import BaseBenefit, DeductionLine, Dossier, Page, Reglement
+from ..domain.values import (
+    CareRecipient,
+    DossierStatus,
+    Guarantee,
+    Money,
+    PaidTo,
+    PaymentMethod,
+    Period,
+    RecipientKind,
+)
+from ..errors import BackendRejected, BackendUnavailable, RateLimited
+from .transport import Transport
+
+BACKEND = "claims"
+MAX_PAGE = 50
+GUARANTEES = {
+    "INC": Guarantee.INCAPACITY,
+    "INV": Guarantee.INVALIDITY,
+    "DC": Guarantee.DEATH,
+    "RENTE_EDUC": Guarantee.EDUCATION_ANNUITY,
+}
+GUARANTEE_CODES = {v: k for k, v in GUARANTEES.items()}
+STATUSES = {"EC": DossierStatus.OPEN, "CL": DossierStatus.CLOSED}
+METHODS = {"VIR": PaymentMethod.TRANSFER, "CHQ": PaymentMethod.CHEQUE}
+RECIPIENTS = {"ENT": RecipientKind.COMPANY, "AFF": RecipientKind.AFFILIATE}
+CARE = {"ASSURE": CareRecipient.INSURED, "CONJ": CareRecipient.SPOUSE, "ENF": CareRecipient.CHILD}
+PAID_TO = {"ASSURE": PaidTo.INSURED, "PS": PaidTo.PROVIDER}
+
+
+def day(value: str) -> date:
+    return datetime.strptime(value, "%d/%m/%Y").date()
+
+
+def maybe_day(value: str | None) -> date | None:
+    return day(value) if value else None
+
+
+def fr(value: date) -> str:
+    return value.strftime("%d/%m/%Y")
+
+
+def amount(value: str) -> Decimal:
+    """`"1234567,89"` → Decimal('1234567.89'); never through a float."""
+    return Decimal(value.replace(",", "."))
+
+
+def money(value: str) -> Money:
+    return Money.of(amount(value))
+
+
+def display_name(legacy: str) -> str:
+    """`BERTRAND Paul` → `Paul BERTRAND`; a name without first name (a company) is kept."""
+    words = legacy.split(" ")
+    split = next((i for i, w in enumerate(words) if not w.isupper()), len(words))
+    family, first = " ".join(words[:split]), " ".join(words[split:])
+    return f"{first} {family}" if first and family else legacy
+
+
+def dossier(raw: dict[str, Any]) -> Dossier:
+    base = raw.get("prestationBase")
+    return Dossier(
+        number=raw["numDossier"],
+        contract=raw["numContrat"],
+        membership=raw["numAdhesion"],
+        company_name=raw["raisonSociale"],
+        affiliate_id=raw["numAffilie"],
+        affiliate_name=display_name(raw["nomAffilie"]),
+        guarantee=GUARANTEES[raw["codeGarantie"]],
+        status=STATUSES[raw["statut"]],
+        occurred_on=day(raw["dateSurvenance"]),
+        closed_on=maybe_day(raw["dateCloture"]),
+        last_payment_on=maybe_day(raw["dateDernierReglement"]),
+        base_benefit=BaseBenefit(
+            reference_gross_salary=money(base["salairesBrutsReference"]),
+            reference_period=Period(
+                day(base["periodeReference"]["debut"]), day(base["periodeReference"]["fin"])
+            ),
+            monthly_amount=money(base["prestationBaseMensuelle"]),
+            realisation=money(base["realisation"]),
+            monthly_amount_after_realisation=money(base["montantMensuel"]),
+            other_monthly_income=money(base["autresRevenusMensuels"]),
+        )
+        if base
+        else None,
+    )
+
+
+def reglement(raw: dict[str, Any]) -> Reglement:
+    detailed = "lignesDecompte" in raw
+    start, end = maybe_day(raw["periodeDebut"]), maybe_day(raw["periodeFin"])
+    return Reglement(
+        reference=raw["refReglement"],
+        is_health=False,
+        paid_on=day(raw["dateReglement"]),
+        contract=raw["numContrat"],
+        gross=money(raw["montantBrut"]),
+        net=money(raw["montantNet"]),
+        payment_method=METHODS[raw["modePaiement"]],
+        dossier=raw["numDossier"],
+        affiliate_id=raw["numAffilie"],
+        beneficiary_name=display_name(raw["nomAffilie"]),
+        guarantee=GUARANTEES[raw["codeGarantie"]],
+        period=Period(start, end) if start and end else None,
+        recipient_kind=RECIPIENTS[raw["destinataire"]["type"]],
+        recipient_name=display_name(raw["destinataire"]["libelle"]),
+        detailed=detailed,
+        breakdown=tuple(
+            DeductionLine(line["code"], line["libelle"], money(line["montant"]))
+            for line in raw.get("lignesDecompte", [])
+        ),
+        withholding_rate=amount(raw["tauxPAS"]) if raw.get("tauxPAS") else None,
+        taxable_base=money(raw["baseImposable"]) if raw.get("baseImposable") else None,
+        letter_id=raw.get("refCourrier"),
+    )
+
+
+def remboursement(raw: dict[str, Any], insured: str) -> Reglement:
+    who = raw["beneficiaire"]
+    return Reglement(
+        reference=raw["refRemboursement"],
+        is_health=True,
+        paid_on=day(raw["dateReglement"]),
+        contract=raw["numContrat"],
+        gross=money(raw["montantDepense"]),
+        net=money(raw["montantComplementaire"]),
+        payment_method=METHODS[raw["modePaiement"]],
+        affiliate_id=insured,
+        beneficiary_name=f"{who['prenom']} {who['nom']}",
+        detailed=True,
+        care_date=day(raw["dateSoins"]),
+        act=raw["acte"],
+        care_recipient=CARE[who["lien"]],
+        expense=money(raw["montantDepense"]),
+        social_security=money(raw["montantSecu"]),
+        out_of_pocket=money(raw["resteACharge"]),
+        paid_to=PAID_TO[raw["payeA"]],
+    )
+
+
+def pages_for(offset: int, limit: int) -> tuple[int, list[int]]:
+    """Page size and page numbers covering [offset, offset + limit) in as few calls as possible."""
+    if limit <= MAX_PAGE and offset % limit == 0:
+        return limit, [offset // limit + 1]
+    first, last = offset // MAX_PAGE + 1, (offset + limit - 1) // MAX_PAGE + 1
+    return MAX_PAGE, list(range(first, last + 1))
+
+
+class Claims:
+    backend = BACKEND
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+
+    async def _get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        response = await self.transport.send("GET", f"/prestations/v2{path}", params=params)
+        if response.status_code == 404:
+            return None
+        if response.status_code == 429:
+            retry_after = response.headers.get("retry-after", "")
+            raise RateLimited(BACKEND, float(retry_after) if retry_after.isdigit() else None)
+        if response.status_code >= 500:
+            raise BackendUnavailable(BACKEND)
+        if response.status_code != 200:
+            raise BackendRejected(BACKEND)
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def _slice(
+        self, path: str, params: dict[str, Any], offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Elements [offset, offset + limit) of a paged list, and the total."""
+        if limit <= 0:
+            body = await self._get(path, {**params, "taille": 1})
+            return [], (body or {}).get("total", 0)
+        size, numbers = pages_for(offset, limit)
+        bodies = await asyncio.gather(
+            *(self._get(path, {**params, "taille": size, "page": n}) for n in numbers)
+        )
+        elements = [e for body in bodies for e in (body or {}).get("elements", [])]
+        skip = offset - (numbers[0] - 1) * size
+        return elements[skip : skip + limit], (bodies[0] or {}).get("total", 0)
+
+    async def _all(self, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        first = await self._get(path, {**params, "taille": MAX_PAGE, "page": 1}) or {}
+        rest = await asyncio.gather(
+            *(
+                self._get(path, {**params, "taille": MAX_PAGE, "page": n})
+                for n in range(2, first.get("nbPages", 0) + 1)
+            )
+        )
+        return [e for body in (first, *rest) for e in (body or {}).get("elements", [])]
+
+    async def dossiers(
+        self, *, contract: str | None = None, affiliate: str | None = None
+    ) -> tuple[Dossier, ...]:
+        params = {k: v for k, v in {"numContrat": contract, "numAffilie": affiliate}.items() if v}
+        return tuple(dossier(raw) for raw in await self._all("/dossiers", params))
+
+    async def dossier(self, number: str) -> Dossier | None:
+        raw = await self._get(f"/dossiers/{number}")
+        return dossier(raw) if raw else None
+
+    async def reglements(
+        self,
+        *,
+        offset: int,
+        limit: int,
+        since: date | None = None,
+        until: date | None = None,
+        dossier: str | None = None,
+        contract: str | None = None,
+        affiliate: str | None = None,
+        guarantee: Guarantee | None = None,
+    ) -> Page[Reglement]:
+        params = {
+            "numDossier": dossier,
+            "numContrat": contract,
+            "numAffilie": affiliate,
+            "dateMin": fr(since) if since else None,
+            "dateMax": fr(until) if until else None,
+            "codeGarantie": GUARANTEE_CODES[guarantee] if guarantee else None,
+        }
+        elements, total = await self._slice(
+            "/reglements", {k: v for k, v in params.items() if v}, offset, limit
+        )
+        return Page(tuple(reglement(raw) for raw in elements), total)
+
+    async def reglement(self, reference: str) -> Reglement | None:
+        raw = await self._get(f"/reglements/{reference}")
+        return reglement(raw) if raw else None
+
+    async def remboursements(
+        self,
+        insured: str,
+        *,
+        offset: int,
+        limit: int,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> Page[Reglement]:
+        params = {
+            "numAssure": insured,
+            "dateMin": fr(since) if since else None,
+            "dateMax": fr(until) if until else None,
+        }
+        elements, total = await self._slice(
+            "/remboursements", {k: v for k, v in params.items() if v}, offset, limit
+        )
+        return Page(tuple(remboursement(raw, insured) for raw in elements), total)

@@ -1,0 +1,149 @@
+"""CRM adapter: clients, intermediaries, demandes (`contracts/legacy/crm.openapi.yaml`).
+
+The CRM is the only system that knows every identifier of a person (`identifiants`). Its demande
+lists are not paginated and hold every age: the caller passes `depuis`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from ..domain.records import (
+    Address,
+    Attachment,
+    Customer,
+    Demande,
+    DemandeType,
+    Intermediary,
+    Preferences,
+    StatusChange,
+    SystemIds,
+)
+from ..domain.values import Civility, DemandeCategory, DemandeStatus, HealthScheme
+from ..errors import BackendRejected, BackendUnavailable
+from .transport import Transport
+
+BACKEND = "crm"
+CIVILITIES = {"M": Civility.MR, "MME": Civility.MRS}
+SCHEMES = {
+    "REGIME_GENERAL": HealthScheme.GENERAL,
+    "REGIME_AGRICOLE": HealthScheme.AGRICULTURAL,
+    "ALSACE_MOSELLE": HealthScheme.ALSACE_MOSELLE,
+    "INDEPENDANTS": HealthScheme.SELF_EMPLOYED,
+    "AUTRE": HealthScheme.OTHER,
+}
+STATUSES = {
+    "RECU": DemandeStatus.RECEIVED,
+    "EN_COURS": DemandeStatus.IN_PROGRESS,
+    "TRAITE": DemandeStatus.DONE,
+    "REJETE": DemandeStatus.REJECTED,
+    "CLOTURE": DemandeStatus.CLOSED,
+}
+CATEGORIES = {
+    "SANTE": DemandeCategory.HEALTH,
+    "VIE_PERSONNELLE": DemandeCategory.PERSONAL_LIFE,
+    "CONTRAT": DemandeCategory.CONTRACT,
+    "CONTACT": DemandeCategory.CONTACT,
+    "RECLAMATION": DemandeCategory.COMPLAINT,
+}
+
+
+def address(raw: dict[str, Any] | None) -> Address | None:
+    if raw is None:
+        return None
+    return Address(tuple(raw["lignes"]), raw["codePostal"], raw["ville"], raw["pays"])
+
+
+def customer(raw: dict[str, Any]) -> Customer:
+    ids, prefs = raw["identifiants"], raw["preferences"]
+    consents = prefs["consentements"]
+    return Customer(
+        client_id=raw["clientId"],
+        is_company=raw["type"] == "PM",
+        customer_number=raw["numeroAdherent"],
+        civility=CIVILITIES.get(raw["civilite"] or ""),
+        first_name=raw["prenom"],
+        last_name=raw["nom"],
+        birth_date=date.fromisoformat(raw["dateNaissance"]) if raw["dateNaissance"] else None,
+        company_name=raw["raisonSociale"],
+        siret=raw["siret"],
+        email=raw["email"],
+        mobile=raw["mobile"],
+        landline=raw["telephoneFixe"],
+        address=address(raw["adresse"]),
+        ids=SystemIds(ids["policyAdmin"], ids["prestations"], ids["editique"]),
+        intermediary_id=raw["interlocuteurId"],
+        preferences=Preferences(
+            prefs["dematerialisation"],
+            consents["offresGroupe"],
+            consents["communicationCiblee"],
+            consents["questionnaireSatisfaction"],
+        ),
+        health_scheme=SCHEMES.get(raw["regimeObligatoire"] or ""),
+    )
+
+
+def demande(raw: dict[str, Any]) -> Demande:
+    reminder = raw["rappel"]
+    return Demande(
+        id=raw["id"],
+        reference=raw["reference"],
+        type=DemandeType(raw["type"], raw["libelleType"], CATEGORIES[raw["categorie"]], (), ()),
+        created_at=datetime.fromisoformat(raw["dateCreation"]),
+        status=STATUSES[raw["statut"]],
+        tracked=raw["suivi"],
+        beneficiaries=tuple(raw["beneficiaires"]),
+        contract=raw["numContrat"],
+        is_complaint=raw["reclamation"],
+        history=tuple(
+            StatusChange(STATUSES[h["statut"]], datetime.fromisoformat(h["date"]))
+            for h in raw["historique"]
+        ),
+        subject=reminder["sujet"],
+        detail=reminder["detail"],
+        description=reminder["description"],
+        attachments=tuple(
+            Attachment(p["id"], p["nom"], p["type"], p["taille"]) for p in reminder["piecesJointes"]
+        ),
+    )
+
+
+class Crm:
+    backend = BACKEND
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+
+    async def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        response = await self.transport.send("GET", f"/crm/api{path}", params=params)
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 500:
+            raise BackendUnavailable(BACKEND)
+        if response.status_code != 200:
+            raise BackendRejected(BACKEND)
+        return response.json()
+
+    async def customer(self, client_id: str) -> Customer | None:
+        raw = await self._get(f"/clients/{client_id}")
+        return customer(raw) if raw else None
+
+    async def intermediary(self, intermediary_id: str) -> Intermediary | None:
+        raw = await self._get(f"/interlocuteurs/{intermediary_id}")
+        if raw is None:
+            return None
+        return Intermediary(raw["id"], raw["nom"], raw["agence"], raw["telephone"], raw["email"])
+
+    async def demandes(self, client_id: str, since: date) -> tuple[Demande, ...]:
+        raw = await self._get(f"/clients/{client_id}/demandes", {"depuis": since.isoformat()})
+        return tuple(demande(d) for d in (raw or {"demandes": []})["demandes"])
+
+    async def demande(self, demande_id: str) -> Demande | None:
+        raw = await self._get(f"/demandes/{demande_id}")
+        return demande(raw) if raw else None
+
+    async def demande_type_labels(self) -> dict[str, str]:
+        """The catalogue's French labels by type code (also the policy-admin act codes)."""
+        raw = await self._get("/types-demandes")
+        return {t["code"]: t["libelle"] for t in (raw or {"types": []})["types"]}

@@ -1,0 +1,241 @@
+"""Policy admin adapter: contracts, memberships, affiliates (`contracts/legacy/policy-admin.openapi.yaml`).
+
+Quirks handled here and nowhere else: `CODE_RETOUR` checked on every 2xx (E999 in a 200 is a
+transient failure), `YYYYMMDD` with `"00000000"`/`""` as no date, cents, right-padded text, full
+IBANs masked at once, batch reads chunked by 50, affiliates walked 20 per page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from ..domain.records import (
+    Affiliate,
+    BankAccount,
+    ContractDetail,
+    ContractSummary,
+    Dependent,
+    GuaranteeLine,
+    Premium,
+    Savings,
+)
+from ..domain.values import (
+    AffiliateStatus,
+    ContractRole,
+    ContractStatus,
+    Money,
+    NumberKind,
+    PremiumFrequency,
+    ProductFamily,
+    Relationship,
+)
+from ..errors import BackendRejected, BackendUnavailable
+from .transport import Transport
+
+BACKEND = "policy-admin"
+BATCH = 50
+FAMILIES = {
+    "SAN": ProductFamily.HEALTH,
+    "PRV": ProductFamily.PROTECTION,
+    "EPA": ProductFamily.SAVINGS,
+    "RET": ProductFamily.RETIREMENT,
+    "IAR": ProductFamily.PROPERTY_CASUALTY,
+}
+STATUSES = {
+    "A": ContractStatus.ACTIVE,
+    "R": ContractStatus.TERMINATED,
+    "S": ContractStatus.SUSPENDED,
+    "E": ContractStatus.PENDING,
+}
+AFFILIATE_STATUSES = {
+    "A": AffiliateStatus.ACTIVE,
+    "R": AffiliateStatus.LEFT,
+    "S": AffiliateStatus.SUSPENDED,
+    "E": AffiliateStatus.PENDING,
+}
+ROLES = {
+    "SOUS": ContractRole.SUBSCRIBER,
+    "AFF": ContractRole.MEMBER,
+    "ASS": ContractRole.INSURED,
+    "BEN": ContractRole.DEPENDENT,
+}
+FREQUENCIES = {
+    "M": PremiumFrequency.MONTHLY,
+    "T": PremiumFrequency.QUARTERLY,
+    "S": PremiumFrequency.HALF_YEARLY,
+    "A": PremiumFrequency.YEARLY,
+}
+RELATIONSHIPS = {
+    "CONJ": Relationship.SPOUSE,
+    "ENF": Relationship.CHILD,
+    "AUTRE": Relationship.OTHER,
+}
+
+
+def day(value: str) -> date | None:
+    """`YYYYMMDD`; `"00000000"` and `""` mean no date."""
+    if not value or value == "00000000":
+        return None
+    return datetime.strptime(value, "%Y%m%d").date()
+
+
+def text(value: str) -> str | None:
+    """Right-trimmed text; `""` means no text."""
+    trimmed = value.rstrip()
+    return trimmed or None
+
+
+def cents(value: int) -> Money:
+    """Integer cents → exact Decimal euros (`8950` → 89,50 €)."""
+    return Money.of(Decimal(value).scaleb(-2))
+
+
+def mask_iban(iban: str) -> str:
+    """`FR76 **** **** **** **** **** 189`: country code and check digits, last 3 characters."""
+    compact = iban.replace(" ", "")
+    masked = compact[:4] + "*" * (len(compact) - 7) + compact[-3:]
+    return " ".join(masked[i : i + 4] for i in range(0, len(masked), 4))
+
+
+def summary(raw: dict[str, Any], role: str | None = None) -> ContractSummary:
+    return ContractSummary(
+        number=raw["NUM_CTR"],
+        number_kind=NumberKind.MEMBERSHIP if raw["TYPE_NUM"] == "ADH" else NumberKind.CONTRACT,
+        family=FAMILIES[raw["CD_FAM"]],
+        product_name=text(raw["LIB_PRODUIT"]) or raw["NUM_CTR"],
+        status=STATUSES[raw["CD_STATUT"]],
+        effective_date=day(raw["DT_EFFET"]),
+        term_date=day(raw["DT_ECHEANCE"]),
+        termination_date=day(raw["DT_RESIL"]),
+        collective=raw["COLL"] == "O",
+        company_contract=text(raw["NUM_CTR_ENT"]),
+        company_name=text(raw["RAISON_SOC_ENT"]),
+        subscriber=raw["NUM_PERS_SOUS"],
+        role=ROLES[role] if role else None,
+    )
+
+
+def account(raw: dict[str, Any] | None) -> BankAccount | None:
+    if raw is None:
+        return None
+    return BankAccount(
+        holder=text(raw["TITULAIRE"]) or "", masked_iban=mask_iban(raw["IBAN"]), bic=raw["BIC"]
+    )
+
+
+def detail(raw: dict[str, Any]) -> ContractDetail:
+    premium = raw["COTISATION"]
+    savings = raw["ENCOURS"]
+    clause = raw["BENEFICIAIRES"]
+    return ContractDetail(
+        summary=summary(raw),
+        guarantees=tuple(
+            GuaranteeLine(
+                code=g["CD_GAR"],
+                label=text(g["LIB_GAR"]) or g["CD_GAR"],
+                level=text(g["NIVEAU"]),
+                ceiling=cents(g["MT_PLAFOND"]) if g["MT_PLAFOND"] is not None else None,
+                rate_percent=int(g["TAUX"]) if g["TAUX"] is not None else None,
+            )
+            for g in raw["GARANTIES"]
+        ),
+        premium=Premium(
+            cents(premium["MT_COTIS"]), FREQUENCIES[premium["PERIODICITE"]], premium["JOUR_PRLV"]
+        )
+        if premium
+        else None,
+        debit_account=account(raw["IBAN_PRLV"]),
+        refund_account=account(raw["IBAN_RMBT"]),
+        beneficiary_clause=text(clause["CLAUSE"]) if clause else None,
+        dependents=tuple(
+            Dependent(
+                text(d["PRENOM"]) or "",
+                text(d["NOM"]) or "",
+                day(d["DT_NAIS"]),
+                RELATIONSHIPS[d["LIEN"]],
+            )
+            for d in raw["AYANTS_DROIT"]
+        ),
+        intermediary_id=text(raw["ID_INTERLOCUTEUR"]),
+        savings=Savings(cents(savings["MT_ENCOURS"]), day(savings["DT_VALO"])) if savings else None,
+        actions=tuple(raw["ACTES"]),
+    )
+
+
+def affiliate(raw: dict[str, Any]) -> Affiliate:
+    return Affiliate(
+        person_number=raw["NUM_PERS"],
+        membership=raw["NUM_ADH"],
+        first_name=text(raw["PRENOM"]) or "",
+        last_name=text(raw["NOM"]) or "",
+        birth_date=day(raw["DT_NAIS"]),
+        affiliated_on=day(raw["DT_AFFIL"]),
+        left_on=day(raw["DT_RADIATION"]),
+        status=AFFILIATE_STATUSES[raw["CD_STATUT"]],
+    )
+
+
+class PolicyAdmin:
+    backend = BACKEND
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any] | None:
+        """The body of a success; None for a 404; a BackendError for everything else."""
+        response = await self.transport.send(method, f"/api/v1{path}", **kwargs)
+        if response.status_code == 404:
+            return None
+        if response.status_code in (500, 502, 503, 504):
+            raise BackendUnavailable(BACKEND)
+        if response.status_code != 200:
+            raise BackendRejected(BACKEND)
+        try:
+            body: dict[str, Any] = response.json()
+        except ValueError:
+            raise BackendUnavailable(BACKEND) from None
+        if body.get("CODE_RETOUR") != "0000":  # E999: a technical error hidden in a 200
+            raise BackendUnavailable(BACKEND)
+        return body
+
+    async def person_contracts(self, person: str) -> tuple[ContractSummary, ...]:
+        """Every contract on which the person holds a role (an unknown person holds none)."""
+        body = await self._call("GET", f"/personnes/{person}/contrats")
+        if body is None:
+            return ()
+        return tuple(summary(c, c["ROLE"]) for c in body["CONTRATS"])
+
+    async def contracts(self, numbers: Iterable[str]) -> dict[str, ContractDetail]:
+        """Details of many contracts through the batch read, 50 numbers per call, concurrently."""
+        unique = list(dict.fromkeys(numbers))
+        chunks = [unique[i : i + BATCH] for i in range(0, len(unique), BATCH)]
+        bodies = await asyncio.gather(
+            *(
+                self._call("POST", "/contrats/recherche", json={"NUM_CTRS": chunk})
+                for chunk in chunks
+            )
+        )
+        found: dict[str, ContractDetail] = {}
+        for body in bodies:
+            for raw in (body or {}).get("CONTRATS", []):
+                found[raw["NUM_CTR"]] = detail(raw)
+        return found
+
+    async def affiliates(self, number: str) -> tuple[Affiliate, ...]:
+        """All affiliates of a collective contract (pages of 20 walked, the rest concurrently)."""
+        first = await self._call("GET", f"/contrats/{number}/affilies", params={"PAGE": 1})
+        if first is None:
+            return ()
+        rest = await asyncio.gather(
+            *(
+                self._call("GET", f"/contrats/{number}/affilies", params={"PAGE": page})
+                for page in range(2, first["NB_PAGES"] + 1)
+            )
+        )
+        return tuple(
+            affiliate(a) for body in (first, *rest) for a in (body or {}).get("AFFILIES", [])
+        )

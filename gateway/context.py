@@ -1,0 +1,68 @@
+"""The per-request context every resolver receives, and the services it is built from."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import structlog
+from starlette.requests import Request
+
+from .adapters import Backends
+from .auth import Principal, TokenVerifier
+from .clock import Clock
+from .downloads import DownloadLinks
+from .errors import GatewayError, Unauthenticated
+from .resolvers.loaders import Loaders
+from .settings import Settings
+
+log = structlog.get_logger("gateway.audit")
+
+
+@dataclass
+class Audit:
+    """Staff reads of customer data: logged, and kept (bounded) for the dashboards and tests."""
+
+    events: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=10_000))
+
+    def record(self, principal: Principal, action: str, target: str) -> None:
+        event = {"at": time.time(), "staff": principal.subject, "action": action, "target": target}
+        self.events.append(event)
+        log.info("staff_read", **event)
+
+
+@dataclass
+class Services:
+    """Built once by the app's lifespan (the composition root), shared by all requests."""
+
+    settings: Settings
+    backends: Backends
+    verifier: TokenVerifier
+    links: DownloadLinks
+    clock: Clock
+    audit: Audit
+
+
+@dataclass
+class Context:
+    request: Request
+    services: Services
+    loaders: Loaders
+    principal: Principal | None
+    auth_error: GatewayError | None = None
+
+    @property
+    def today(self) -> date:
+        return self.services.clock.today()
+
+    def require_principal(self) -> Principal:
+        if self.principal is None:
+            raise self.auth_error or Unauthenticated()
+        return self.principal
+
+    @property
+    def public_url(self) -> str:
+        return (self.services.settings.public_url or str(self.request.base_url)).rstrip("/")

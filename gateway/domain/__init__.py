@@ -1,0 +1,1 @@
+"""Domain values and records: the one vocabulary adapters, resolvers and schema share."""

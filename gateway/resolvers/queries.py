@@ -1,0 +1,322 @@
+"""Read use cases of the graph, in domain terms: windows, filters, merges and look-ups by id.
+
+Each function takes the request context and a `Scope` (whose data) and returns domain records;
+the schema layer only wraps them. Lists return `(items, total)` for one slice `[offset, offset+limit)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from ..context import Context
+from ..domain.records import (
+    Affiliate,
+    ContractSummary,
+    Demande,
+    Document,
+    Dossier,
+    Page,
+    Reglement,
+)
+from ..domain.values import (
+    ContractStatus,
+    DemandeStatus,
+    DocumentCategory,
+    DocumentPeriod,
+    DossierStatus,
+    Guarantee,
+    NumberKind,
+    ProductFamily,
+    months_before,
+)
+from ..errors import BadInput, NotFound
+from . import access
+from .access import Scope
+
+Slice = tuple[Sequence[object], int]
+
+
+@dataclass(frozen=True, slots=True)
+class ReglementCriteria:
+    guarantee: Guarantee | None = None
+    affiliate_membership: str | None = None  # the adhésion number of an Affiliate
+    since: date | None = None
+    until: date | None = None
+
+
+# ---- contracts -------------------------------------------------------------------------------------
+async def contracts(
+    ctx: Context,
+    scope: Scope,
+    statuses: Sequence[ContractStatus] | None,
+    families: Sequence[ProductFamily] | None,
+) -> list[ContractSummary]:
+    held = await access.contracts(ctx, scope)
+    return [
+        c
+        for c in held
+        if (not statuses or c.status in statuses) and (not families or c.family in families)
+    ]
+
+
+async def affiliates(ctx: Context, scope: Scope, number: str) -> tuple[Affiliate, ...]:
+    summary = await access.contract(ctx, scope, number)
+    if not (summary.collective and summary.number_kind == NumberKind.CONTRACT):
+        raise BadInput("Ce contrat n'est pas un contrat collectif.", "contractId")
+    if not (scope.unrestricted or scope.is_company):
+        raise NotFound("Ce contrat")
+    return await ctx.loaders.affiliates(number)
+
+
+# ---- dossiers --------------------------------------------------------------------------------------
+async def dossiers(
+    ctx: Context,
+    scope: Scope,
+    contract: ContractSummary | None,
+    statuses: Sequence[DossierStatus] | None,
+) -> list[Dossier]:
+    """Dossiers with a règlement under 3 years, newest event first."""
+    queries = await access.claims_queries(ctx, scope, contract)
+    found = await asyncio.gather(
+        *(ctx.loaders.dossiers(contract=q.contract, affiliate=q.affiliate) for q in queries)
+    )
+    start = access.benefit_window_start(ctx)
+    unique = {d.number: d for batch in found for d in batch}
+    kept = [
+        d
+        for d in unique.values()
+        if d.last_payment_on is not None
+        and d.last_payment_on >= start
+        and (not statuses or d.status in statuses)
+    ]
+    return sorted(kept, key=lambda d: (-d.occurred_on.toordinal(), d.number))
+
+
+async def dossier(ctx: Context, scope: Scope, number: str) -> Dossier:
+    return await access.visible_dossier(ctx, scope, await ctx.loaders.dossier(number))
+
+
+# ---- règlements ------------------------------------------------------------------------------------
+PageFetch = Callable[[int, int], Awaitable[Page[Reglement]]]
+
+
+async def merged(sources: list[PageFetch], offset: int, limit: int) -> Page[Reglement]:
+    """One slice of several lists each sorted newest first, merged in the same order."""
+    if not sources:
+        return Page((), 0)
+    if len(sources) == 1:
+        return await sources[0](offset, limit)
+    pages = await asyncio.gather(*(fetch(0, offset + limit) for fetch in sources))
+    items = sorted(
+        (r for p in pages for r in p.items), key=lambda r: (-r.paid_on.toordinal(), r.reference)
+    )
+    return Page(tuple(items[offset : offset + limit]), sum(p.total for p in pages))
+
+
+def window(ctx: Context, criteria: ReglementCriteria) -> tuple[date, date | None]:
+    start = access.benefit_window_start(ctx)
+    since = max(start, criteria.since) if criteria.since else start
+    return since, criteria.until
+
+
+async def reglements(
+    ctx: Context,
+    scope: Scope,
+    contract: ContractSummary | None,
+    criteria: ReglementCriteria,
+    offset: int,
+    limit: int,
+) -> Page[Reglement]:
+    """Benefit règlements and health reimbursements under 3 years, newest first."""
+    since, until = window(ctx, criteria)
+    if until is not None and until < since:
+        return Page((), 0)
+    queries = await access.claims_queries(ctx, scope, contract)
+    if criteria.affiliate_membership is not None:
+        queries = await restrict_to_member(ctx, queries, criteria.affiliate_membership)
+    sources: list[PageFetch] = [
+        benefit_source(ctx, q.contract, q.affiliate, since, until, criteria.guarantee)
+        for q in queries
+    ]
+    insured = scope.claims_id if not scope.is_company else None
+    health_contract = contract.number if contract is not None else None
+    wants_health = contract is None or contract.family == ProductFamily.HEALTH
+    if (
+        insured
+        and wants_health
+        and criteria.guarantee is None
+        and criteria.affiliate_membership is None
+    ):
+        sources.append(health_source(ctx, insured, since, until, health_contract))
+    return await merged(sources, offset, limit)
+
+
+async def restrict_to_member(
+    ctx: Context, queries: list[access.ClaimsQuery], membership: str
+) -> list[access.ClaimsQuery]:
+    restricted = []
+    for query in queries:
+        if query.contract is None:
+            continue
+        for member in await access.membership_claims_ids(ctx, query.contract, membership):
+            if query.affiliate in (None, member):
+                restricted.append(access.ClaimsQuery(query.contract, member))
+    return restricted
+
+
+def benefit_source(
+    ctx: Context,
+    contract: str | None,
+    affiliate: str | None,
+    since: date,
+    until: date | None,
+    guarantee: Guarantee | None,
+) -> PageFetch:
+    async def fetch(offset: int, limit: int) -> Page[Reglement]:
+        return await ctx.loaders.reglements(
+            offset=offset,
+            limit=limit,
+            since=since,
+            until=until,
+            contract=contract,
+            affiliate=affiliate,
+            guarantee=guarantee,
+        )
+
+    return fetch
+
+
+def health_source(
+    ctx: Context, insured: str, since: date, until: date | None, contract: str | None
+) -> PageFetch:
+    async def fetch(offset: int, limit: int) -> Page[Reglement]:
+        if contract is None:
+            return await ctx.loaders.remboursements(
+                insured, offset=offset, limit=limit, since=since, until=until
+            )
+        everything = await all_remboursements(ctx, insured, since, until)
+        mine = [r for r in everything if r.contract == contract]
+        return Page(tuple(mine[offset : offset + limit]), len(mine))
+
+    return fetch
+
+
+async def all_remboursements(
+    ctx: Context, insured: str, since: date, until: date | None
+) -> list[Reglement]:
+    first = await ctx.loaders.remboursements(insured, offset=0, limit=50, since=since, until=until)
+    rest = await asyncio.gather(
+        *(
+            ctx.loaders.remboursements(insured, offset=o, limit=50, since=since, until=until)
+            for o in range(50, first.total, 50)
+        )
+    )
+    return [r for page in (first, *rest) for r in page.items]
+
+
+async def dossier_reglements(
+    ctx: Context, found: Dossier, offset: int, limit: int
+) -> Page[Reglement]:
+    return await ctx.loaders.reglements(
+        offset=offset, limit=limit, since=access.benefit_window_start(ctx), dossier=found.number
+    )
+
+
+async def reglement(ctx: Context, scope: Scope, key: str) -> Reglement:
+    """A règlement by its global key: `ref` (benefit) or `RMB…@insured` (health)."""
+    reference, _, insured = key.partition("@")
+    if not insured:
+        found = await ctx.loaders.reglement(reference)
+        return await access.visible_reglement(ctx, scope, found)
+    if not scope.unrestricted and insured != scope.claims_id:
+        raise NotFound("Ce règlement")
+    paid = date_in(reference, 3)
+    if paid is None:
+        raise NotFound("Ce règlement")
+    page = await ctx.loaders.remboursements(insured, offset=0, limit=50, since=paid, until=paid)
+    match = next((r for r in page.items if r.reference == reference), None)
+    return await access.visible_reglement(ctx, scope, match)
+
+
+async def detailed(ctx: Context, item: Reglement) -> Reglement:
+    """The règlement with its décompte (lists carry none)."""
+    if item.detailed:
+        return item
+    return await ctx.loaders.reglement(item.reference) or item
+
+
+def date_in(identifier: str, start: int) -> date | None:
+    """The YYYYMMDD date legacy ids embed (`RMB20200124…`, `DOC20211124…`)."""
+    try:
+        return datetime.strptime(identifier[start : start + 8], "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+# ---- documents -------------------------------------------------------------------------------------
+async def documents(
+    ctx: Context,
+    scope: Scope,
+    period: DocumentPeriod,
+    category: DocumentCategory | None,
+    contract: ContractSummary | None,
+) -> tuple[Document, ...]:
+    if scope.editique_id is None:
+        return ()
+    today = ctx.today
+    return await ctx.loaders.documents(
+        scope.editique_id,
+        since=months_before(today, period.months),
+        until=today,
+        contract=contract.number if contract else None,
+        category=category,
+    )
+
+
+async def document(ctx: Context, scope: Scope, key: str) -> Document:
+    """A document by its global key `DOC…@owner`; only the owner's scope (or staff) finds it."""
+    document_id, _, owner = key.partition("@")
+    issued = date_in(document_id, 3)
+    if issued is None or not owner or (not scope.unrestricted and owner != scope.editique_id):
+        raise NotFound("Ce document")
+    found = await ctx.loaders.documents(owner, since=issued, until=issued)
+    match = next((d for d in found if d.id == document_id), None)
+    if match is None:
+        raise NotFound("Ce document")
+    return match
+
+
+async def statement(ctx: Context, scope: Scope, item: Reglement) -> Document | None:
+    """The payment letter (décompte) of a règlement, when it is addressed to the scope's person."""
+    full = await detailed(ctx, item)
+    if full.letter_id is None or scope.editique_id is None or full.affiliate_id != scope.claims_id:
+        return None
+    try:
+        return await document(ctx, scope, f"{full.letter_id}@{scope.editique_id}")
+    except NotFound:
+        return None
+
+
+# ---- demandes --------------------------------------------------------------------------------------
+async def demandes(
+    ctx: Context, scope: Scope, statuses: Sequence[DemandeStatus] | None
+) -> list[Demande]:
+    """The last 6 months of online demandes, newest first."""
+    if scope.customer is None:
+        return []
+    since = months_before(ctx.today, access.DEMANDE_WINDOW_MONTHS)
+    found = await ctx.loaders.demandes(scope.customer.client_id, since)
+    return [d for d in found if not statuses or d.status in statuses]
+
+
+async def demande(ctx: Context, scope: Scope, demande_id: str) -> Demande:
+    if scope.unrestricted:
+        found = await ctx.loaders.demande(demande_id)
+    else:
+        found = next((d for d in await demandes(ctx, scope, None) if d.id == demande_id), None)
+    if found is None:
+        raise NotFound("Cette demande")
+    return found

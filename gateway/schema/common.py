@@ -1,0 +1,98 @@
+"""Small shared GraphQL types: Money, periods, pages (Relay connections)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Generic, TypeVar
+
+import strawberry
+
+from ..context import Context
+from ..domain import values as v
+from ..errors import BadInput
+from .ids import cursor, offset_after
+
+Info = strawberry.Info[Context, None]
+N = TypeVar("N")
+R = TypeVar("R")
+MAX_PAGE = 50
+
+
+@strawberry.type(name="Money", description="An amount of money; never a float.")
+class MoneyType:
+    amount: Decimal = strawberry.field(description="Exact amount, two decimals.")
+    currency: str = strawberry.field(description="ISO 4217 currency code.")
+    formatted: str = strawberry.field(
+        description="fr-FR display form, e.g. « 1 234,50 € » (no-break spaces)."
+    )
+
+
+def money(value: v.Money | None) -> MoneyType | None:
+    if value is None:
+        return None
+    return MoneyType(amount=value.amount, currency=value.currency, formatted=value.formatted)
+
+
+@strawberry.type(name="Period", description="Calendar dates, both bounds inclusive.")
+class PeriodType:
+    from_: date = strawberry.field(name="from", description="First day.")
+    to: date = strawberry.field(description="Last day.")
+
+
+def period(value: v.Period | None) -> PeriodType | None:
+    return PeriodType(from_=value.start, to=value.end) if value else None
+
+
+@strawberry.type(description="Where a page stands in its list.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="More items follow this page.")
+    has_previous_page: bool = strawberry.field(description="Items precede this page.")
+    start_cursor: str | None = strawberry.field(description="Cursor of the first item of the page.")
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the last item; pass it as `after`."
+    )
+
+
+@strawberry.type(description="An item of a page with its cursor.")
+class Edge(Generic[N]):
+    cursor: str = strawberry.field(description="Opaque position of the item.")
+    node: N = strawberry.field(description="The item.")
+
+
+@strawberry.type(description="One page of a list that can grow (Relay connection).")
+class Connection(Generic[N]):
+    edges: list[Edge[N]] = strawberry.field(description="The items of the page.")
+    page_info: PageInfo = strawberry.field(description="Pagination state.")
+    total_count: int = strawberry.field(description="Number of items in the whole list.")
+
+
+def window(first: int, after: str | None) -> tuple[int, int]:
+    """(offset, limit) of a `first`/`after` request."""
+    if first < 0 or first > MAX_PAGE:
+        raise BadInput(f"`first` doit être compris entre 0 et {MAX_PAGE}.", "first")
+    return offset_after(after), first
+
+
+def connection(
+    items: Sequence[R], total: int, offset: int, wrap: Callable[[R], N]
+) -> Connection[N]:
+    edges = [Edge(cursor=cursor(offset + i), node=wrap(item)) for i, item in enumerate(items)]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=offset + len(items) < total,
+            has_previous_page=offset > 0,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=total,
+    )
+
+
+def sliced(
+    items: Sequence[R], first: int, after: str | None, wrap: Callable[[R], N]
+) -> Connection[N]:
+    offset, limit = window(first, after)
+    return connection(items[offset : offset + limit], len(items), offset, wrap)

@@ -1,0 +1,1027 @@
+"""The graph's object types. Each wraps a domain record and the `Scope` it was reached through;
+fields read attributes, and the few that need another back-end call go through the request's
+loaders. A field whose back-end fails is null with an error at its path, the rest resolves."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import strawberry
+
+from ..domain import records as rec
+from ..domain import values as v
+from ..downloads import Grant
+from ..errors import NotFound
+from ..resolvers import queries
+from ..resolvers.access import Scope
+from . import enums as _enums  # noqa: F401  (registers the GraphQL enums)
+from .common import (
+    Connection,
+    Info,
+    MoneyType,
+    PeriodType,
+    connection,
+    money,
+    period,
+    sliced,
+    window,
+)
+from .ids import from_global, to_global
+
+
+@strawberry.interface(description="An object with an opaque global id, fetchable with `node(id)`.")
+class Node:
+    @strawberry.field(description="Opaque global id.")
+    def id(self) -> strawberry.ID:
+        raise NotImplementedError
+
+
+# ---- small value types --------------------------------------------------------------------------
+@strawberry.type(description="A postal address.")
+class Address:
+    lines: list[str] = strawberry.field(description="1 to 4 address lines.")
+    postal_code: str = strawberry.field(description="Postal code.")
+    city: str = strawberry.field(description="City.")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
+
+
+@strawberry.type(description="Marketing and survey consents.")
+class Consents:
+    group_offers: bool = strawberry.field(description="Offers from the group's companies.")
+    targeted_communication: bool = strawberry.field(
+        description="Targeted (profiled) communication."
+    )
+    satisfaction_surveys: bool = strawberry.field(description="Satisfaction surveys.")
+
+
+@strawberry.type(description="Contact preferences.")
+class Preferences:
+    paperless: bool = strawberry.field(description="Documents online only, no paper mail.")
+    consents: Consents = strawberry.field(description="Consents given.")
+
+
+@strawberry.type(
+    description="The commercial intermediary (agent, broker) of a customer or contract."
+)
+class Intermediary:
+    name: str = strawberry.field(description="Name of the intermediary.")
+    agency: str | None = strawberry.field(description="Agency, if any.")
+    phone: str = strawberry.field(description="Phone number (E.164).")
+    email: str | None = strawberry.field(description="E-mail address, if any.")
+
+
+def intermediary(found: rec.Intermediary | None) -> Intermediary | None:
+    if found is None:
+        return None
+    return Intermediary(name=found.name, agency=found.agency, phone=found.phone, email=found.email)
+
+
+@strawberry.type(description="A guarantee of a contract.")
+class GuaranteeLine:
+    code: str = strawberry.field(description="Guarantee code.")
+    label: str = strawberry.field(description="Guarantee label.")
+    level: str | None = strawberry.field(description="Level of cover chosen, e.g. « Niveau 3 ».")
+    ceiling: MoneyType | None = strawberry.field(
+        description="Ceiling, when the guarantee is an amount."
+    )
+    rate_percent: int | None = strawberry.field(
+        description="Rate in percent, when the guarantee is a rate."
+    )
+
+
+@strawberry.type(description="The premium of a contract.")
+class Premium:
+    amount: MoneyType = strawberry.field(description="Premium per period, all taxes included.")
+    frequency: v.PremiumFrequency = strawberry.field(description="Payment frequency.")
+    frequency_label: str = strawberry.field(description="French label of `frequency`.")
+    debit_day: int | None = strawberry.field(description="Day of the month of the direct debit.")
+
+
+@strawberry.type(description="A bank account, the IBAN masked.")
+class BankAccount:
+    holder: str = strawberry.field(description="Account holder.")
+    masked_iban: str = strawberry.field(
+        description="IBAN with only the country code, check digits and last 3 characters."
+    )
+
+
+@strawberry.type(description="The accounts used by a contract.")
+class BankAccounts:
+    debit: BankAccount | None = strawberry.field(description="Account debited for the premium.")
+    refund: BankAccount | None = strawberry.field(
+        description="Account credited with benefits and reimbursements."
+    )
+
+
+def account(found: rec.BankAccount | None) -> BankAccount | None:
+    return BankAccount(holder=found.holder, masked_iban=found.masked_iban) if found else None
+
+
+@strawberry.type(description="A dependant covered by a contract.")
+class Dependent:
+    display_name: str = strawberry.field(description="First name and name.")
+    relationship: v.Relationship = strawberry.field(description="Relationship to the subscriber.")
+    relationship_label: str = strawberry.field(description="French label of `relationship`.")
+    birth_date: date | None = strawberry.field(description="Date of birth.")
+
+
+@strawberry.type(description="Value of a savings or retirement contract.")
+class Savings:
+    value: MoneyType = strawberry.field(description="Value at the valuation date.")
+    valuation_date: date | None = strawberry.field(description="Date of the valuation.")
+
+
+@strawberry.type(
+    description="An online act the customer may start on a contract (« Gérer mon contrat »)."
+)
+class Action:
+    code: str = strawberry.field(description="Act code (also the demande type code).")
+    label: str = strawberry.field(description="French label.")
+
+
+@strawberry.type(description="The company holding a collective contract.")
+class CompanyRef:
+    name: str = strawberry.field(description="Company name.")
+    contract_number: str = strawberry.field(
+        description="Number of the company's collective contract."
+    )
+
+
+@strawberry.input(description="Filters of a list of règlements.")
+class ReglementFilter:
+    guarantee: v.Guarantee | None = strawberry.field(
+        default=None, description="Only this prévoyance guarantee."
+    )
+    affiliate_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only this affiliate (company view)."
+    )
+    from_: date | None = strawberry.field(
+        default=None, name="from", description="Paid on or after this date."
+    )
+    to: date | None = strawberry.field(default=None, description="Paid on or before this date.")
+
+
+async def criteria(
+    info: Info, scope: Scope, found: ReglementFilter | None
+) -> queries.ReglementCriteria:
+    if found is None:
+        return queries.ReglementCriteria()
+    membership = None
+    if found.affiliate_id is not None:
+        _, key = from_global(found.affiliate_id, "Affiliate")
+        membership = key.partition("/")[2]
+    return queries.ReglementCriteria(found.guarantee, membership, found.from_, found.to)
+
+
+# ---- person ---------------------------------------------------------------------------------------
+@strawberry.interface(
+    description="A customer: an individual (personne physique) or a company (personne morale)."
+)
+class Person(Node):
+    customer: strawberry.Private[rec.Customer]
+    scope: strawberry.Private[Scope]
+
+    @strawberry.field(description="Opaque global id.")
+    def id(self) -> strawberry.ID:
+        return to_global("Person", self.customer.client_id)
+
+    @strawberry.field(description="Individual or company.")
+    def kind(self) -> v.PersonKind:
+        return v.PersonKind.COMPANY if self.customer.is_company else v.PersonKind.INDIVIDUAL
+
+    @strawberry.field(description="Name to greet the customer with.")
+    def display_name(self) -> str:
+        return self.customer.display_name
+
+    @strawberry.field(description="Numéro d'adhérent, printed on cards and letters.")
+    def customer_number(self) -> str:
+        return self.customer.customer_number
+
+    @strawberry.field(description="Contact e-mail; null when unknown.")
+    def email(self) -> str | None:
+        return self.customer.email
+
+    @strawberry.field(description="French mobile number (E.164); null when unknown.")
+    def mobile(self) -> str | None:
+        return self.customer.mobile
+
+    @strawberry.field(
+        description="True when the e-mail or the mobile is missing: the UI asks for them first."
+    )
+    def contact_data_required(self) -> bool:
+        return self.customer.email is None or self.customer.mobile is None
+
+    @strawberry.field(description="Postal address.")
+    def address(self) -> Address | None:
+        found = self.customer.address
+        if found is None:
+            return None
+        return Address(
+            lines=list(found.lines),
+            postal_code=found.postal_code,
+            city=found.city,
+            country=found.country,
+        )
+
+    @strawberry.field(description="Contact preferences and consents.")
+    def preferences(self) -> Preferences:
+        p = self.customer.preferences
+        return Preferences(
+            paperless=p.paperless,
+            consents=Consents(
+                group_offers=p.group_offers,
+                targeted_communication=p.targeted_communication,
+                satisfaction_surveys=p.satisfaction_surveys,
+            ),
+        )
+
+    @strawberry.field(description="The customer's intermediary.")
+    async def intermediary(self, info: Info) -> Intermediary | None:
+        if self.customer.intermediary_id is None:
+            return None
+        return intermediary(await info.context.loaders.intermediary(self.customer.intermediary_id))
+
+    @strawberry.field(
+        description="Contracts on which the person holds a role (a company: its contracts)."
+    )
+    async def contracts(
+        self,
+        info: Info,
+        status: list[v.ContractStatus] | None = None,
+        family: list[v.ProductFamily] | None = None,
+    ) -> list[Contract] | None:
+        found = await queries.contracts(info.context, self.scope, status, family)
+        return [Contract(summary=c, scope=self.scope) for c in found]
+
+    @strawberry.field(description="Online demandes of the last 6 months, newest first.")
+    async def demandes(
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        status: list[v.DemandeStatus] | None = None,
+    ) -> Connection[Demande] | None:
+        found = await queries.demandes(info.context, self.scope, status)
+        return sliced(found, first, after, lambda d: Demande(record=d, scope=self.scope))
+
+    @strawberry.field(description="Documents issued to the person, newest first.")
+    async def documents(
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        period: v.DocumentPeriod = v.DocumentPeriod.LAST_12_MONTHS,
+        category: v.DocumentCategory | None = None,
+        contract_id: strawberry.ID | None = None,
+    ) -> Connection[Document] | None:
+        contract = None
+        if contract_id is not None:
+            contract = await queries_contract(info, self.scope, contract_id)
+        found = await queries.documents(info.context, self.scope, period, category, contract)
+        return sliced(found, first, after, lambda d: Document(record=d, scope=self.scope))
+
+    @strawberry.field(
+        description="Règlements and health reimbursements of the last 3 years, newest first."
+    )
+    async def reglements(
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        filter: ReglementFilter | None = None,
+    ) -> Connection[Reglement] | None:
+        offset, limit = window(first, after)
+        page = await queries.reglements(
+            info.context, self.scope, None, await criteria(info, self.scope, filter), offset, limit
+        )
+        return connection(
+            page.items, page.total, offset, lambda r: Reglement(record=r, scope=self.scope)
+        )
+
+
+async def queries_contract(info: Info, scope: Scope, contract_id: str) -> rec.ContractSummary:
+    _, number = from_global(contract_id, "Contract")
+    return await queries.access.contract(info.context, scope, number)
+
+
+@strawberry.type(description="A customer who is a person (personne physique).")
+class Individual(Person):
+    @strawberry.field(description="Civility.")
+    def civility(self) -> v.Civility | None:
+        return self.customer.civility
+
+    @strawberry.field(description="French label of `civility`.")
+    def civility_label(self) -> str | None:
+        return self.customer.civility.label if self.customer.civility else None
+
+    @strawberry.field(description="First name.")
+    def first_name(self) -> str | None:
+        return self.customer.first_name
+
+    @strawberry.field(description="Family name, upper case.")
+    def last_name(self) -> str:
+        return self.customer.last_name
+
+    @strawberry.field(description="Date of birth.")
+    def birth_date(self) -> date | None:
+        return self.customer.birth_date
+
+    @strawberry.field(description="Mandatory health insurance scheme.")
+    def health_insurance_scheme(self) -> v.HealthScheme | None:
+        return self.customer.health_scheme
+
+    @strawberry.field(description="French label of `healthInsuranceScheme`.")
+    def health_insurance_scheme_label(self) -> str | None:
+        return self.customer.health_scheme.label if self.customer.health_scheme else None
+
+
+@strawberry.type(description="A customer who is a company (personne morale).")
+class Company(Person):
+    @strawberry.field(description="Company name (raison sociale).")
+    def name(self) -> str:
+        return self.customer.company_name or self.customer.last_name
+
+    @strawberry.field(description="SIRET number.")
+    def siret(self) -> str | None:
+        return self.customer.siret
+
+    @strawberry.field(
+        description="Members (affiliés) of one of the company's collective contracts."
+    )
+    async def affiliates(
+        self, info: Info, contract_id: strawberry.ID, first: int = 20, after: str | None = None
+    ) -> Connection[Affiliate] | None:
+        _, number = from_global(contract_id, "Contract")
+        found = await queries.affiliates(info.context, self.scope, number)
+        return sliced(found, first, after, lambda a: Affiliate(record=a, contract=number))
+
+
+def person(customer: rec.Customer, scope: Scope) -> Person:
+    return (Company if customer.is_company else Individual)(customer=customer, scope=scope)
+
+
+@strawberry.type(description="A member (affilié) of a collective contract.")
+class Affiliate(Node):
+    record: strawberry.Private[rec.Affiliate]
+    contract: strawberry.Private[str]
+
+    @strawberry.field(description="Opaque global id (usable in `ReglementFilter.affiliateId`).")
+    def id(self) -> strawberry.ID:
+        return to_global("Affiliate", f"{self.contract}/{self.record.membership}")
+
+    @strawberry.field(description="First name and name.")
+    def display_name(self) -> str:
+        return self.record.display_name
+
+    @strawberry.field(description="Date of affiliation.")
+    def affiliated_on(self) -> date | None:
+        return self.record.affiliated_on
+
+    @strawberry.field(description="Date the member left the contract.")
+    def left_on(self) -> date | None:
+        return self.record.left_on
+
+    @strawberry.field(description="Membership status.")
+    def status(self) -> v.AffiliateStatus:
+        return self.record.status
+
+    @strawberry.field(description="French label of `status`.")
+    def status_label(self) -> str:
+        return self.record.status.label
+
+
+# ---- contract -------------------------------------------------------------------------------------
+@strawberry.type(description="A contract, or a membership (adhésion) to a collective contract.")
+class Contract(Node):
+    summary: strawberry.Private[rec.ContractSummary]
+    scope: strawberry.Private[Scope]
+
+    async def detail(self, info: Info) -> rec.ContractDetail:
+        found = await info.context.loaders.contract(self.summary.number)
+        if found is None:
+            raise NotFound("Ce contrat")
+        return found
+
+    @strawberry.field(description="Opaque global id.")
+    def id(self) -> strawberry.ID:
+        return to_global("Contract", self.summary.number)
+
+    @strawberry.field(description="Contract or membership number.")
+    def number(self) -> str:
+        return self.summary.number
+
+    @strawberry.field(description="Whether `number` is a contract or a membership number.")
+    def number_kind(self) -> v.NumberKind:
+        return self.summary.number_kind
+
+    @strawberry.field(description="Commercial name of the product.")
+    def product_name(self) -> str:
+        return self.summary.product_name
+
+    @strawberry.field(description="Product family.")
+    def family(self) -> v.ProductFamily:
+        return self.summary.family
+
+    @strawberry.field(description="French label of `family`.")
+    def family_label(self) -> str:
+        return self.summary.family.label
+
+    @strawberry.field(description="Status.")
+    def status(self) -> v.ContractStatus:
+        return self.summary.status
+
+    @strawberry.field(description="French label of `status`.")
+    def status_label(self) -> str:
+        return self.summary.status.label
+
+    @strawberry.field(description="The viewer's role on the contract; null in a staff look-up.")
+    def role(self) -> v.ContractRole | None:
+        return self.summary.role
+
+    @strawberry.field(description="French label of `role`.")
+    def role_label(self) -> str | None:
+        return self.summary.role.label if self.summary.role else None
+
+    @strawberry.field(description="True for a collective contract or a membership to one.")
+    def collective(self) -> bool:
+        return self.summary.collective
+
+    @strawberry.field(description="For a membership: the company and its collective contract.")
+    def company(self) -> CompanyRef | None:
+        if self.summary.company_contract is None:
+            return None
+        return CompanyRef(
+            name=self.summary.company_name or "", contract_number=self.summary.company_contract
+        )
+
+    @strawberry.field(description="Date the contract took effect.")
+    def effective_date(self) -> date | None:
+        return self.summary.effective_date
+
+    @strawberry.field(description="Termination date, or the term of a fixed-term contract.")
+    def end_date(self) -> date | None:
+        return self.summary.termination_date or self.summary.term_date
+
+    @strawberry.field(description="Guarantees, in contract order.")
+    async def guarantees(self, info: Info) -> list[GuaranteeLine] | None:
+        return [
+            GuaranteeLine(
+                code=g.code,
+                label=g.label,
+                level=g.level,
+                ceiling=money(g.ceiling),
+                rate_percent=g.rate_percent,
+            )
+            for g in (await self.detail(info)).guarantees
+        ]
+
+    @strawberry.field(description="Premium; null when the person pays nothing directly.")
+    async def premium(self, info: Info) -> Premium | None:
+        found = (await self.detail(info)).premium
+        if found is None:
+            return None
+        amount = money(found.amount)
+        assert amount is not None
+        return Premium(
+            amount=amount,
+            frequency=found.frequency,
+            frequency_label=found.frequency.label,
+            debit_day=found.debit_day,
+        )
+
+    @strawberry.field(description="Bank accounts, IBANs masked.")
+    async def bank_accounts(self, info: Info) -> BankAccounts | None:
+        found = await self.detail(info)
+        return BankAccounts(
+            debit=account(found.debit_account), refund=account(found.refund_account)
+        )
+
+    @strawberry.field(description="Beneficiary clause in case of death, as registered.")
+    async def beneficiary_clause(self, info: Info) -> str | None:
+        return (await self.detail(info)).beneficiary_clause
+
+    @strawberry.field(description="Dependants covered.")
+    async def dependents(self, info: Info) -> list[Dependent] | None:
+        return [
+            Dependent(
+                display_name=d.display_name,
+                relationship=d.relationship,
+                relationship_label=d.relationship.label,
+                birth_date=d.birth_date,
+            )
+            for d in (await self.detail(info)).dependents
+        ]
+
+    @strawberry.field(description="Savings value (épargne, retraite).")
+    async def savings(self, info: Info) -> Savings | None:
+        found = (await self.detail(info)).savings
+        if found is None:
+            return None
+        value = money(found.value)
+        assert value is not None
+        return Savings(value=value, valuation_date=found.valuation_date)
+
+    @strawberry.field(description="Intermediary of the contract.")
+    async def intermediary(self, info: Info) -> Intermediary | None:
+        found = (await self.detail(info)).intermediary_id
+        return intermediary(await info.context.loaders.intermediary(found)) if found else None
+
+    @strawberry.field(description="Online acts allowed on the contract, in display order.")
+    async def available_actions(self, info: Info) -> list[Action] | None:
+        codes = (await self.detail(info)).actions
+        labels = await info.context.loaders.demande_type_labels()
+        return [Action(code=c, label=labels.get(c, c)) for c in codes]
+
+    @strawberry.field(description="Prévoyance dossiers with a règlement under 3 years.")
+    async def dossiers(
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        status: list[v.DossierStatus] | None = None,
+    ) -> Connection[Dossier] | None:
+        found = await queries.dossiers(info.context, self.scope, self.summary, status)
+        return sliced(
+            found, first, after, lambda d: Dossier(key=d.number, record=d, scope=self.scope)
+        )
+
+    @strawberry.field(
+        description="Règlements (and health reimbursements) under 3 years, newest first."
+    )
+    async def reglements(
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        filter: ReglementFilter | None = None,
+    ) -> Connection[Reglement] | None:
+        offset, limit = window(first, after)
+        page = await queries.reglements(
+            info.context,
+            self.scope,
+            self.summary,
+            await criteria(info, self.scope, filter),
+            offset,
+            limit,
+        )
+        return connection(
+            page.items, page.total, offset, lambda r: Reglement(record=r, scope=self.scope)
+        )
+
+    @strawberry.field(description="Documents about this contract, newest first.")
+    async def documents(
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        period: v.DocumentPeriod = v.DocumentPeriod.LAST_12_MONTHS,
+        category: v.DocumentCategory | None = None,
+    ) -> Connection[Document] | None:
+        found = await queries.documents(info.context, self.scope, period, category, self.summary)
+        return sliced(found, first, after, lambda d: Document(record=d, scope=self.scope))
+
+
+async def visible_contract(info: Info, scope: Scope, numbers: list[str | None]) -> Contract | None:
+    """The first of `numbers` the scope may see, as a Contract (memberships before contracts)."""
+    for number in numbers:
+        if number is None:
+            continue
+        try:
+            return Contract(
+                summary=await queries.access.contract(info.context, scope, number), scope=scope
+            )
+        except NotFound:
+            continue
+    return None
+
+
+# ---- dossier --------------------------------------------------------------------------------------
+@strawberry.type(description="The affiliate concerned by a dossier.")
+class DossierAffiliate:
+    display_name: str = strawberry.field(description="First name and name.")
+
+
+@strawberry.type(description="Basis of the periodic benefit of a dossier (prestation de base).")
+class BaseBenefit:
+    reference_gross_salary: MoneyType = strawberry.field(
+        description="Annual gross reference salaries."
+    )
+    reference_period: PeriodType = strawberry.field(description="Period of the reference salaries.")
+    monthly_amount: MoneyType = strawberry.field(description="Monthly benefit before réalisation.")
+    realisation: MoneyType = strawberry.field(
+        description="Monthly deduction for a professional activity."
+    )
+    monthly_amount_after_realisation: MoneyType = strawberry.field(
+        description="Gross monthly benefit paid."
+    )
+    other_monthly_income: MoneyType = strawberry.field(description="Other monthly income declared.")
+
+
+@strawberry.type(description="A prévoyance dossier (sinistre).")
+class Dossier(Node):
+    key: strawberry.Private[str]
+    record: strawberry.Private[rec.Dossier | None]
+    scope: strawberry.Private[Scope]
+
+    async def load(self, info: Info, full: bool = False) -> rec.Dossier:
+        if self.record is not None and (not full or self.record.base_benefit is not None):
+            return self.record
+        return await queries.dossier(info.context, self.scope, self.key)
+
+    @strawberry.field(description="Opaque global id.")
+    def id(self) -> strawberry.ID:
+        return to_global("Dossier", self.key)
+
+    @strawberry.field(description="Dossier number.")
+    def number(self) -> str:
+        return self.key
+
+    @strawberry.field(description="Status.")
+    async def status(self, info: Info) -> v.DossierStatus:
+        return (await self.load(info)).status
+
+    @strawberry.field(description="French label of `status`.")
+    async def status_label(self, info: Info) -> str:
+        return (await self.load(info)).status.label
+
+    @strawberry.field(description="Guarantee concerned.")
+    async def guarantee(self, info: Info) -> v.Guarantee:
+        return (await self.load(info)).guarantee
+
+    @strawberry.field(description="French label of `guarantee`.")
+    async def guarantee_label(self, info: Info) -> str:
+        return (await self.load(info)).guarantee.label
+
+    @strawberry.field(description="Date of the event (arrêt de travail, invalidité, décès).")
+    async def occurred_on(self, info: Info) -> date:
+        return (await self.load(info)).occurred_on
+
+    @strawberry.field(description="Closing date, for a closed dossier.")
+    async def closed_on(self, info: Info) -> date | None:
+        return (await self.load(info)).closed_on
+
+    @strawberry.field(
+        description="The contract, as the viewer holds it (an affiliate: the membership)."
+    )
+    async def contract(self, info: Info) -> Contract | None:
+        found = await self.load(info)
+        return await visible_contract(info, self.scope, [found.membership, found.contract])
+
+    @strawberry.field(description="The affiliate concerned.")
+    async def affiliate(self, info: Info) -> DossierAffiliate:
+        return DossierAffiliate(display_name=(await self.load(info)).affiliate_name)
+
+    @strawberry.field(
+        description="Basis of the periodic benefit; null for a capital or a dossier under study."
+    )
+    async def base_benefit(self, info: Info) -> BaseBenefit | None:
+        found = (await self.load(info, full=True)).base_benefit
+        if found is None:
+            return None
+        return BaseBenefit(
+            reference_gross_salary=money(found.reference_gross_salary),  # type: ignore[arg-type]
+            reference_period=period(found.reference_period),  # type: ignore[arg-type]
+            monthly_amount=money(found.monthly_amount),  # type: ignore[arg-type]
+            realisation=money(found.realisation),  # type: ignore[arg-type]
+            monthly_amount_after_realisation=money(found.monthly_amount_after_realisation),  # type: ignore[arg-type]
+            other_monthly_income=money(found.other_monthly_income),  # type: ignore[arg-type]
+        )
+
+    @strawberry.field(description="Règlements of the dossier under 3 years, newest first.")
+    async def reglements(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> Connection[Reglement] | None:
+        offset, limit = window(first, after)
+        page = await queries.dossier_reglements(info.context, await self.load(info), offset, limit)
+        return connection(
+            page.items, page.total, offset, lambda r: Reglement(record=r, scope=self.scope)
+        )
+
+
+# ---- règlement ------------------------------------------------------------------------------------
+@strawberry.type(description="Who received a payment.")
+class Recipient:
+    kind: v.RecipientKind = strawberry.field(description="Company (subrogation) or the affiliate.")
+    kind_label: str = strawberry.field(description="French label of `kind`.")
+    name: str = strawberry.field(description="Name of the payee.")
+
+
+@strawberry.type(description="A line of a décompte: a deduction (positive) or a refund (negative).")
+class BreakdownLine:
+    code: str = strawberry.field(description="Line code (CASA, CSG_ND, CSG_D, CRDS, PAS, REGUL).")
+    label: str = strawberry.field(description="Label as printed on the payment letter.")
+    amount: MoneyType = strawberry.field(description="Amount deducted (negative: added back).")
+
+
+@strawberry.type(description="A payment: a prévoyance règlement or a health reimbursement.")
+class Reglement(Node):
+    record: strawberry.Private[rec.Reglement]
+    scope: strawberry.Private[Scope]
+
+    async def full(self, info: Info) -> rec.Reglement:
+        return await queries.detailed(info.context, self.record)
+
+    @strawberry.field(description="Opaque global id.")
+    def id(self) -> strawberry.ID:
+        key = (
+            f"{self.record.reference}@{self.record.affiliate_id}"
+            if self.record.is_health
+            else self.record.reference
+        )
+        return to_global("Reglement", key)
+
+    @strawberry.field(description="Payment reference.")
+    def reference(self) -> str:
+        return self.record.reference
+
+    @strawberry.field(description="Prévoyance benefit or health reimbursement.")
+    def kind(self) -> v.ReglementKind:
+        return (
+            v.ReglementKind.HEALTH_REIMBURSEMENT
+            if self.record.is_health
+            else v.ReglementKind.BENEFIT
+        )
+
+    @strawberry.field(description="French label of `kind`.")
+    def kind_label(self) -> str:
+        return self.kind().label
+
+    @strawberry.field(description="Payment date.")
+    def paid_on(self) -> date:
+        return self.record.paid_on
+
+    @strawberry.field(description="Gross amount (health: the amount spent).")
+    def gross_amount(self) -> MoneyType:
+        return money(self.record.gross)  # type: ignore[return-value]
+
+    @strawberry.field(description="Amount actually paid by the insurer.")
+    def net_amount(self) -> MoneyType:
+        return money(self.record.net)  # type: ignore[return-value]
+
+    @strawberry.field(description="Payment method.")
+    def payment_method(self) -> v.PaymentMethod:
+        return self.record.payment_method
+
+    @strawberry.field(description="French label of `paymentMethod`.")
+    def payment_method_label(self) -> str:
+        return self.record.payment_method.label
+
+    @strawberry.field(description="Who received a prévoyance payment.")
+    def recipient(self) -> Recipient | None:
+        if self.record.recipient_kind is None:
+            return None
+        return Recipient(
+            kind=self.record.recipient_kind,
+            kind_label=self.record.recipient_kind.label,
+            name=self.record.recipient_name or "",
+        )
+
+    @strawberry.field(description="Prévoyance guarantee.")
+    def guarantee(self) -> v.Guarantee | None:
+        return self.record.guarantee
+
+    @strawberry.field(description="French label of `guarantee`.")
+    def guarantee_label(self) -> str | None:
+        return self.record.guarantee.label if self.record.guarantee else None
+
+    @strawberry.field(description="The prévoyance dossier.")
+    def dossier(self) -> Dossier | None:
+        if self.record.dossier is None:
+            return None
+        return Dossier(key=self.record.dossier, record=None, scope=self.scope)
+
+    @strawberry.field(description="The contract, as the viewer holds it.")
+    async def contract(self, info: Info) -> Contract | None:
+        membership = None
+        if self.record.dossier is not None:
+            membership = (
+                await queries.dossier(info.context, self.scope, self.record.dossier)
+            ).membership
+        return await visible_contract(info, self.scope, [membership, self.record.contract])
+
+    @strawberry.field(
+        description="Person the payment concerns (the affiliate, or who received the care)."
+    )
+    def beneficiary_name(self) -> str | None:
+        return self.record.beneficiary_name
+
+    @strawberry.field(description="Period indemnified; null for a one-off payment.")
+    def indemnified_period(self) -> PeriodType | None:
+        return period(self.record.period)
+
+    @strawberry.field(description="Décompte lines, in the order of the payment letter.")
+    async def breakdown(self, info: Info) -> list[BreakdownLine] | None:
+        return [
+            BreakdownLine(code=line.code, label=line.label, amount=money(line.amount))  # type: ignore[arg-type]
+            for line in (await self.full(info)).breakdown
+        ]
+
+    @strawberry.field(
+        description="Withholding-tax rate in percent; null for payments to the company."
+    )
+    async def withholding_tax_rate(self, info: Info) -> Decimal | None:
+        return (await self.full(info)).withholding_rate
+
+    @strawberry.field(
+        description="Taxable base declared to the tax administration, as computed by the claims system."
+    )
+    async def taxable_base(self, info: Info) -> MoneyType | None:
+        return money((await self.full(info)).taxable_base)
+
+    @strawberry.field(
+        description="The payment letter (décompte) as a document, when addressed to the viewer."
+    )
+    async def statement(self, info: Info) -> Document | None:
+        found = await queries.statement(info.context, self.scope, self.record)
+        return Document(record=found, scope=self.scope) if found else None
+
+    @strawberry.field(description="Health: date of the care.")
+    def care_date(self) -> date | None:
+        return self.record.care_date
+
+    @strawberry.field(description="Health: medical act.")
+    def act(self) -> str | None:
+        return self.record.act
+
+    @strawberry.field(description="Health: amount spent.")
+    def expense(self) -> MoneyType | None:
+        return money(self.record.expense)
+
+    @strawberry.field(description="Health: part reimbursed by the Sécurité sociale.")
+    def social_security(self) -> MoneyType | None:
+        return money(self.record.social_security)
+
+    @strawberry.field(description="Health: part reimbursed by the insurer.")
+    def complementary(self) -> MoneyType | None:
+        return money(self.record.net) if self.record.is_health else None
+
+    @strawberry.field(description="Health: amount left to the insured person.")
+    def out_of_pocket(self) -> MoneyType | None:
+        return money(self.record.out_of_pocket)
+
+    @strawberry.field(description="Health: who received the reimbursement.")
+    def paid_to(self) -> v.PaidTo | None:
+        return self.record.paid_to
+
+    @strawberry.field(description="French label of `paidTo`.")
+    def paid_to_label(self) -> str | None:
+        return self.record.paid_to.label if self.record.paid_to else None
+
+
+# ---- demande --------------------------------------------------------------------------------------
+@strawberry.type(description="A type of demande from the catalogue.")
+class DemandeType:
+    code: str = strawberry.field(description="Type code.")
+    label: str = strawberry.field(description="French label.")
+    category: v.DemandeCategory = strawberry.field(description="Category.")
+    category_label: str = strawberry.field(description="French label of `category`.")
+
+
+@strawberry.type(description="A status change of a demande.")
+class DemandeStatusChange:
+    status: v.DemandeStatus = strawberry.field(description="Status reached.")
+    status_label: str = strawberry.field(description="French label of `status`.")
+    at: datetime = strawberry.field(description="When.")
+
+
+@strawberry.type(description="A file attached to a demande.")
+class Attachment:
+    id: str = strawberry.field(description="Attachment id.")
+    name: str = strawberry.field(description="File name.")
+    size_bytes: int = strawberry.field(description="Size in bytes.")
+    mime_type: str = strawberry.field(description="Media type.")
+
+
+@strawberry.type(description="What the customer sent (« Voir le rappel de ma demande »).")
+class DemandeReminder:
+    subject: str | None = strawberry.field(description="Subject.")
+    detail: str | None = strawberry.field(description="Detail.")
+    description: str | None = strawberry.field(description="Message.")
+    attachments: list[Attachment] = strawberry.field(description="Attached files.")
+
+
+@strawberry.type(description="An online request of the customer and its tracking.")
+class Demande(Node):
+    record: strawberry.Private[rec.Demande]
+    scope: strawberry.Private[Scope]
+
+    @strawberry.field(description="Opaque global id.")
+    def id(self) -> strawberry.ID:
+        return to_global("Demande", self.record.id)
+
+    @strawberry.field(description="Customer-facing reference.")
+    def reference(self) -> str:
+        return self.record.reference
+
+    @strawberry.field(name="type", description="Type of the demande.")
+    def type_(self) -> DemandeType:
+        t = self.record.type
+        return DemandeType(
+            code=t.code, label=t.label, category=t.category, category_label=t.category.label
+        )
+
+    @strawberry.field(description="Creation date-time.")
+    def created_at(self) -> datetime:
+        return self.record.created_at
+
+    @strawberry.field(description="Current status.")
+    def status(self) -> v.DemandeStatus:
+        return self.record.status
+
+    @strawberry.field(description="French label of `status`.")
+    def status_label(self) -> str:
+        return self.record.status.label
+
+    @strawberry.field(description="False for health requests: history without status tracking.")
+    def tracked(self) -> bool:
+        return self.record.tracked
+
+    @strawberry.field(description="Status changes, oldest first.")
+    def history(self) -> list[DemandeStatusChange]:
+        return [
+            DemandeStatusChange(status=h.status, status_label=h.status.label, at=h.at)
+            for h in self.record.history
+        ]
+
+    @strawberry.field(description="Persons concerned, as entered.")
+    def beneficiaries(self) -> list[str]:
+        return list(self.record.beneficiaries)
+
+    @strawberry.field(description="The contract concerned, when the viewer holds it.")
+    async def contract(self, info: Info) -> Contract | None:
+        return await visible_contract(info, self.scope, [self.record.contract])
+
+    @strawberry.field(description="True when the customer filed it as a complaint.")
+    def is_complaint(self) -> bool:
+        return self.record.is_complaint
+
+    @strawberry.field(description="What was sent.")
+    def reminder(self) -> DemandeReminder:
+        r = self.record
+        return DemandeReminder(
+            subject=r.subject,
+            detail=r.detail,
+            description=r.description,
+            attachments=[
+                Attachment(id=a.id, name=a.name, size_bytes=a.size_bytes, mime_type=a.mime_type)
+                for a in r.attachments
+            ],
+        )
+
+
+# ---- document -------------------------------------------------------------------------------------
+@strawberry.type(
+    description="A document issued to the customer (letter, décompte, attestation, card…)."
+)
+class Document(Node):
+    record: strawberry.Private[rec.Document]
+    scope: strawberry.Private[Scope]
+
+    @strawberry.field(description="Opaque global id.")
+    def id(self) -> strawberry.ID:
+        return to_global("Document", f"{self.record.id}@{self.record.owner}")
+
+    @strawberry.field(description="Title printed on the document.")
+    def title(self) -> str:
+        return self.record.title
+
+    @strawberry.field(name="type", description="Type of document.")
+    def type_(self) -> v.DocumentType:
+        return self.record.type
+
+    @strawberry.field(description="French label of `type`.")
+    def type_label(self) -> str:
+        return self.record.type.label
+
+    @strawberry.field(description="Block of the customer space.")
+    def category(self) -> v.DocumentCategory:
+        return self.record.category
+
+    @strawberry.field(description="French label of `category`.")
+    def category_label(self) -> str:
+        return self.record.category.label
+
+    @strawberry.field(description="Date-time of issue, with its offset.")
+    def issued_at(self) -> datetime:
+        return self.record.issued_at
+
+    @strawberry.field(description="The contract concerned, when the viewer holds it.")
+    async def contract(self, info: Info) -> Contract | None:
+        return await visible_contract(info, self.scope, [self.record.contract])
+
+    @strawberry.field(description="Size of the PDF in bytes.")
+    def size_bytes(self) -> int:
+        return self.record.size_bytes
+
+    @strawberry.field(description="Media type of the file.")
+    def mime_type(self) -> str:
+        return "application/pdf"
+
+    @strawberry.field(description="Link to download the PDF; valid 5 minutes.")
+    def download_url(self, info: Info) -> str:
+        principal = info.context.require_principal()
+        token = info.context.services.links.sign(
+            Grant(self.record.id, self.record.owner, principal.subject)
+        )
+        return f"{info.context.public_url}/documents/{token}"

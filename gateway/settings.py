@@ -1,0 +1,76 @@
+"""Configuration from the environment (pydantic-settings).
+
+Back-end URLs and credentials use the legacy systems' documented variable names; the gateway's
+own knobs are prefixed `GATEWAY_`. An unset back-end URL means "serve that mock in process".
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-secret-change-me-in-production-0123456789"
+
+
+def legacy(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = Field(
+        None, description="Base URL used in download links; default: the request's"
+    )
+
+    jwt_secret: SecretStr = SecretStr(DEV_SECRET)
+    jwks_url: str | None = None
+    jwt_audience: str = "espace-client"
+    jwt_algorithms: tuple[str, ...] = ("RS256", "ES256")
+    download_ttl_s: int = 300
+
+    today: date | None = Field(None, description="Pin the business calendar (tests, demos)")
+    request_deadline_s: float = 3.0
+    redis_url: str | None = None
+
+    policy_admin_url: str | None = Field(None, validation_alias=legacy("POLICY_ADMIN_URL"))
+    policy_admin_api_key: SecretStr = Field(
+        SecretStr("dev-policy-admin-key"), validation_alias=legacy("POLICY_ADMIN_API_KEY")
+    )
+    claims_url: str | None = Field(None, validation_alias=legacy("CLAIMS_URL"))
+    claims_user: str = Field("gateway", validation_alias=legacy("CLAIMS_USER"))
+    claims_password: SecretStr = Field(
+        SecretStr("dev-claims-password"), validation_alias=legacy("CLAIMS_PASSWORD")
+    )
+    editique_url: str | None = Field(None, validation_alias=legacy("EDITIQUE_URL"))
+    editique_user: str = Field("gateway", validation_alias=legacy("EDITIQUE_USER"))
+    editique_password: SecretStr = Field(
+        SecretStr("dev-editique-password"), validation_alias=legacy("EDITIQUE_PASSWORD")
+    )
+    crm_url: str | None = Field(None, validation_alias=legacy("CRM_URL"))
+    crm_token: SecretStr = Field(SecretStr("dev-crm-token"), validation_alias=legacy("CRM_TOKEN"))
+
+    timeout_policy_admin_s: float = 1.0
+    timeout_claims_s: float = 1.0
+    timeout_editique_s: float = 2.0
+    timeout_crm_s: float = 1.0
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> Settings:
+        if (
+            self.env == "production"
+            and self.jwks_url is None
+            and self.jwt_secret.get_secret_value() == DEV_SECRET
+        ):
+            raise ValueError("GATEWAY_JWT_SECRET (or GATEWAY_JWKS_URL) must be set in production")
+        return self
+
+    @property
+    def graphiql(self) -> bool:
+        return self.env != "production"
