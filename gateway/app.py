@@ -19,7 +19,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult as StrawberryResult
 
 from .adapters import Backends
@@ -83,7 +82,7 @@ class GraphQLApp(GraphQL[Context, None]):
             request_data=request_data,
         )
 
-    def encode_json(self, data: GraphQLHTTPResponse) -> bytes:
+    def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
 

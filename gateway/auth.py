@@ -80,7 +80,7 @@ class TokenVerifier:
         return Principal(claims["sub"], role)
 
     async def _jwks_key(self, token: str) -> Any:
-        kid = jwt.get_unverified_header(token).get("kid")
+        kid = str(jwt.get_unverified_header(token).get("kid"))
         if kid not in self._keys and time.monotonic() - self._fetched_at > 1:
             await self._refresh()
         elif time.monotonic() - self._fetched_at > JWKS_REFRESH_S:

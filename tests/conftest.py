@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from mocks import MockSystem, build_mock
 from tests.contract import validating_client
+
+if TYPE_CHECKING:
+    from tests.gateway.support import Gateway
 
 
 @pytest.fixture
@@ -58,3 +62,18 @@ async def crm(mocks: dict[str, MockSystem]) -> AsyncIterator[httpx.AsyncClient]:
 
 def admin(mock: MockSystem) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=mock), base_url="http://127.0.0.1")
+
+
+@pytest.fixture
+async def gateway(mocks: dict[str, MockSystem]) -> AsyncIterator["Gateway"]:
+    """The gateway in process, against fresh in-process mocks, business calendar pinned."""
+    from gateway.app import create_app
+    from gateway.settings import Settings
+    from tests.gateway.support import TODAY, Gateway
+
+    settings = Settings(today=TODAY)
+    app = create_app(settings, mocks=mocks)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
+            yield Gateway(client, settings, mocks, app)

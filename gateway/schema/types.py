@@ -13,7 +13,7 @@ from ..domain import records as rec
 from ..domain import values as v
 from ..downloads import Grant
 from ..errors import NotFound
-from ..resolvers import queries
+from ..resolvers import access, queries
 from ..resolvers.access import Scope
 from . import enums as _enums  # noqa: F401  (registers the GraphQL enums)
 from .common import (
@@ -302,7 +302,7 @@ class Person(Node):
 
 async def queries_contract(info: Info, scope: Scope, contract_id: str) -> rec.ContractSummary:
     _, number = from_global(contract_id, "Contract")
-    return await queries.access.contract(info.context, scope, number)
+    return await access.contract(info.context, scope, number)
 
 
 @strawberry.type(description="A customer who is a person (personne physique).")
@@ -588,9 +588,7 @@ async def visible_contract(info: Info, scope: Scope, numbers: list[str | None]) 
         if number is None:
             continue
         try:
-            return Contract(
-                summary=await queries.access.contract(info.context, scope, number), scope=scope
-            )
+            return Contract(summary=await access.contract(info.context, scope, number), scope=scope)
         except NotFound:
             continue
     return None
@@ -745,7 +743,11 @@ class Reglement(Node):
 
     @strawberry.field(description="French label of `kind`.")
     def kind_label(self) -> str:
-        return self.kind().label
+        return (
+            v.ReglementKind.HEALTH_REIMBURSEMENT.label
+            if self.record.is_health
+            else v.ReglementKind.BENEFIT.label
+        )
 
     @strawberry.field(description="Payment date.")
     def paid_on(self) -> date:

@@ -1,0 +1,93 @@
+"""The gateway under test: in process, over fresh in-process mocks, calendar pinned to the fixtures."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from gateway.auth import TokenVerifier
+from gateway.settings import Settings
+from mocks import MockSystem
+from mocks.contracts import FIXTURES
+
+OPERATIONS = Path(__file__).resolve().parents[1] / "operations"
+TODAY = date.fromisoformat(json.loads((FIXTURES / "crm.json").read_text("utf-8"))["anchor"])
+PERSONAS = {
+    "chris": "C0001001",
+    "geralt": "C0001002",
+    "paul": "C0001003",
+    "brico": "C0009001",
+    "elodie": "C0001004",
+    "collector": "C0001006",
+    "lefevre": "C0009002",
+}
+
+
+def operation(name: str) -> str:
+    return (OPERATIONS / f"{name}.graphql").read_text("utf-8")
+
+
+def fixture(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text("utf-8"))
+    return data
+
+
+@dataclass
+class Gateway:
+    http: httpx.AsyncClient
+    settings: Settings
+    mocks: dict[str, MockSystem]
+    app: Any
+
+    def token(self, subject: str, role: str = "customer") -> str:
+        return TokenVerifier(self.settings).issue(subject, role)  # type: ignore[arg-type]
+
+    async def run(
+        self,
+        document: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        as_: str | None = None,
+        role: str = "customer",
+        token: str | None = None,
+    ) -> dict[str, Any]:
+        """POST a GraphQL document (an operation name of tests/operations, or its text)."""
+        query = operation(document) if "{" not in document else document
+        headers = {}
+        if token is not None or as_ is not None:
+            headers["Authorization"] = f"Bearer {token or self.token(as_ or '', role)}"
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def clear_calls(self) -> None:
+        for mock in self.mocks.values():
+            mock.log.clear()
+
+    def calls(self) -> Counter[str]:
+        """Back-end calls since the last clear, per system."""
+        return Counter({name: sum(mock.log.counts.values()) for name, mock in self.mocks.items()})
+
+    def call_keys(self) -> list[tuple[str, str, str, str]]:
+        return [
+            (name, c.method, c.path, c.query)
+            for name, mock in self.mocks.items()
+            for c in mock.log.calls
+        ]
+
+    @property
+    def audit(self) -> list[dict[str, Any]]:
+        return list(self.app.state.services.audit.events)
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    return [e["extensions"]["code"] for e in body.get("errors", [])]
