@@ -1,0 +1,108 @@
+"""The bearer JWT: no token or a bad one resolves nothing (UNAUTHENTICATED) and calls no back-end."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from gateway.settings import Settings
+from tests.gateway.support import PERSONAS, Gateway, codes
+
+
+def forge(settings: Settings, **claims: object) -> str:
+    now = int(time.time())
+    payload = {
+        "sub": PERSONAS["chris"],
+        "role": "customer",
+        "aud": "espace-client",
+        "exp": now + 60,
+        **claims,
+    }
+    return jwt.encode(
+        {k: v for k, v in payload.items() if v is not None},
+        settings.jwt_secret.get_secret_value(),
+        algorithm="HS256",
+    )
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        None,
+        "not-a-jwt",
+        "wrong-secret",
+        "expired",
+        "wrong-audience",
+        "no-exp",
+        "bad-role",
+        "alg-none",
+    ],
+)
+async def test_missing_or_bad_tokens_resolve_nothing(gateway: Gateway, token: str | None) -> None:
+    settings = gateway.settings
+    tokens = {
+        "not-a-jwt": "abc.def.ghi",
+        "wrong-secret": jwt.encode(
+            {"sub": "C0001001", "aud": "espace-client", "exp": int(time.time()) + 60},
+            "x" * 40,
+            algorithm="HS256",
+        ),
+        "expired": forge(settings, exp=int(time.time()) - 10),
+        "wrong-audience": forge(settings, aud="autre-appli"),
+        "no-exp": forge(settings, exp=None),
+        "bad-role": forge(settings, role="admin"),
+        "alg-none": jwt.encode(
+            {"sub": "C0001001", "aud": "espace-client", "exp": int(time.time()) + 60},
+            None,
+            algorithm="none",
+        ),
+    }
+    gateway.clear_calls()
+    body = await gateway.run("HomePage", token=tokens.get(token or ""))
+    assert body["data"] is None and codes(body) == ["UNAUTHENTICATED"]
+    assert sum(gateway.calls().values()) == 0
+
+
+async def test_an_expired_session_says_so(gateway: Gateway) -> None:
+    body = await gateway.run("HomePage", token=forge(gateway.settings, exp=int(time.time()) - 10))
+    assert "expirée" in body["errors"][0]["message"]
+
+
+async def test_introspection_needs_no_token_outside_production(gateway: Gateway) -> None:
+    body = await gateway.run("{ __schema { queryType { name } } }")
+    assert body["data"] == {"__schema": {"queryType": {"name": "Query"}}}
+
+
+async def test_a_token_of_an_unknown_client_is_unauthenticated(gateway: Gateway) -> None:
+    body = await gateway.run("HomePage", as_="C0009999")
+    assert body["data"] == {"viewer": None} and codes(body) == ["UNAUTHENTICATED"]
+
+
+async def test_the_token_command_prints_a_valid_token(gateway: Gateway) -> None:
+    import subprocess
+    import sys
+
+    printed = subprocess.run(
+        [sys.executable, "-m", "gateway", "token", "C0001002", "--role", "staff"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    claims = jwt.decode(
+        printed,
+        gateway.settings.jwt_secret.get_secret_value(),
+        algorithms=["HS256"],
+        audience="espace-client",
+    )
+    assert (claims["sub"], claims["role"]) == ("C0001002", "staff") and claims["exp"] > time.time()
+
+
+def test_production_refuses_the_development_secret() -> None:
+    with pytest.raises(ValueError, match="GATEWAY_JWT_SECRET"):
+        Settings(env="production")
+    assert (
+        Settings(env="production", jwt_secret="a-real-secret-of-enough-length-0123456789").graphiql
+        is False
+    )
