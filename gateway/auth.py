@@ -81,9 +81,10 @@ class TokenVerifier:
 
     async def _jwks_key(self, token: str) -> Any:
         kid = str(jwt.get_unverified_header(token).get("kid"))
-        if kid not in self._keys and time.monotonic() - self._fetched_at > 1:
-            await self._refresh()
-        elif time.monotonic() - self._fetched_at > JWKS_REFRESH_S:
+        age = time.monotonic() - self._fetched_at
+        if (
+            kid not in self._keys and age > 1
+        ) or age > JWKS_REFRESH_S:  # unknown kid: a rotation, at most 1/s
             await self._refresh()
         return self._keys[kid].key
 

@@ -20,7 +20,7 @@ def legacy(name: str) -> AliasChoices:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", populate_by_name=True)
 
     env: Literal["development", "production"] = "development"
     host: str = "127.0.0.1"

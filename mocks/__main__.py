@@ -33,10 +33,11 @@ def main() -> None:
     )
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args()
-    if args.system == "all":
-        systems = list(PORTS.items())
-    else:
-        systems = [(args.system, args.port or PORTS[args.system])]
+    systems = (
+        list(PORTS.items())
+        if args.system == "all"
+        else [(args.system, args.port or PORTS[args.system])]
+    )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(systems, args.host))
 

@@ -65,7 +65,7 @@ def admin(mock: MockSystem) -> httpx.AsyncClient:
 
 
 @pytest.fixture
-async def gateway(mocks: dict[str, MockSystem]) -> AsyncIterator["Gateway"]:
+async def gateway(mocks: dict[str, MockSystem]) -> AsyncIterator[Gateway]:
     """The gateway in process, against fresh in-process mocks, business calendar pinned."""
     from gateway.app import create_app
     from gateway.settings import Settings

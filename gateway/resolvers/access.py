@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from ..context import Context
 from ..domain.records import ContractSummary, Customer, Dossier, Reglement
 from ..domain.values import ContractRole, NumberKind, ProductFamily, years_before
 from ..errors import NotFound
-from ..context import Context
 
 BENEFIT_WINDOW_YEARS = 3
 DEMANDE_WINDOW_MONTHS = 6

@@ -5,7 +5,6 @@ from __future__ import annotations
 from itertools import product
 from typing import Any
 
-import httpx
 import pytest
 
 from gateway.schema.ids import to_global
@@ -209,4 +208,3 @@ async def test_document_links_are_signed_per_purpose(gateway: Gateway) -> None:
     session = gateway.token(PERSONAS["chris"])
     response = await gateway.http.get(f"/documents/{session}")
     assert response.status_code == 404
-    assert isinstance(gateway.http, httpx.AsyncClient)

@@ -80,7 +80,7 @@ async def test_a_token_of_an_unknown_client_is_unauthenticated(gateway: Gateway)
     assert body["data"] == {"viewer": None} and codes(body) == ["UNAUTHENTICATED"]
 
 
-async def test_the_token_command_prints_a_valid_token(gateway: Gateway) -> None:
+def test_the_token_command_prints_a_valid_token() -> None:
     import subprocess
     import sys
 
@@ -92,7 +92,7 @@ async def test_the_token_command_prints_a_valid_token(gateway: Gateway) -> None:
     ).stdout.strip()
     claims = jwt.decode(
         printed,
-        gateway.settings.jwt_secret.get_secret_value(),
+        Settings().jwt_secret.get_secret_value(),
         algorithms=["HS256"],
         audience="espace-client",
     )
