@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -65,3 +65,19 @@ def process(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+SYSTEMS = ("policy-admin", "claims", "editique", "crm")
+
+
+@contextmanager
+def mock_servers() -> Iterator[dict[str, str]]:
+    """The four mocks as separate processes (`python -m mocks SYSTEM --port N`); their base URLs."""
+    urls = {name: f"http://127.0.0.1:{free_port()}" for name in SYSTEMS}
+    with ExitStack() as stack:
+        for name, url in urls.items():
+            port = url.rsplit(":", 1)[1]
+            stack.enter_context(
+                process(["-m", "mocks", name, "--port", port], [url + "/_admin/faults"])
+            )
+        yield urls

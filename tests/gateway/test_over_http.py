@@ -14,32 +14,12 @@ import pytest
 from gateway.app import create_app
 from gateway.settings import Settings
 from tests.gateway.support import PERSONAS, TODAY, Gateway, operation
-from tests.servers import free_port, process
-
-SYSTEMS = ("policy-admin", "claims", "editique", "crm")
+from tests.servers import free_port, mock_servers, process
 
 
 @pytest.fixture(scope="module")
 def served_mocks() -> Iterator[dict[str, str]]:
-    ports = {name: free_port() for name in SYSTEMS}
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    with (
-        process(
-            ["-m", "mocks", "policy-admin", "--port", str(ports["policy-admin"])],
-            [urls["policy-admin"] + "/_admin/faults"],
-        ),
-        process(
-            ["-m", "mocks", "claims", "--port", str(ports["claims"])],
-            [urls["claims"] + "/_admin/faults"],
-        ),
-        process(
-            ["-m", "mocks", "editique", "--port", str(ports["editique"])],
-            [urls["editique"] + "/_admin/faults"],
-        ),
-        process(
-            ["-m", "mocks", "crm", "--port", str(ports["crm"])], [urls["crm"] + "/_admin/faults"]
-        ),
-    ):
+    with mock_servers() as urls:
         yield urls
 
 

@@ -13,32 +13,12 @@ from zeep.exceptions import Fault
 from zeep.wsse.username import UsernameToken
 
 from tests.contract import check_rest
-from tests.servers import free_port, port_is_free, process
-
-SYSTEMS = ("policy-admin", "claims", "editique", "crm")
+from tests.servers import mock_servers, port_is_free, process
 
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[dict[str, str]]:
-    ports = {name: free_port() for name in SYSTEMS}
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    with (
-        process(
-            ["-m", "mocks", "policy-admin", "--port", str(ports["policy-admin"])],
-            [urls["policy-admin"] + "/_admin/faults"],
-        ),
-        process(
-            ["-m", "mocks", "claims", "--port", str(ports["claims"])],
-            [urls["claims"] + "/_admin/faults"],
-        ),
-        process(
-            ["-m", "mocks", "editique", "--port", str(ports["editique"])],
-            [urls["editique"] + "/_admin/faults"],
-        ),
-        process(
-            ["-m", "mocks", "crm", "--port", str(ports["crm"])], [urls["crm"] + "/_admin/faults"]
-        ),
-    ):
+    with mock_servers() as urls:
         yield urls
 
 
