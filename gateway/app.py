@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 from graphql import GraphQLError, OperationDefinitionNode, parse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,6 +23,7 @@ from strawberry.asgi import GraphQL
 from strawberry.types import ExecutionResult as StrawberryResult
 
 from .adapters import Backends
+from .adapters.resilience import start_deadline
 from .auth import TokenVerifier
 from .clock import Clock
 from .context import Audit, Context, Services
@@ -51,6 +53,9 @@ class GraphQLApp(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         services: Services = request.app.state.services
+        start_deadline(
+            services.settings.request_deadline_s
+        )  # inherited by every task of the request
         principal, error = None, None
         try:
             principal = await services.verifier.verify(request.headers.get("authorization"))
@@ -88,6 +93,7 @@ class GraphQLApp(GraphQL[Context, None]):
 
 async def download(request: Request) -> Response:
     services: Services = request.app.state.services
+    start_deadline(services.settings.request_deadline_s)
     try:
         grant = services.links.check(request.path_params["token"])
         if request.headers.get("authorization"):  # a session present must be the link's owner
@@ -109,7 +115,27 @@ async def download(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+    """Liveness, with what dashboards watch: each back-end's breaker and the cache."""
+    backends = request.app.state.services.backends
+    breakers = await backends.breakers.states()
+    return JSONResponse(
+        {
+            "status": "ok"
+            if all(b["state"] == "closed" for b in breakers.values())
+            else "degraded",
+            "backends": breakers,
+            "cache": {
+                "hits": backends.cache.hits,
+                "misses": backends.cache.misses,
+                "shared": backends.cache.max_entries is None,
+            },
+        }
+    )
+
+
+async def metrics(request: Request) -> Response:
+    registry = request.app.state.metrics
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
 def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = None) -> Starlette:
@@ -141,6 +167,7 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/documents/{token}", download, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

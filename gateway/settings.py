@@ -56,10 +56,14 @@ class Settings(BaseSettings):
     crm_url: str | None = Field(None, validation_alias=legacy("CRM_URL"))
     crm_token: SecretStr = Field(SecretStr("dev-crm-token"), validation_alias=legacy("CRM_TOKEN"))
 
-    timeout_policy_admin_s: float = 1.0
-    timeout_claims_s: float = 1.0
-    timeout_editique_s: float = 2.0
-    timeout_crm_s: float = 1.0
+    timeout_policy_admin_s: float = 0.8
+    timeout_claims_s: float = 0.8
+    timeout_editique_s: float = 1.5
+    timeout_crm_s: float = 0.8
+    retry_attempts: int = 5
+    breaker_threshold: int = 10
+    breaker_ttl_s: float = 5.0
+    cache: bool = True
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:

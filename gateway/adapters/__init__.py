@@ -8,10 +8,12 @@ from typing import Any
 import httpx
 
 from ..settings import Settings
+from .cache import ResponseCache
 from .claims import Claims
 from .crm import Crm
 from .editique import Editique
 from .policy_admin import PolicyAdmin
+from .resilience import Breakers, Guard, RetryPolicy
 from .transport import Transport
 
 
@@ -22,6 +24,8 @@ class Backends:
     editique: Editique
     crm: Crm
     transports: list[Transport]
+    cache: ResponseCache
+    breakers: Breakers
     in_process: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -39,28 +43,32 @@ class Backends:
             from mocks import build_mock  # development and tests only: the mocks serve in process
 
             apps.update({name: build_mock(name) for name in missing})
-        pa = Transport.build(
+        cache = (
+            ResponseCache.build(settings.redis_url) if settings.cache else ResponseCache.disabled()
+        )
+        breakers = Breakers(settings.breaker_threshold, settings.breaker_ttl_s)
+        policy = RetryPolicy(attempts=settings.retry_attempts)
+
+        def transport(name: str, timeout: float, **kwargs: Any) -> Transport:
+            guard = Guard(name, breakers, timeout, policy)
+            return Transport.build(
+                name, urls[name], apps.get(name), guard=guard, cache=cache, **kwargs
+            )
+
+        pa = transport(
             "policy-admin",
-            urls["policy-admin"],
-            apps.get("policy-admin"),
-            timeout=settings.timeout_policy_admin_s,
+            settings.timeout_policy_admin_s,
             headers={"X-Api-Key": settings.policy_admin_api_key.get_secret_value()},
         )
-        claims = Transport.build(
+        claims = transport(
             "claims",
-            urls["claims"],
-            apps.get("claims"),
-            timeout=settings.timeout_claims_s,
+            settings.timeout_claims_s,
             auth=httpx.BasicAuth(settings.claims_user, settings.claims_password.get_secret_value()),
         )
-        editique = Transport.build(
-            "editique", urls["editique"], apps.get("editique"), timeout=settings.timeout_editique_s
-        )
-        crm = Transport.build(
+        editique = transport("editique", settings.timeout_editique_s)
+        crm = transport(
             "crm",
-            urls["crm"],
-            apps.get("crm"),
-            timeout=settings.timeout_crm_s,
+            settings.timeout_crm_s,
             headers={"Authorization": f"Bearer {settings.crm_token.get_secret_value()}"},
         )
         return cls(
@@ -71,9 +79,12 @@ class Backends:
             ),
             crm=Crm(crm),
             transports=[pa, claims, editique, crm],
+            cache=cache,
+            breakers=breakers,
             in_process={name: app for name, app in apps.items() if not urls[name]},
         )
 
     async def aclose(self) -> None:
         for transport in self.transports:
             await transport.close()
+        await self.cache.close()

@@ -12,6 +12,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import httpx
+
 from ..domain.records import BaseBenefit, DeductionLine, Dossier, Page, Reglement
 from ..domain.values import (
     CareRecipient,
@@ -24,7 +26,7 @@ from ..domain.values import (
     RecipientKind,
 )
 from ..errors import BackendRejected, BackendUnavailable, RateLimited
-from .transport import Transport
+from .transport import Transport, query_key
 
 BACKEND = "claims"
 MAX_PAGE = 50
@@ -160,14 +162,18 @@ def pages_for(offset: int, limit: int) -> tuple[int, list[int]]:
     return MAX_PAGE, list(range(first, last + 1))
 
 
+TTL_LIST_S = 120  # payments are added by a nightly batch; two minutes keeps pages fresh enough
+TTL_DETAIL_S = 600
+
+
 class Claims:
     backend = BACKEND
 
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
 
-    async def _get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any] | None:
-        response = await self.transport.send("GET", f"/prestations/v2{path}", params=params)
+    @staticmethod
+    def body(response: httpx.Response) -> dict[str, Any] | None:
         if response.status_code == 404:
             return None
         if response.status_code == 429:
@@ -177,8 +183,18 @@ class Claims:
             raise BackendUnavailable(BACKEND)
         if response.status_code != 200:
             raise BackendRejected(BACKEND)
-        body: dict[str, Any] = response.json()
-        return body
+        found: dict[str, Any] = response.json()
+        return found
+
+    async def _get(
+        self, path: str, params: dict[str, Any] | None = None, ttl: float = TTL_LIST_S
+    ) -> dict[str, Any] | None:
+        full = f"/prestations/v2{path}"
+
+        async def attempt(budget: float) -> dict[str, Any] | None:
+            return self.body(await self.transport.send("GET", full, budget, params=params))
+
+        return await self.transport.read(query_key(full, params), ttl, attempt)
 
     async def _slice(
         self, path: str, params: dict[str, Any], offset: int, limit: int
@@ -212,7 +228,7 @@ class Claims:
         return tuple(dossier(raw) for raw in await self._all("/dossiers", params))
 
     async def dossier(self, number: str) -> Dossier | None:
-        raw = await self._get(f"/dossiers/{number}")
+        raw = await self._get(f"/dossiers/{number}", ttl=TTL_DETAIL_S)
         return dossier(raw) if raw else None
 
     async def reglements(
@@ -241,7 +257,7 @@ class Claims:
         return Page(tuple(reglement(raw) for raw in elements), total)
 
     async def reglement(self, reference: str) -> Reglement | None:
-        raw = await self._get(f"/reglements/{reference}")
+        raw = await self._get(f"/reglements/{reference}", ttl=TTL_DETAIL_S)
         return reglement(raw) if raw else None
 
     async def remboursements(

@@ -6,8 +6,11 @@ lists are not paginated and hold every age: the caller passes `depuis`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+
+import httpx
 
 from ..domain.records import (
     Address,
@@ -21,8 +24,8 @@ from ..domain.records import (
     SystemIds,
 )
 from ..domain.values import Civility, DemandeCategory, DemandeStatus, HealthScheme
-from ..errors import BackendRejected, BackendUnavailable
-from .transport import Transport
+from ..errors import BackendRejected, BackendUnavailable, NotFound
+from .transport import Transport, query_key
 
 BACKEND = "crm"
 CIVILITIES = {"M": Civility.MR, "MME": Civility.MRS}
@@ -109,14 +112,27 @@ def demande(raw: dict[str, Any]) -> Demande:
     )
 
 
+TTL_CUSTOMER_S = 30  # person data: short, and invalidated by the gateway's own changes
+TTL_DEMANDES_S = 30
+TTL_REFERENCE_S = 3600  # the catalogue and the intermediaries: reference data
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A field the CRM refused, as `details[].champ` / `message`."""
+
+    field: str
+    message: str
+
+
 class Crm:
     backend = BACKEND
 
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
 
-    async def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        response = await self.transport.send("GET", f"/crm/api{path}", params=params)
+    @staticmethod
+    def body(response: httpx.Response) -> Any:
         if response.status_code == 404:
             return None
         if response.status_code >= 500:
@@ -125,25 +141,82 @@ class Crm:
             raise BackendRejected(BACKEND)
         return response.json()
 
+    async def _get(self, path: str, ttl: float, params: dict[str, Any] | None = None) -> Any:
+        full = f"/crm/api{path}"
+
+        async def attempt(budget: float) -> Any:
+            return self.body(await self.transport.send("GET", full, budget, params=params))
+
+        return await self.transport.read(query_key(full, params), ttl, attempt)
+
     async def customer(self, client_id: str) -> Customer | None:
-        raw = await self._get(f"/clients/{client_id}")
+        raw = await self._get(f"/clients/{client_id}", TTL_CUSTOMER_S)
         return customer(raw) if raw else None
 
     async def intermediary(self, intermediary_id: str) -> Intermediary | None:
-        raw = await self._get(f"/interlocuteurs/{intermediary_id}")
+        raw = await self._get(f"/interlocuteurs/{intermediary_id}", TTL_REFERENCE_S)
         if raw is None:
             return None
         return Intermediary(raw["id"], raw["nom"], raw["agence"], raw["telephone"], raw["email"])
 
     async def demandes(self, client_id: str, since: date) -> tuple[Demande, ...]:
-        raw = await self._get(f"/clients/{client_id}/demandes", {"depuis": since.isoformat()})
+        raw = await self._get(
+            f"/clients/{client_id}/demandes", TTL_DEMANDES_S, {"depuis": since.isoformat()}
+        )
         return tuple(demande(d) for d in (raw or {"demandes": []})["demandes"])
 
     async def demande(self, demande_id: str) -> Demande | None:
-        raw = await self._get(f"/demandes/{demande_id}")
+        raw = await self._get(f"/demandes/{demande_id}", TTL_DEMANDES_S)
         return demande(raw) if raw else None
 
     async def demande_type_labels(self) -> dict[str, str]:
         """The catalogue's French labels by type code (also the policy-admin act codes)."""
-        raw = await self._get("/types-demandes")
+        raw = await self._get("/types-demandes", TTL_REFERENCE_S)
         return {t["code"]: t["libelle"] for t in (raw or {"types": []})["types"]}
+
+    async def _change(
+        self, method: str, client_id: str, path: str, body: dict[str, Any]
+    ) -> Customer | list[Refusal]:
+        """One write (never retried blindly); the client's cached record is dropped after it."""
+
+        async def attempt(budget: float) -> Customer | list[Refusal]:
+            response = await self.transport.send(
+                method, f"/crm/api/clients/{client_id}{path}", budget, json=body
+            )
+            if response.status_code == 400:
+                details = response.json().get("details", [])
+                return [Refusal(d["champ"], d["message"]) for d in details] or [
+                    Refusal("", "Valeur refusée")
+                ]
+            found = self.body(response)
+            if found is None:
+                raise NotFound("Ce client")
+            return customer(found)
+
+        try:
+            return await self.transport.write(attempt)
+        finally:  # whatever happened (an unknown outcome too), never serve the old record again
+            await self.transport.forget(f"GET /crm/api/clients/{client_id}")
+
+    async def update_contact(
+        self, client_id: str, changes: dict[str, Any]
+    ) -> Customer | list[Refusal]:
+        """PATCH of the contact data: `email`, `mobile` (None removes them)."""
+        return await self._change("PATCH", client_id, "/contact", changes)
+
+    async def replace_preferences(
+        self, client_id: str, preferences: Preferences
+    ) -> Customer | list[Refusal]:
+        return await self._change(
+            "PUT",
+            client_id,
+            "/preferences",
+            {
+                "dematerialisation": preferences.paperless,
+                "consentements": {
+                    "offresGroupe": preferences.group_offers,
+                    "communicationCiblee": preferences.targeted_communication,
+                    "questionnaireSatisfaction": preferences.satisfaction_surveys,
+                },
+            },
+        )

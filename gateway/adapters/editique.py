@@ -12,7 +12,6 @@ import asyncio
 import base64
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape
 
@@ -47,6 +46,13 @@ TYPE_CODES = {v: k for k, v in TYPES.items()}
 EARLIEST = date(1990, 1, 1)
 
 
+TTL_SEARCH_S = 120  # documents are produced nightly (attestations on demand: invalidated when made)
+
+
+class TooMany(Exception):
+    """More than 500 documents matched: narrow the period."""
+
+
 class Fault(Exception):
     def __init__(self, code: str) -> None:
         super().__init__(code)
@@ -64,20 +70,16 @@ def q(tag: str) -> str:
     return f"{{{ED}}}{tag}"
 
 
-def document(element: Element) -> Document:
-    def value(tag: str) -> str | None:
-        found = element.find(q(tag))
-        return found.text if found is not None else None
-
+def document(raw: dict[str, str | None]) -> Document:
     return Document(
-        id=value("idDocument") or "",
-        type=TYPES[value("typeDocument") or ""],
-        title=value("libelle") or "",
-        issued_at=datetime.fromisoformat(value("dateEmission") or ""),
-        contract=value("numContrat"),
-        owner=value("idPersonne") or "",
-        size_bytes=int(value("tailleOctets") or 0),
-        category=BLOCS[value("bloc") or ""],
+        id=raw["idDocument"] or "",
+        type=TYPES[raw["typeDocument"] or ""],
+        title=raw["libelle"] or "",
+        issued_at=datetime.fromisoformat(raw["dateEmission"] or ""),
+        contract=raw.get("numContrat"),
+        owner=raw["idPersonne"] or "",
+        size_bytes=int(raw["tailleOctets"] or 0),
+        category=BLOCS[raw["bloc"] or ""],
     )
 
 
@@ -93,7 +95,9 @@ class Editique:
             "</wsse:UsernameToken></wsse:Security></soap:Header>"
         )
 
-    async def _call(self, operation: str, fields: list[tuple[str, str | None]]) -> Element:
+    async def _call(
+        self, operation: str, fields: list[tuple[str, str | None]], budget: float
+    ) -> Element:
         payload = "".join(f"<ed:{k}>{escape(v)}</ed:{k}>" for k, v in fields if v is not None)
         envelope = (
             f'<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="{SOAP}" xmlns:ed="{ED}">'
@@ -102,6 +106,7 @@ class Editique:
         response = await self.transport.send(
             "POST",
             "/editique/ws",
+            budget,
             content=envelope.encode(),
             headers={
                 "Content-Type": "text/xml; charset=utf-8",
@@ -118,21 +123,33 @@ class Editique:
             raise BackendUnavailable(BACKEND)
         if answer.tag == f"{{{SOAP}}}Fault":
             code = answer.find(f"detail/{q('erreur')}/{q('codeErreur')}")
-            raise Fault(code.text if code is not None and code.text else "INDISPONIBLE")
+            fault = code.text if code is not None and code.text else "INDISPONIBLE"
+            if fault == "INDISPONIBLE":
+                raise BackendUnavailable(BACKEND)  # the only transient fault: retried
+            raise Fault(fault)
         return answer
 
-    async def _checked(
-        self, operation: str, fields: list[tuple[str, str | None]]
-    ) -> Element | None:
-        """The answer, None for PERSONNE_INCONNUE / DOC_INCONNU, a BackendError otherwise."""
-        try:
-            return await self._call(operation, fields)
-        except Fault as fault:
-            if fault.code in ("PERSONNE_INCONNUE", "DOC_INCONNU"):
-                return None
-            if fault.code == "INDISPONIBLE":
-                raise BackendUnavailable(BACKEND) from None
-            raise BackendRejected(BACKEND) from None
+    async def _search(
+        self, fields: list[tuple[str, str | None]]
+    ) -> list[dict[str, str | None]] | None:
+        """One RechercherDocuments, cached: the documents as plain fields, None for an unknown person."""
+
+        async def attempt(budget: float) -> list[dict[str, str | None]] | None:
+            try:
+                answer = await self._call("RechercherDocuments", fields, budget)
+            except Fault as fault:
+                if fault.code == "PERSONNE_INCONNUE":
+                    return None
+                if fault.code == "REQUETE_INVALIDE":
+                    raise TooMany() from None
+                raise BackendRejected(BACKEND) from None
+            return [
+                {child.tag.rsplit("}", 1)[-1]: child.text for child in element}
+                for element in answer.findall(q("document"))
+            ]
+
+        key = "RechercherDocuments " + "&".join(f"{k}={v}" for k, v in fields if v is not None)
+        return await self.transport.read(key, TTL_SEARCH_S, attempt)
 
     async def search(
         self,
@@ -144,7 +161,8 @@ class Editique:
         contract: str | None = None,
         category: DocumentCategory | None = None,
     ) -> tuple[Document, ...]:
-        """Documents of `person`, newest first; an unknown person has none."""
+        """Documents of `person`, newest first; an unknown person has none. A period matching more
+        than 500 documents is split in two halves until each fits."""
         fields: list[tuple[str, str | None]] = [
             ("idPersonne", person),
             ("dateDebut", since.isoformat() if since else None),
@@ -154,47 +172,50 @@ class Editique:
             ("bloc", BLOC_CODES[category] if category else None),
         ]
         try:
-            answer = await self._call("RechercherDocuments", fields)
-        except Fault as fault:
-            if fault.code == "PERSONNE_INCONNUE":
-                return ()
-            if fault.code == "REQUETE_INVALIDE":  # more than 500: narrow the period
-                low, high = since or EARLIEST, until or date.today() + timedelta(days=1)
-                if low < high:
-                    middle = low + (high - low) / 2
-                    newer, older = await asyncio.gather(
-                        self.search(
-                            person,
-                            since=middle + timedelta(days=1),
-                            until=high,
-                            type=type,
-                            contract=contract,
-                            category=category,
-                        ),
-                        self.search(
-                            person,
-                            since=low,
-                            until=middle,
-                            type=type,
-                            contract=contract,
-                            category=category,
-                        ),
-                    )
-                    return newer + older
-            if fault.code == "INDISPONIBLE":
-                raise BackendUnavailable(BACKEND) from None
-            raise BackendRejected(BACKEND) from None
-        return tuple(document(element) for element in answer.findall(q("document")))
+            found = await self._search(fields)
+        except TooMany:
+            low, high = since or EARLIEST, until or date.today() + timedelta(days=1)
+            if low >= high:
+                raise BackendRejected(BACKEND) from None
+            middle = low + (high - low) / 2
+            newer, older = await asyncio.gather(
+                self.search(
+                    person,
+                    since=middle + timedelta(days=1),
+                    until=high,
+                    type=type,
+                    contract=contract,
+                    category=category,
+                ),
+                self.search(
+                    person, since=low, until=middle, type=type, contract=contract, category=category
+                ),
+            )
+            return newer + older
+        return tuple(document(raw) for raw in found or [])
 
     async def fetch(self, person: str, document_id: str) -> Pdf:
-        answer = await self._checked(
-            "RecupererDocument", [("idDocument", document_id), ("idPersonne", person)]
-        )
-        if answer is None:
+        """The PDF of a document of `person` (retried, never cached: it can be 5 MB)."""
+
+        async def attempt(budget: float) -> Pdf | None:
+            try:
+                answer = await self._call(
+                    "RecupererDocument",
+                    [("idDocument", document_id), ("idPersonne", person)],
+                    budget,
+                )
+            except Fault as fault:
+                if fault.code == "DOC_INCONNU":
+                    return None
+                raise BackendRejected(BACKEND) from None
+
+            def value(tag: str) -> str:
+                found = answer.find(q(tag))
+                return (found.text or "") if found is not None else ""
+
+            return Pdf(base64.b64decode(value("contenu")), value("nomFichier"), value("typeMime"))
+
+        pdf = await self.transport.read(None, 0, attempt)
+        if pdf is None:
             raise NotFound("Ce document")
-
-        def value(tag: str) -> Any:
-            found = answer.find(q(tag))
-            return found.text if found is not None else ""
-
-        return Pdf(base64.b64decode(value("contenu")), value("nomFichier"), value("typeMime"))
+        return pdf

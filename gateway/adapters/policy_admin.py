@@ -8,10 +8,12 @@ IBANs masked at once, batch reads chunked by 50, affiliates walked 20 per page.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+
+import httpx
 
 from ..domain.records import (
     Affiliate,
@@ -34,7 +36,7 @@ from ..domain.values import (
     Relationship,
 )
 from ..errors import BackendRejected, BackendUnavailable
-from .transport import Transport
+from .transport import Transport, query_key
 
 BACKEND = "policy-admin"
 BATCH = 50
@@ -179,15 +181,20 @@ def affiliate(raw: dict[str, Any]) -> Affiliate:
     )
 
 
+TTL_PERSON_S = 120  # a person's roles change rarely; short enough for a new contract to show soon
+TTL_CONTRACT_S = 300
+TTL_AFFILIATES_S = 300
+
+
 class PolicyAdmin:
     backend = BACKEND
 
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any] | None:
+    @staticmethod
+    def body(response: httpx.Response) -> dict[str, Any] | None:
         """The body of a success; None for a 404; a BackendError for everything else."""
-        response = await self.transport.send(method, f"/api/v1{path}", **kwargs)
         if response.status_code == 404:
             return None
         if response.status_code in (500, 502, 503, 504):
@@ -195,44 +202,69 @@ class PolicyAdmin:
         if response.status_code != 200:
             raise BackendRejected(BACKEND)
         try:
-            body: dict[str, Any] = response.json()
+            found: dict[str, Any] = response.json()
         except ValueError:
             raise BackendUnavailable(BACKEND) from None
-        if body.get("CODE_RETOUR") != "0000":  # E999: a technical error hidden in a 200
+        if found.get("CODE_RETOUR") != "0000":  # E999: a technical error hidden in a 200
             raise BackendUnavailable(BACKEND)
-        return body
+        return found
+
+    async def _get(
+        self, path: str, ttl: float, params: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        full = f"/api/v1{path}"
+
+        async def attempt(budget: float) -> dict[str, Any] | None:
+            return self.body(await self.transport.send("GET", full, budget, params=params))
+
+        return await self.transport.read(query_key(full, params), ttl, attempt)
 
     async def person_contracts(self, person: str) -> tuple[ContractSummary, ...]:
         """Every contract on which the person holds a role (an unknown person holds none)."""
-        body = await self._call("GET", f"/personnes/{person}/contrats")
-        if body is None:
+        found = await self._get(f"/personnes/{person}/contrats", TTL_PERSON_S)
+        if found is None:
             return ()
-        return tuple(summary(c, c["ROLE"]) for c in body["CONTRATS"])
+        return tuple(summary(c, c["ROLE"]) for c in found["CONTRATS"])
 
     async def contracts(self, numbers: Iterable[str]) -> dict[str, ContractDetail]:
-        """Details of many contracts through the batch read, 50 numbers per call, concurrently."""
-        unique = list(dict.fromkeys(numbers))
-        chunks = [unique[i : i + BATCH] for i in range(0, len(unique), BATCH)]
-        bodies = await asyncio.gather(
-            *(
-                self._call("POST", "/contrats/recherche", json={"NUM_CTRS": chunk})
-                for chunk in chunks
-            )
-        )
-        found: dict[str, ContractDetail] = {}
-        for body in bodies:
-            for raw in (body or {}).get("CONTRATS", []):
-                found[raw["NUM_CTR"]] = detail(raw)
-        return found
+        """Details of many contracts: cached one by one, the missing ones through the batch read
+        (50 numbers per call, concurrently)."""
+        keys = {f"GET /api/v1/contrats/{n}": n for n in dict.fromkeys(numbers)}
+
+        def attempt(missing: list[str]) -> Callable[[float], Awaitable[dict[str, Any]]]:
+            wanted = [keys[k] for k in missing]
+            chunks = [wanted[i : i + BATCH] for i in range(0, len(wanted), BATCH)]
+
+            async def batch(budget: float) -> dict[str, Any]:
+                responses = await asyncio.gather(
+                    *(
+                        self.transport.send(
+                            "POST", "/api/v1/contrats/recherche", budget, json={"NUM_CTRS": chunk}
+                        )
+                        for chunk in chunks
+                    )
+                )
+                details = {
+                    c["NUM_CTR"]: c
+                    for r in responses
+                    for c in (self.body(r) or {}).get("CONTRATS", [])
+                }
+                return {f"GET /api/v1/contrats/{n}": details.get(n) for n in wanted}
+
+            return batch
+
+        found = await self.transport.read_many(list(keys), TTL_CONTRACT_S, attempt)
+        return {keys[k]: detail(raw) for k, raw in found.items() if raw is not None}
 
     async def affiliates(self, number: str) -> tuple[Affiliate, ...]:
         """All affiliates of a collective contract (pages of 20 walked, the rest concurrently)."""
-        first = await self._call("GET", f"/contrats/{number}/affilies", params={"PAGE": 1})
+        path = f"/contrats/{number}/affilies"
+        first = await self._get(path, TTL_AFFILIATES_S, {"PAGE": 1})
         if first is None:
             return ()
         rest = await asyncio.gather(
             *(
-                self._call("GET", f"/contrats/{number}/affilies", params={"PAGE": page})
+                self._get(path, TTL_AFFILIATES_S, {"PAGE": page})
                 for page in range(2, first["NB_PAGES"] + 1)
             )
         )

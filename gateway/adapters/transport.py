@@ -1,28 +1,46 @@
-"""HTTP transport to one legacy system: a pooled httpx client over the network or in process.
+"""HTTP transport to one legacy system: a pooled httpx client over the network or in process,
+with the system's resilience (`Guard`) and the shared answer cache.
 
 The same adapter code runs against a real server (`POLICY_ADMIN_URL=http://…`) or an in-process
 mock (`httpx.ASGITransport`): only the transport differs. Every failure below HTTP becomes a
 `BackendError` naming the system; nothing of the URL or credentials reaches a client.
+
+Adapters describe one attempt (`attempt(budget_s) -> JSON-able value`) and choose:
+`read(key, ttl, attempt)` for idempotent reads (cached when `key` is set, retried) or
+`write(attempt)` for changes (one attempt, never retried blindly).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import httpx
 
 from ..errors import BackendTimeout, BackendUnavailable
+from .cache import ResponseCache
+from .resilience import Guard
 
-LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+T = TypeVar("T")
+LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=50)
+Attempt = Callable[[float], Awaitable[T]]
+
+
+def query_key(path: str, params: Mapping[str, Any] | None = None) -> str:
+    """The cache key of a GET: the resource path and its sorted query."""
+    return f"GET {path}" + (f"?{urlencode(sorted(params.items()))}" if params else "")
 
 
 class Transport:
-    def __init__(self, backend: str, client: httpx.AsyncClient, attempt_timeout: float) -> None:
+    def __init__(
+        self, backend: str, client: httpx.AsyncClient, guard: Guard, cache: ResponseCache
+    ) -> None:
         self.backend = backend
         self.client = client
-        self.attempt_timeout = attempt_timeout
+        self.guard = guard
+        self.cache = cache
 
     @classmethod
     def build(
@@ -31,7 +49,8 @@ class Transport:
         base_url: str | None,
         app: Any,
         *,
-        timeout: float,
+        guard: Guard,
+        cache: ResponseCache,
         headers: Mapping[str, str] | None = None,
         auth: httpx.Auth | None = None,
     ) -> Transport:
@@ -47,19 +66,47 @@ class Transport:
             transport=transport,
             headers=headers,
             auth=auth,
-            timeout=httpx.Timeout(timeout),
+            timeout=httpx.Timeout(guard.attempt_timeout_s),
             follow_redirects=False,
         )
-        return cls(backend, client, timeout)
+        return cls(backend, client, guard, cache)
 
-    async def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def send(self, method: str, path: str, budget: float, **kwargs: Any) -> httpx.Response:
+        """One HTTP exchange that may take at most `budget` seconds."""
         try:
-            async with asyncio.timeout(self.attempt_timeout):
-                return await self.client.request(method, path, **kwargs)
+            async with asyncio.timeout(budget):
+                return await self.client.request(method, path, timeout=budget, **kwargs)
         except (TimeoutError, httpx.TimeoutException):
             raise BackendTimeout(self.backend) from None
         except httpx.TransportError:
             raise BackendUnavailable(self.backend) from None
+
+    async def read(self, key: str | None, ttl: float, attempt: Attempt[T]) -> T:
+        if key is None:
+            return await self.guard.read(attempt)
+        result: T = await self.cache.fetch(
+            f"{self.backend} {key}", ttl, lambda: self.guard.read(attempt)
+        )
+        return result
+
+    async def read_many(
+        self, keys: list[str], ttl: float, attempt: Callable[[list[str]], Attempt[dict[str, Any]]]
+    ) -> dict[str, Any]:
+        """Cached answers for many resources; the missing ones in one retried read."""
+        prefixed = {f"{self.backend} {key}": key for key in keys}
+
+        async def load(missing: list[str]) -> dict[str, Any]:
+            loaded = await self.guard.read(attempt([prefixed[k] for k in missing]))
+            return {f"{self.backend} {key}": value for key, value in loaded.items()}
+
+        found = await self.cache.fetch_many(list(prefixed), ttl, load)
+        return {prefixed[k]: v for k, v in found.items()}
+
+    async def write(self, attempt: Attempt[T]) -> T:
+        return await self.guard.once(attempt)
+
+    async def forget(self, *keys: str) -> None:
+        await self.cache.invalidate(*(f"{self.backend} {key}" for key in keys))
 
     async def close(self) -> None:
         await self.client.aclose()

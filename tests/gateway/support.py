@@ -69,9 +69,11 @@ class Gateway:
         body: dict[str, Any] = response.json()
         return body
 
-    def clear_calls(self) -> None:
+    async def clear_calls(self) -> None:
+        """Forget the back-ends' call logs and the gateway's cache: the next request starts cold."""
         for mock in self.mocks.values():
             mock.log.clear()
+        await self.app.state.services.backends.cache.clear()
 
     def calls(self) -> Counter[str]:
         """Back-end calls since the last clear, per system."""

@@ -59,7 +59,7 @@ async def test_missing_or_bad_tokens_resolve_nothing(gateway: Gateway, token: st
             algorithm="none",
         ),
     }
-    gateway.clear_calls()
+    await gateway.clear_calls()
     body = await gateway.run("HomePage", token=tokens.get(token or ""))
     assert body["data"] is None and codes(body) == ["UNAUTHENTICATED"]
     assert sum(gateway.calls().values()) == 0

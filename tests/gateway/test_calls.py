@@ -12,7 +12,7 @@ from tests.gateway.support import PERSONAS, Gateway
 async def calls_for(
     gateway: Gateway, name: str, as_: str, variables: dict[str, object] | None = None
 ) -> Counter[str]:
-    gateway.clear_calls()
+    await gateway.clear_calls()
     body = await gateway.run(name, variables, as_=as_)
     assert "errors" not in body, body["errors"]
     keys = gateway.call_keys()
@@ -43,7 +43,7 @@ async def test_contract_page_calls_do_not_grow_with_contracts(gateway: Gateway) 
 
 async def test_contract_details_of_thirty_contracts_are_one_batch_call(gateway: Gateway) -> None:
     query = "{ viewer { contracts { number premium { frequency } savings { valuationDate } } } }"
-    gateway.clear_calls()
+    await gateway.clear_calls()
     body = await gateway.run(query, as_=PERSONAS["collector"])
     assert len(body["data"]["viewer"]["contracts"]) == 30
     assert gateway.mocks["policy-admin"].log.counts == {
