@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 from graphql import GraphQLError, OperationDefinitionNode, parse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -29,6 +29,7 @@ from .clock import Clock
 from .context import Audit, Context, Services
 from .downloads import DownloadLinks
 from .errors import GatewayError, NotFound, Unauthenticated
+from .metrics import GatewayCollector
 from .resolvers.loaders import Loaders
 from .schema import build_schema
 from .settings import Settings
@@ -154,6 +155,8 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             Clock(settings.today),
             Audit(),
         )
+        app.state.metrics = CollectorRegistry()
+        app.state.metrics.register(GatewayCollector(backends))
         try:
             yield
         finally:

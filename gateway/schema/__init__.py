@@ -17,6 +17,7 @@ from strawberry.extensions import (
 )
 
 from ..errors import GatewayError
+from .mutation import Mutation
 from .query import Query
 from .types import Affiliate, Company, Contract, Demande, Document, Dossier, Individual, Reglement
 
@@ -69,6 +70,7 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
 
     return strawberry.Schema(
         query=Query,
+        mutation=Mutation,
         types=[Individual, Company, Contract, Dossier, Reglement, Demande, Document, Affiliate],
         extensions=[
             TypedErrors,

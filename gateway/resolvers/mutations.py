@@ -1,0 +1,118 @@
+"""Changes a customer makes to their own record, validated before anything is sent.
+
+Rules (PRODUCT.md): e-mail and mobile are each typed twice and must match; an invalid one is
+refused with a clear message; the mobile is a French mobile number, normalised to E.164. One
+refused field and nothing is written (the CRM's change is all-or-nothing too).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..adapters.crm import Refusal
+from ..context import Context
+from ..domain.records import Customer, Preferences
+from ..errors import Forbidden, Unauthenticated
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+FRENCH_MOBILE = re.compile(r"^(?:\+33|0033|0)([67][0-9]{8})$")
+CRM_FIELDS = {"email": "email", "mobile": "mobile"}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    field: str | None
+    code: str  # REQUIRED, INVALID, MISMATCH, REFUSED
+    message: str
+
+
+def normalised_mobile(value: str) -> str | None:
+    """`06 12 34 56 78`, `+33 6 12…`, `0612345678` → `+33612345678`; None when not a French mobile."""
+    found = FRENCH_MOBILE.match(re.sub(r"[\s.\-()]", "", value))
+    return f"+33{found.group(1)}" if found else None
+
+
+def contact_changes(
+    email: str | None,
+    email_confirmation: str | None,
+    mobile: str | None,
+    mobile_confirmation: str | None,
+) -> tuple[dict[str, str], list[Problem]]:
+    changes: dict[str, str] = {}
+    problems: list[Problem] = []
+    if email is None and mobile is None:
+        problems.append(
+            Problem(None, "REQUIRED", "Indiquez une adresse e-mail ou un numéro de mobile.")
+        )
+    if email is not None:
+        cleaned = email.strip()
+        if not EMAIL.match(cleaned) or len(cleaned) > 254:
+            problems.append(Problem("email", "INVALID", "Adresse e-mail invalide."))
+        elif (email_confirmation or "").strip().lower() != cleaned.lower():
+            problems.append(
+                Problem(
+                    "emailConfirmation", "MISMATCH", "Les deux adresses e-mail sont différentes."
+                )
+            )
+        else:
+            changes["email"] = cleaned
+    if mobile is not None:
+        number = normalised_mobile(mobile)
+        if number is None:
+            problems.append(
+                Problem(
+                    "mobile",
+                    "INVALID",
+                    "Le mobile doit être un numéro de mobile français (06 ou 07).",
+                )
+            )
+        elif normalised_mobile(mobile_confirmation or "") != number:
+            problems.append(
+                Problem(
+                    "mobileConfirmation", "MISMATCH", "Les deux numéros de mobile sont différents."
+                )
+            )
+        else:
+            changes["mobile"] = number
+    return changes, problems
+
+
+def refused(refusals: list[Refusal]) -> list[Problem]:
+    return [Problem(CRM_FIELDS.get(r.field), "REFUSED", r.message) for r in refusals]
+
+
+def own_client_id(ctx: Context) -> str:
+    principal = ctx.require_principal()
+    if principal.is_staff:
+        raise Forbidden("Seul le client peut modifier ses coordonnées.")
+    return principal.subject
+
+
+async def update_contact(
+    ctx: Context,
+    email: str | None,
+    email_confirmation: str | None,
+    mobile: str | None,
+    mobile_confirmation: str | None,
+) -> tuple[Customer | None, list[Problem]]:
+    client_id = own_client_id(ctx)
+    changes, problems = contact_changes(email, email_confirmation, mobile, mobile_confirmation)
+    if problems:
+        return None, problems
+    result = await ctx.services.backends.crm.update_contact(client_id, changes)
+    if isinstance(result, list):
+        return None, refused(result)
+    return result, []
+
+
+async def update_preferences(
+    ctx: Context, preferences: Preferences
+) -> tuple[Customer | None, list[Problem]]:
+    client_id = own_client_id(ctx)
+    if await ctx.loaders.customer(client_id) is None:
+        raise Unauthenticated("Compte client inconnu.")
+    result = await ctx.services.backends.crm.replace_preferences(client_id, preferences)
+    if isinstance(result, list):
+        return None, refused(result)
+    return result, []

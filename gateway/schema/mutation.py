@@ -1,0 +1,100 @@
+"""Mutations: typed `userErrors` for what the customer can fix, GraphQL errors for the rest."""
+
+from __future__ import annotations
+
+import enum
+
+import strawberry
+
+from ..domain.records import Customer, Preferences
+from ..resolvers import mutations
+from ..resolvers.access import Scope
+from .common import Info
+from .types import Person, person
+
+
+@strawberry.enum(description="Why an input value was refused.")
+class UserErrorCode(enum.Enum):
+    REQUIRED = strawberry.enum_value("REQUIRED", description="Une valeur est attendue.")
+    INVALID = strawberry.enum_value("INVALID", description="La valeur n'a pas le bon format.")
+    MISMATCH = strawberry.enum_value("MISMATCH", description="La confirmation ne correspond pas.")
+    REFUSED = strawberry.enum_value(
+        "REFUSED", description="Le système de gestion a refusé la valeur."
+    )
+
+
+@strawberry.type(description="A problem with one input field, to show next to it.")
+class UserError:
+    field: str | None = strawberry.field(
+        description="Input field at fault (camelCase); null: the whole input."
+    )
+    code: UserErrorCode = strawberry.field(description="Kind of problem.")
+    message: str = strawberry.field(description="French message for the customer.")
+
+
+@strawberry.input(description="New contact data; each value typed twice.")
+class ContactDataInput:
+    email: str | None = strawberry.field(default=None, description="New e-mail address.")
+    email_confirmation: str | None = strawberry.field(
+        default=None, description="The same e-mail, typed again."
+    )
+    mobile: str | None = strawberry.field(default=None, description="New French mobile number.")
+    mobile_confirmation: str | None = strawberry.field(
+        default=None, description="The same mobile, typed again."
+    )
+
+
+@strawberry.input(description="Marketing and survey consents.")
+class ConsentsInput:
+    group_offers: bool = strawberry.field(description="Offers from the group's companies.")
+    targeted_communication: bool = strawberry.field(
+        description="Targeted (profiled) communication."
+    )
+    satisfaction_surveys: bool = strawberry.field(description="Satisfaction surveys.")
+
+
+@strawberry.input(description="Contact preferences, replaced as a whole.")
+class PreferencesInput:
+    paperless: bool = strawberry.field(description="Documents online only, no paper mail.")
+    consents: ConsentsInput = strawberry.field(description="Consents.")
+
+
+@strawberry.type(description="Result of a change to the customer's record.")
+class PersonPayload:
+    person: Person | None = strawberry.field(
+        description="The customer after the change; null when refused."
+    )
+    user_errors: list[UserError] = strawberry.field(description="What to fix; empty on success.")
+
+
+def payload(customer: Customer | None, problems: list[mutations.Problem]) -> PersonPayload:
+    return PersonPayload(
+        person=person(customer, Scope(customer)) if customer else None,
+        user_errors=[
+            UserError(field=p.field, code=UserErrorCode[p.code], message=p.message)
+            for p in problems
+        ],
+    )
+
+
+@strawberry.type(description="Changes the customer makes to their own record.")
+class Mutation:
+    @strawberry.mutation(description="Change the e-mail and/or the mobile (each typed twice).")
+    async def update_contact_data(self, info: Info, input: ContactDataInput) -> PersonPayload:
+        return payload(
+            *await mutations.update_contact(
+                info.context,
+                input.email,
+                input.email_confirmation,
+                input.mobile,
+                input.mobile_confirmation,
+            )
+        )
+
+    @strawberry.mutation(description="Replace the contact preferences and consents.")
+    async def update_preferences(self, info: Info, input: PreferencesInput) -> PersonPayload:
+        c = input.consents
+        wanted = Preferences(
+            input.paperless, c.group_offers, c.targeted_communication, c.satisfaction_surveys
+        )
+        return payload(*await mutations.update_preferences(info.context, wanted))

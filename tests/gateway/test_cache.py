@@ -1,0 +1,105 @@
+"""The cross-request cache: fewer back-end calls, one call per concurrent miss, never a leak."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from gateway.adapters.cache import ResponseCache
+from gateway.schema.ids import to_global
+from tests.gateway.support import PERSONAS, Gateway, codes
+
+
+async def test_a_second_home_page_is_served_mostly_from_the_cache(gateway: Gateway) -> None:
+    await gateway.clear_calls()
+    first = await gateway.run("HomePage", as_=PERSONAS["geralt"])
+    cold = sum(gateway.calls().values())
+    for mock in gateway.mocks.values():
+        mock.log.clear()
+    second = await gateway.run("HomePage", as_=PERSONAS["geralt"])
+    strip = lambda body: str(body).split("downloadUrl")[0]  # noqa: E731
+    assert strip(first) == strip(second) and cold == 6 and sum(gateway.calls().values()) == 0
+    assert gateway.app.state.services.backends.cache.hit_ratio > 0.4
+
+
+async def test_a_cached_entry_of_one_person_is_never_served_to_another(gateway: Gateway) -> None:
+    chris_home = await gateway.run(
+        "ContractPage", {"id": to_global("Contract", "596054210")}, as_=PERSONAS["chris"]
+    )
+    assert chris_home["data"]["contract"]["number"] == "596054210"
+    for persona in ("geralt", "paul", "brico"):
+        stolen = await gateway.run(
+            "ContractPage", {"id": to_global("Contract", "596054210")}, as_=PERSONAS[persona]
+        )
+        assert stolen["data"]["contract"] is None and codes(stolen) == ["NOT_FOUND"]
+        own = (await gateway.run("HomePage", as_=PERSONAS[persona]))["data"]["viewer"]
+        assert "596054210" not in str(own) and "Chris" not in str(own)
+
+
+async def test_concurrent_misses_make_one_backend_call(gateway: Gateway) -> None:
+    await gateway.clear_calls()
+    bodies = await asyncio.gather(
+        *(gateway.run("Profile", as_=PERSONAS["paul"]) for _ in range(10))
+    )
+    assert all("errors" not in b for b in bodies)
+    assert gateway.mocks["crm"].log.counts["GET /crm/api/clients/{clientId}"] == 1
+
+
+class Broken:
+    """A cache store that is down."""
+
+    namespace = ""
+
+    async def get(self, *args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("redis down")
+
+    set = delete = multi_get = multi_set = get
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_failing_cache_is_a_miss_not_an_error() -> None:
+    cache = ResponseCache(Broken())  # type: ignore[arg-type]
+    calls = []
+
+    async def load() -> dict[str, int]:
+        calls.append(1)
+        return {"n": len(calls)}
+
+    assert await cache.fetch("k", 10, load) == {"n": 1}
+    assert await cache.fetch("k", 10, load) == {"n": 2}
+    assert await cache.fetch_many(["a", "b"], 10, lambda keys: _values(keys)) == {
+        "a": "A",
+        "b": "B",
+    }
+
+
+async def _values(keys: list[str]) -> dict[str, str]:
+    return {k: k.upper() for k in keys}
+
+
+async def test_the_memory_cache_is_bounded() -> None:
+    cache = ResponseCache.build(None)
+    cache.max_entries = 3
+    for i in range(6):
+        await cache.fetch(f"k{i}", 60, lambda i=i: _const(i))  # type: ignore[misc]
+    await asyncio.sleep(0)
+    assert list(cache.order) == ["k3", "k4", "k5"]
+    assert await cache.store.get("k0") is None and await cache.store.get("k5") == {"v": 5}
+
+
+async def _const(value: int) -> int:
+    return value
+
+
+async def test_none_answers_are_cached_too(gateway: Gateway) -> None:
+    cache = gateway.app.state.services.backends.cache
+    loads = []
+
+    async def missing() -> None:
+        loads.append(1)
+
+    await cache.fetch("nothing", 60, missing)
+    await cache.fetch("nothing", 60, missing)
+    assert loads == [1]
