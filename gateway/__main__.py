@@ -16,6 +16,9 @@ def main() -> None:
     )
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--no-access-log", action="store_true", help="do not log each request (benchmarks)"
+    )
     token = commands.add_parser("token", help="print a development token")
     token.add_argument("client_id")
     token.add_argument("--role", choices=["customer", "staff"], default="customer")
@@ -36,6 +39,7 @@ def main() -> None:
             host=args.host or settings.host,
             port=args.port or settings.port,
             log_level="info",
+            access_log=not args.no_access_log,
         )
     elif args.command == "token":
         from .auth import TokenVerifier

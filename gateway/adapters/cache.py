@@ -25,8 +25,11 @@ NAMESPACE = "gw:v1:"
 
 
 class ResponseCache:
-    def __init__(self, store: BaseCache, max_entries: int | None = 20_000) -> None:
+    def __init__(
+        self, store: BaseCache, max_entries: int | None = 20_000, enabled: bool = True
+    ) -> None:
         self.store = store
+        self.enabled = enabled
         self.max_entries = max_entries
         self.order: OrderedDict[str, None] = OrderedDict()
         self.inflight: dict[str, asyncio.Future[Any]] = {}
@@ -52,6 +55,8 @@ class ResponseCache:
 
     async def fetch(self, key: str, ttl: float, load: Callable[[], Awaitable[Any]]) -> Any:
         """The cached answer for `key`, or `load()`'s, stored for `ttl` seconds."""
+        if not self.enabled:
+            return await load()
         try:
             found = await self.store.get(key)
         except Exception:  # a cache outage is a miss
@@ -72,6 +77,8 @@ class ResponseCache:
         self, keys: list[str], ttl: float, load: Callable[[list[str]], Awaitable[dict[str, Any]]]
     ) -> dict[str, Any]:
         """Cached answers for `keys`; the missing ones loaded together by `load(missing)`."""
+        if not self.enabled:
+            return await load(keys)
         try:
             found = await self.store.multi_get(keys)
         except Exception:
@@ -103,9 +110,6 @@ class ResponseCache:
 
     def _remember(self, key: str) -> None:
         if self.max_entries is None:
-            return
-        if self.max_entries == 0:
-            self._later(self.store.delete(key))
             return
         self.order[key] = None
         self.order.move_to_end(key)

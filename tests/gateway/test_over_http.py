@@ -14,7 +14,7 @@ import pytest
 from gateway.app import create_app
 from gateway.settings import Settings
 from tests.gateway.support import PERSONAS, TODAY, Gateway, operation
-from tests.servers import free_port, mock_servers, process
+from mocks.processes import free_port, mock_servers, process
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Real processes on 127.0.0.1 for the tests that go over the network."""
+"""Real processes on 127.0.0.1: the mocks (and the gateway) for tests and benchmarks over the network."""
 
 from __future__ import annotations
 
