@@ -13,8 +13,8 @@ import pytest
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from tests.gateway.support import PERSONAS, TODAY, Gateway, operation
 from mocks.processes import free_port, mock_servers, process
+from tests.gateway.support import PERSONAS, TODAY, Gateway, operation
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.gateway.support import PERSONAS, TODAY, operation
 from mocks.processes import free_port, mock_servers, process
+from tests.gateway.support import PERSONAS, TODAY, operation
 
 pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None, reason="redis-server is not installed"

@@ -12,8 +12,8 @@ import zeep
 from zeep.exceptions import Fault
 from zeep.wsse.username import UsernameToken
 
-from tests.contract import check_rest
 from mocks.processes import mock_servers, port_is_free, process
+from tests.contract import check_rest
 
 
 @pytest.fixture(scope="module")
