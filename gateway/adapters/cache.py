@@ -50,7 +50,7 @@ class ResponseCache:
     def disabled(cls) -> ResponseCache:
         """Stores nothing (benchmarks of the uncached path; `GATEWAY_CACHE=false`)."""
         return cls(
-            Cache(Cache.MEMORY, serializer=JsonSerializer(), namespace=NAMESPACE), max_entries=0
+            Cache(Cache.MEMORY, serializer=JsonSerializer(), namespace=NAMESPACE), enabled=False
         )
 
     async def fetch(self, key: str, ttl: float, load: Callable[[], Awaitable[Any]]) -> Any:

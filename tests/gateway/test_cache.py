@@ -103,3 +103,15 @@ async def test_none_answers_are_cached_too(gateway: Gateway) -> None:
     await cache.fetch("nothing", 60, missing)
     await cache.fetch("nothing", 60, missing)
     assert loads == [1]
+
+
+async def test_a_disabled_cache_stores_nothing() -> None:
+    cache = ResponseCache.disabled()
+    loads = []
+
+    async def load() -> int:
+        loads.append(1)
+        return len(loads)
+
+    assert [await cache.fetch("k", 60, load) for _ in range(3)] == [1, 2, 3]
+    assert await cache.store.get("k") is None and (cache.hits, cache.misses) == (0, 0)
