@@ -41,13 +41,9 @@ def gid(kind: str, key: str) -> str:
 
 # (operation, client id, variables): each persona where the page makes sense
 WORKLOAD: dict[str, list[tuple[str, dict[str, Any]]]] = {
-    "HomePage": [
-        ("C0001001", {}),
-        ("C0001002", {}),
-        ("C0001003", {}),
-        ("C0009001", {}),
-        ("C0001006", {}),
-    ],
+    "HomePage": [("C0001001", {}), ("C0001002", {}), ("C0001003", {}), ("C0001006", {})],
+    # a company's règlements need its contract numbers first: CRM, then policy admin, then claims
+    "HomePage:company": [("C0009001", {}), ("C0009002", {})],
     "Profile": [("C0001001", {}), ("C0001004", {}), ("C0009001", {})],
     "Demandes": [("C0001001", {}), ("C0001002", {}), ("C0001003", {})],
     "Documents": [("C0001001", {}), ("C0001003", {}), ("C0009002", {})],
