@@ -56,10 +56,11 @@ class Settings(BaseSettings):
     crm_url: str | None = Field(None, validation_alias=legacy("CRM_URL"))
     crm_token: SecretStr = Field(SecretStr("dev-crm-token"), validation_alias=legacy("CRM_TOKEN"))
 
-    timeout_policy_admin_s: float = 0.8
-    timeout_claims_s: float = 0.8
-    timeout_editique_s: float = 1.5
-    timeout_crm_s: float = 0.8
+    # per attempt; a hang costs one of these, so they stay well under the request deadline
+    timeout_policy_admin_s: float = 0.5
+    timeout_claims_s: float = 0.5
+    timeout_editique_s: float = 1.0  # searches: p50 ≈ 350 ms in production (a PDF fetch gets 2 s)
+    timeout_crm_s: float = 0.5
     retry_attempts: int = 5
     breaker_threshold: int = 10
     breaker_ttl_s: float = 5.0

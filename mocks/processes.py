@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -35,12 +36,15 @@ def process(
     env: dict[str, str] | None = None,
     timeout: float = 30,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Start `python args…` in the project, wait until every ready URL answers, stop it after."""
+    """Start `python args…` in the project, wait until every ready URL answers, stop it after.
+
+    Its output goes to a temporary file, never to an unread pipe (a full pipe blocks the process)."""
+    output = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as the process, closed below)
     proc = subprocess.Popen(
         [sys.executable, *args],
         cwd=ROOT,
         env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
+        stdout=output,
         stderr=subprocess.STDOUT,
     )
     try:
@@ -48,8 +52,9 @@ def process(
         for url in ready_urls:
             while True:
                 if proc.poll() is not None:
-                    output = proc.stdout.read().decode() if proc.stdout else ""
-                    raise RuntimeError(f"{args} exited with {proc.returncode}:\n{output}")
+                    output.seek(0)
+                    printed = output.read().decode(errors="replace")
+                    raise RuntimeError(f"{args} exited with {proc.returncode}:\n{printed}")
                 try:
                     httpx.get(url, timeout=1)
                     break
@@ -65,6 +70,7 @@ def process(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        output.close()
 
 
 SYSTEMS = ("policy-admin", "claims", "editique", "crm")

@@ -46,6 +46,7 @@ TYPE_CODES = {v: k for k, v in TYPES.items()}
 EARLIEST = date(1990, 1, 1)
 
 
+FETCH_TIMEOUT_S = 2.0  # RecupererDocument: 300–900 ms in production, up to 5 MB
 TTL_SEARCH_S = 120  # documents are produced nightly (attestations on demand: invalidated when made)
 
 
@@ -215,7 +216,7 @@ class Editique:
 
             return Pdf(base64.b64decode(value("contenu")), value("nomFichier"), value("typeMime"))
 
-        pdf = await self.transport.read(None, 0, attempt)
+        pdf = await self.transport.read(None, 0, attempt, attempt_timeout_s=FETCH_TIMEOUT_S)
         if pdf is None:
             raise NotFound("Ce document")
         return pdf

@@ -105,17 +105,20 @@ class Guard:
         self.attempt_timeout_s = attempt_timeout_s
         self.policy = policy or RetryPolicy()
 
-    def budget(self) -> float:
+    def budget(self, attempt_timeout_s: float | None = None) -> float:
+        wanted = attempt_timeout_s or self.attempt_timeout_s
         left = remaining()
         if left is None:
-            return self.attempt_timeout_s
+            return wanted
         if left < MIN_ATTEMPT_S:
             raise BackendTimeout(self.backend)
-        return min(self.attempt_timeout_s, left)
+        return min(wanted, left)
 
-    async def once(self, attempt: Callable[[float], Awaitable[T]]) -> T:
+    async def once(
+        self, attempt: Callable[[float], Awaitable[T]], attempt_timeout_s: float | None = None
+    ) -> T:
         """One attempt through the breaker (a write, or one try of a read)."""
-        budget = self.budget()
+        budget = self.budget(attempt_timeout_s)
         breaker = await self.breakers.get(self.backend)
         try:
             async with breaker:
@@ -123,7 +126,9 @@ class Guard:
         except OpenedState:
             raise CircuitOpen(self.backend) from None
 
-    async def read(self, attempt: Callable[[float], Awaitable[T]]) -> T:
+    async def read(
+        self, attempt: Callable[[float], Awaitable[T]], attempt_timeout_s: float | None = None
+    ) -> T:
         """An idempotent read: retried while it is worth it and the deadline allows."""
         retrying = AsyncRetrying(
             stop=self.policy.stop,
@@ -133,5 +138,5 @@ class Guard:
         )
         async for try_ in retrying:
             with try_:
-                return await self.once(attempt)
+                return await self.once(attempt, attempt_timeout_s)
         raise AssertionError("unreachable: tenacity re-raises the last error")

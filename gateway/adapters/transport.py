@@ -81,9 +81,15 @@ class Transport:
         except httpx.TransportError:
             raise BackendUnavailable(self.backend) from None
 
-    async def read(self, key: str | None, ttl: float, attempt: Attempt[T]) -> T:
+    async def read(
+        self,
+        key: str | None,
+        ttl: float,
+        attempt: Attempt[T],
+        attempt_timeout_s: float | None = None,
+    ) -> T:
         if key is None:
-            return await self.guard.read(attempt)
+            return await self.guard.read(attempt, attempt_timeout_s)
         result: T = await self.cache.fetch(
             f"{self.backend} {key}", ttl, lambda: self.guard.read(attempt)
         )

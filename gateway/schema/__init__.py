@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import strawberry
 import structlog
@@ -61,6 +62,12 @@ class TypedErrors(SchemaExtension):
 DEPTH_RULES = QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules  # built once, at import
 
 
+class GatewaySchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Expected errors (a back-end down, a not-found) are results, not incidents: they are
+        counted by the breakers and metrics; only unexpected ones are logged, by TypedErrors."""
+
+
 def build_schema(introspection: bool = True) -> strawberry.Schema:
     rules = [*DEPTH_RULES, *([] if introspection else [NoSchemaIntrospectionCustomRule])]
 
@@ -68,7 +75,7 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
         def __init__(self) -> None:
             super().__init__(rules)
 
-    return strawberry.Schema(
+    return GatewaySchema(
         query=Query,
         mutation=Mutation,
         types=[Individual, Company, Contract, Dossier, Reglement, Demande, Document, Affiliate],
