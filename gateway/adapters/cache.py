@@ -1,7 +1,7 @@
 """Cross-request cache of legacy answers (aiocache): in memory by default, Redis when
 `GATEWAY_REDIS_URL` is set, the same behaviour both ways.
 
-What is cached is a back-end's answer to one resource, keyed by that resource
+What is cached is a back-end's answer to one resource (plain JSON data, never mutated), keyed by that resource
 (`crm GET /crm/api/clients/C0001001`), never a rendered page: access rules run on every request,
 hit or miss. Values are JSON (no pickle from a shared store). Concurrent misses of one key in a
 process make one back-end call (single flight). A cache that fails is a miss, never an error. The
@@ -18,7 +18,7 @@ from typing import Any
 import structlog
 from aiocache import Cache
 from aiocache.base import BaseCache
-from aiocache.serializers import JsonSerializer
+from aiocache.serializers import JsonSerializer, NullSerializer
 
 log = structlog.get_logger("gateway.cache")
 NAMESPACE = "gw:v1:"
@@ -44,7 +44,8 @@ class ResponseCache:
             store.serializer = JsonSerializer()
             store.namespace = NAMESPACE
             return cls(store, max_entries=None)  # Redis bounds itself (maxmemory policy)
-        return cls(Cache(Cache.MEMORY, serializer=JsonSerializer(), namespace=NAMESPACE))
+        # in memory the JSON values are kept as they are (nothing mutates them): no decoding per hit
+        return cls(Cache(Cache.MEMORY, serializer=NullSerializer(), namespace=NAMESPACE))
 
     @classmethod
     def disabled(cls) -> ResponseCache:
