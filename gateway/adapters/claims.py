@@ -25,8 +25,8 @@ from ..domain.values import (
     Period,
     RecipientKind,
 )
-from ..errors import BackendRejected, BackendUnavailable, RateLimited
-from .transport import Transport, query_key
+from ..errors import RateLimited
+from .transport import Transport, json_answer
 
 BACKEND = "claims"
 MAX_PAGE = 50
@@ -174,27 +174,19 @@ class Claims:
 
     @staticmethod
     def body(response: httpx.Response) -> dict[str, Any] | None:
-        if response.status_code == 404:
-            return None
-        if response.status_code == 429:
+        if response.status_code == 429:  # under load: wait what the system says
             retry_after = response.headers.get("retry-after", "")
             raise RateLimited(BACKEND, float(retry_after) if retry_after.isdigit() else None)
-        if response.status_code >= 500:
-            raise BackendUnavailable(BACKEND)
-        if response.status_code != 200:
-            raise BackendRejected(BACKEND)
-        found: dict[str, Any] = response.json()
+        found: dict[str, Any] | None = json_answer(response, BACKEND)
         return found
 
     async def _get(
         self, path: str, params: dict[str, Any] | None = None, ttl: float = TTL_LIST_S
     ) -> dict[str, Any] | None:
-        full = f"/prestations/v2{path}"
-
-        async def attempt(budget: float) -> dict[str, Any] | None:
-            return self.body(await self.transport.send("GET", full, budget, params=params))
-
-        return await self.transport.read(query_key(full, params), ttl, attempt)
+        found: dict[str, Any] | None = await self.transport.get(
+            f"/prestations/v2{path}", ttl, params, self.body
+        )
+        return found
 
     async def _slice(
         self, path: str, params: dict[str, Any], offset: int, limit: int

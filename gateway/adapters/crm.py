@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import httpx
-
 from ..domain.records import (
     Address,
     Attachment,
@@ -24,8 +22,8 @@ from ..domain.records import (
     SystemIds,
 )
 from ..domain.values import Civility, DemandeCategory, DemandeStatus, HealthScheme
-from ..errors import BackendRejected, BackendUnavailable, NotFound
-from .transport import Transport, query_key
+from ..errors import NotFound
+from .transport import Transport, json_answer
 
 BACKEND = "crm"
 CIVILITIES = {"M": Civility.MR, "MME": Civility.MRS}
@@ -131,23 +129,8 @@ class Crm:
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
 
-    @staticmethod
-    def body(response: httpx.Response) -> Any:
-        if response.status_code == 404:
-            return None
-        if response.status_code >= 500:
-            raise BackendUnavailable(BACKEND)
-        if response.status_code != 200:
-            raise BackendRejected(BACKEND)
-        return response.json()
-
     async def _get(self, path: str, ttl: float, params: dict[str, Any] | None = None) -> Any:
-        full = f"/crm/api{path}"
-
-        async def attempt(budget: float) -> Any:
-            return self.body(await self.transport.send("GET", full, budget, params=params))
-
-        return await self.transport.read(query_key(full, params), ttl, attempt)
+        return await self.transport.get(f"/crm/api{path}", ttl, params)
 
     async def customer(self, client_id: str) -> Customer | None:
         raw = await self._get(f"/clients/{client_id}", TTL_CUSTOMER_S)
@@ -188,7 +171,7 @@ class Crm:
                 return [Refusal(d["champ"], d["message"]) for d in details] or [
                     Refusal("", "Valeur refusée")
                 ]
-            found = self.body(response)
+            found = json_answer(response, BACKEND)
             if found is None:
                 raise NotFound("Ce client")
             return customer(found)

@@ -35,8 +35,8 @@ from ..domain.values import (
     ProductFamily,
     Relationship,
 )
-from ..errors import BackendRejected, BackendUnavailable
-from .transport import Transport, query_key
+from ..errors import BackendUnavailable
+from .transport import Transport, json_answer
 
 BACKEND = "policy-admin"
 BATCH = 50
@@ -195,29 +195,20 @@ class PolicyAdmin:
     @staticmethod
     def body(response: httpx.Response) -> dict[str, Any] | None:
         """The body of a success; None for a 404; a BackendError for everything else."""
-        if response.status_code == 404:
-            return None
-        if response.status_code in (500, 502, 503, 504):
-            raise BackendUnavailable(BACKEND)
-        if response.status_code != 200:
-            raise BackendRejected(BACKEND)
-        try:
-            found: dict[str, Any] = response.json()
-        except ValueError:
-            raise BackendUnavailable(BACKEND) from None
-        if found.get("CODE_RETOUR") != "0000":  # E999: a technical error hidden in a 200
+        found: dict[str, Any] | None = json_answer(response, BACKEND)
+        if (
+            found is not None and found.get("CODE_RETOUR") != "0000"
+        ):  # E999: an error hidden in a 200
             raise BackendUnavailable(BACKEND)
         return found
 
     async def _get(
         self, path: str, ttl: float, params: dict[str, Any] | None = None
     ) -> dict[str, Any] | None:
-        full = f"/api/v1{path}"
-
-        async def attempt(budget: float) -> dict[str, Any] | None:
-            return self.body(await self.transport.send("GET", full, budget, params=params))
-
-        return await self.transport.read(query_key(full, params), ttl, attempt)
+        found: dict[str, Any] | None = await self.transport.get(
+            f"/api/v1{path}", ttl, params, self.body
+        )
+        return found
 
     async def person_contracts(self, person: str) -> tuple[ContractSummary, ...]:
         """Every contract on which the person holds a role (an unknown person holds none)."""

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from ..errors import BackendTimeout, BackendUnavailable
+from ..errors import BackendRejected, BackendTimeout, BackendUnavailable
 from .cache import ResponseCache
 from .resilience import Guard
 
@@ -31,6 +31,21 @@ Attempt = Callable[[float], Awaitable[T]]
 def query_key(path: str, params: Mapping[str, Any] | None = None) -> str:
     """The cache key of a GET: the resource path and its sorted query."""
     return f"GET {path}" + (f"?{urlencode(sorted(params.items()))}" if params else "")
+
+
+def json_answer(response: httpx.Response, backend: str) -> Any:
+    """The JSON of a 200; None for a 404; BackendUnavailable for a 5xx or an unreadable body;
+    BackendRejected for any other status (the system answered: it is up, the request was wrong)."""
+    if response.status_code == 404:
+        return None
+    if response.status_code >= 500:
+        raise BackendUnavailable(backend)
+    if response.status_code != 200:
+        raise BackendRejected(backend)
+    try:
+        return response.json()
+    except ValueError:
+        raise BackendUnavailable(backend) from None
 
 
 class Transport:
@@ -80,6 +95,21 @@ class Transport:
             raise BackendTimeout(self.backend) from None
         except httpx.TransportError:
             raise BackendUnavailable(self.backend) from None
+
+    async def get(
+        self,
+        path: str,
+        ttl: float,
+        params: Mapping[str, Any] | None = None,
+        answer: Callable[[httpx.Response], Any] | None = None,
+    ) -> Any:
+        """A cached, retried GET of a JSON resource; `answer` reads the response (default: `json_answer`)."""
+
+        async def attempt(budget: float) -> Any:
+            response = await self.send("GET", path, budget, params=params)
+            return answer(response) if answer else json_answer(response, self.backend)
+
+        return await self.read(query_key(path, params), ttl, attempt)
 
     async def read(
         self,
