@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, overload
 
 import strawberry
 
@@ -29,6 +29,14 @@ class MoneyType:
     )
 
 
+@overload
+def money(value: v.Money) -> MoneyType: ...
+
+
+@overload
+def money(value: v.Money | None) -> MoneyType | None: ...
+
+
 def money(value: v.Money | None) -> MoneyType | None:
     if value is None:
         return None
@@ -39,6 +47,14 @@ def money(value: v.Money | None) -> MoneyType | None:
 class PeriodType:
     from_: date = strawberry.field(name="from", description="First day.")
     to: date = strawberry.field(description="Last day.")
+
+
+@overload
+def period(value: v.Period) -> PeriodType: ...
+
+
+@overload
+def period(value: v.Period | None) -> PeriodType | None: ...
 
 
 def period(value: v.Period | None) -> PeriodType | None:

@@ -38,15 +38,15 @@ async def resolve_node(info: Info, global_id: str) -> Node:
     scope = await lookup_scope(info, f"node:{kind}", key)
     ctx = info.context
     if kind == "Contract":
-        return Contract(summary=await access.contract(ctx, scope, key), scope=scope)
+        return Contract.of(await access.contract(ctx, scope, key), scope)
     if kind == "Dossier":
         return Dossier(key=key, record=await queries.dossier(ctx, scope, key), scope=scope)
     if kind == "Reglement":
-        return Reglement(record=await queries.reglement(ctx, scope, key), scope=scope)
+        return Reglement.of(await queries.reglement(ctx, scope, key), scope)
     if kind == "Demande":
-        return Demande(record=await queries.demande(ctx, scope, key), scope=scope)
+        return Demande.of(await queries.demande(ctx, scope, key), scope)
     if kind == "Document":
-        return Document(record=await queries.document(ctx, scope, key), scope=scope)
+        return Document.of(await queries.document(ctx, scope, key), scope)
     raise NotFound()
 
 

@@ -252,7 +252,7 @@ class Person(Node):
         family: list[v.ProductFamily] | None = None,
     ) -> list[Contract] | None:
         found = await queries.contracts(info.context, self.scope, status, family)
-        return [Contract(summary=c, scope=self.scope) for c in found]
+        return [Contract.of(c, self.scope) for c in found]
 
     @strawberry.field(description="Online demandes of the last 6 months, newest first.")
     async def demandes(
@@ -263,7 +263,7 @@ class Person(Node):
         status: list[v.DemandeStatus] | None = None,
     ) -> Connection[Demande] | None:
         found = await queries.demandes(info.context, self.scope, status)
-        return sliced(found, first, after, lambda d: Demande(record=d, scope=self.scope))
+        return sliced(found, first, after, lambda d: Demande.of(d, self.scope))
 
     @strawberry.field(description="Documents issued to the person, newest first.")
     async def documents(
@@ -279,7 +279,7 @@ class Person(Node):
         if contract_id is not None:
             contract = await queries_contract(info, self.scope, contract_id)
         found = await queries.documents(info.context, self.scope, period, category, contract)
-        return sliced(found, first, after, lambda d: Document(record=d, scope=self.scope))
+        return sliced(found, first, after, lambda d: Document.of(d, self.scope))
 
     @strawberry.field(
         description="Règlements and health reimbursements of the last 3 years, newest first."
@@ -295,9 +295,7 @@ class Person(Node):
         page = await queries.reglements(
             info.context, self.scope, None, await criteria(info, self.scope, filter), offset, limit
         )
-        return connection(
-            page.items, page.total, offset, lambda r: Reglement(record=r, scope=self.scope)
-        )
+        return connection(page.items, page.total, offset, lambda r: Reglement.of(r, self.scope))
 
 
 async def queries_contract(info: Info, scope: Scope, contract_id: str) -> rec.ContractSummary:
@@ -396,6 +394,45 @@ class Affiliate(Node):
 class Contract(Node):
     summary: strawberry.Private[rec.ContractSummary]
     scope: strawberry.Private[Scope]
+    number: str = strawberry.field(description="Contract or membership number.")
+    number_kind: v.NumberKind = strawberry.field(
+        description="Whether `number` is a contract or a membership number."
+    )
+    product_name: str = strawberry.field(description="Commercial name of the product.")
+    family: v.ProductFamily = strawberry.field(description="Product family.")
+    family_label: str = strawberry.field(description="French label of `family`.")
+    status: v.ContractStatus = strawberry.field(description="Status.")
+    status_label: str = strawberry.field(description="French label of `status`.")
+    role: v.ContractRole | None = strawberry.field(
+        description="The viewer's role on the contract; null in a staff look-up."
+    )
+    role_label: str | None = strawberry.field(description="French label of `role`.")
+    collective: bool = strawberry.field(
+        description="True for a collective contract or a membership to one."
+    )
+    effective_date: date | None = strawberry.field(description="Date the contract took effect.")
+    end_date: date | None = strawberry.field(
+        description="Termination date, or the term of a fixed-term contract."
+    )
+
+    @classmethod
+    def of(cls, summary: rec.ContractSummary, scope: Scope) -> Contract:
+        return cls(
+            summary=summary,
+            scope=scope,
+            number=summary.number,
+            number_kind=summary.number_kind,
+            product_name=summary.product_name,
+            family=summary.family,
+            family_label=summary.family.label,
+            status=summary.status,
+            status_label=summary.status.label,
+            role=summary.role,
+            role_label=summary.role.label if summary.role else None,
+            collective=summary.collective,
+            effective_date=summary.effective_date,
+            end_date=summary.termination_date or summary.term_date,
+        )
 
     async def detail(self, info: Info) -> rec.ContractDetail:
         found = await info.context.loaders.contract(self.summary.number)
@@ -407,46 +444,6 @@ class Contract(Node):
     def id(self) -> strawberry.ID:
         return to_global("Contract", self.summary.number)
 
-    @strawberry.field(description="Contract or membership number.")
-    def number(self) -> str:
-        return self.summary.number
-
-    @strawberry.field(description="Whether `number` is a contract or a membership number.")
-    def number_kind(self) -> v.NumberKind:
-        return self.summary.number_kind
-
-    @strawberry.field(description="Commercial name of the product.")
-    def product_name(self) -> str:
-        return self.summary.product_name
-
-    @strawberry.field(description="Product family.")
-    def family(self) -> v.ProductFamily:
-        return self.summary.family
-
-    @strawberry.field(description="French label of `family`.")
-    def family_label(self) -> str:
-        return self.summary.family.label
-
-    @strawberry.field(description="Status.")
-    def status(self) -> v.ContractStatus:
-        return self.summary.status
-
-    @strawberry.field(description="French label of `status`.")
-    def status_label(self) -> str:
-        return self.summary.status.label
-
-    @strawberry.field(description="The viewer's role on the contract; null in a staff look-up.")
-    def role(self) -> v.ContractRole | None:
-        return self.summary.role
-
-    @strawberry.field(description="French label of `role`.")
-    def role_label(self) -> str | None:
-        return self.summary.role.label if self.summary.role else None
-
-    @strawberry.field(description="True for a collective contract or a membership to one.")
-    def collective(self) -> bool:
-        return self.summary.collective
-
     @strawberry.field(description="For a membership: the company and its collective contract.")
     def company(self) -> CompanyRef | None:
         if self.summary.company_contract is None:
@@ -454,14 +451,6 @@ class Contract(Node):
         return CompanyRef(
             name=self.summary.company_name or "", contract_number=self.summary.company_contract
         )
-
-    @strawberry.field(description="Date the contract took effect.")
-    def effective_date(self) -> date | None:
-        return self.summary.effective_date
-
-    @strawberry.field(description="Termination date, or the term of a fixed-term contract.")
-    def end_date(self) -> date | None:
-        return self.summary.termination_date or self.summary.term_date
 
     @strawberry.field(description="Guarantees, in contract order.")
     async def guarantees(self, info: Info) -> list[GuaranteeLine] | None:
@@ -565,9 +554,7 @@ class Contract(Node):
             offset,
             limit,
         )
-        return connection(
-            page.items, page.total, offset, lambda r: Reglement(record=r, scope=self.scope)
-        )
+        return connection(page.items, page.total, offset, lambda r: Reglement.of(r, self.scope))
 
     @strawberry.field(description="Documents about this contract, newest first.")
     async def documents(
@@ -579,7 +566,7 @@ class Contract(Node):
         category: v.DocumentCategory | None = None,
     ) -> Connection[Document] | None:
         found = await queries.documents(info.context, self.scope, period, category, self.summary)
-        return sliced(found, first, after, lambda d: Document(record=d, scope=self.scope))
+        return sliced(found, first, after, lambda d: Document.of(d, self.scope))
 
 
 async def visible_contract(info: Info, scope: Scope, numbers: list[str | None]) -> Contract | None:
@@ -588,7 +575,7 @@ async def visible_contract(info: Info, scope: Scope, numbers: list[str | None]) 
         if number is None:
             continue
         try:
-            return Contract(summary=await access.contract(info.context, scope, number), scope=scope)
+            return Contract.of(await access.contract(info.context, scope, number), scope)
         except NotFound:
             continue
     return None
@@ -678,12 +665,12 @@ class Dossier(Node):
         if found is None:
             return None
         return BaseBenefit(
-            reference_gross_salary=money(found.reference_gross_salary),  # type: ignore[arg-type]
-            reference_period=period(found.reference_period),  # type: ignore[arg-type]
-            monthly_amount=money(found.monthly_amount),  # type: ignore[arg-type]
-            realisation=money(found.realisation),  # type: ignore[arg-type]
-            monthly_amount_after_realisation=money(found.monthly_amount_after_realisation),  # type: ignore[arg-type]
-            other_monthly_income=money(found.other_monthly_income),  # type: ignore[arg-type]
+            reference_gross_salary=money(found.reference_gross_salary),
+            reference_period=period(found.reference_period),
+            monthly_amount=money(found.monthly_amount),
+            realisation=money(found.realisation),
+            monthly_amount_after_realisation=money(found.monthly_amount_after_realisation),
+            other_monthly_income=money(found.other_monthly_income),
         )
 
     @strawberry.field(description="Règlements of the dossier under 3 years, newest first.")
@@ -692,9 +679,7 @@ class Dossier(Node):
     ) -> Connection[Reglement] | None:
         offset, limit = window(first, after)
         page = await queries.dossier_reglements(info.context, await self.load(info), offset, limit)
-        return connection(
-            page.items, page.total, offset, lambda r: Reglement(record=r, scope=self.scope)
-        )
+        return connection(page.items, page.total, offset, lambda r: Reglement.of(r, self.scope))
 
 
 # ---- règlement ------------------------------------------------------------------------------------
@@ -716,6 +701,70 @@ class BreakdownLine:
 class Reglement(Node):
     record: strawberry.Private[rec.Reglement]
     scope: strawberry.Private[Scope]
+    reference: str = strawberry.field(description="Payment reference.")
+    kind: v.ReglementKind = strawberry.field(
+        description="Prévoyance benefit or health reimbursement."
+    )
+    kind_label: str = strawberry.field(description="French label of `kind`.")
+    paid_on: date = strawberry.field(description="Payment date.")
+    gross_amount: MoneyType = strawberry.field(
+        description="Gross amount (health: the amount spent)."
+    )
+    net_amount: MoneyType = strawberry.field(description="Amount actually paid by the insurer.")
+    payment_method: v.PaymentMethod = strawberry.field(description="Payment method.")
+    payment_method_label: str = strawberry.field(description="French label of `paymentMethod`.")
+    guarantee: v.Guarantee | None = strawberry.field(description="Prévoyance guarantee.")
+    guarantee_label: str | None = strawberry.field(description="French label of `guarantee`.")
+    beneficiary_name: str | None = strawberry.field(
+        description="Person the payment concerns (the affiliate, or who received the care)."
+    )
+    indemnified_period: PeriodType | None = strawberry.field(
+        description="Period indemnified; null for a one-off payment."
+    )
+    care_date: date | None = strawberry.field(description="Health: date of the care.")
+    act: str | None = strawberry.field(description="Health: medical act.")
+    expense: MoneyType | None = strawberry.field(description="Health: amount spent.")
+    social_security: MoneyType | None = strawberry.field(
+        description="Health: part reimbursed by the Sécurité sociale."
+    )
+    complementary: MoneyType | None = strawberry.field(
+        description="Health: part reimbursed by the insurer."
+    )
+    out_of_pocket: MoneyType | None = strawberry.field(
+        description="Health: amount left to the insured person."
+    )
+    paid_to: v.PaidTo | None = strawberry.field(
+        description="Health: who received the reimbursement."
+    )
+    paid_to_label: str | None = strawberry.field(description="French label of `paidTo`.")
+
+    @classmethod
+    def of(cls, record: rec.Reglement, scope: Scope) -> Reglement:
+        kind = v.ReglementKind.HEALTH_REIMBURSEMENT if record.is_health else v.ReglementKind.BENEFIT
+        return cls(
+            record=record,
+            scope=scope,
+            reference=record.reference,
+            kind=kind,
+            kind_label=kind.label,
+            paid_on=record.paid_on,
+            gross_amount=money(record.gross),
+            net_amount=money(record.net),
+            payment_method=record.payment_method,
+            payment_method_label=record.payment_method.label,
+            guarantee=record.guarantee,
+            guarantee_label=record.guarantee.label if record.guarantee else None,
+            beneficiary_name=record.beneficiary_name,
+            indemnified_period=period(record.period),
+            care_date=record.care_date,
+            act=record.act,
+            expense=money(record.expense),
+            social_security=money(record.social_security),
+            complementary=money(record.net) if record.is_health else None,
+            out_of_pocket=money(record.out_of_pocket),
+            paid_to=record.paid_to,
+            paid_to_label=record.paid_to.label if record.paid_to else None,
+        )
 
     async def full(self, info: Info) -> rec.Reglement:
         return await queries.detailed(info.context, self.record)
@@ -729,46 +778,6 @@ class Reglement(Node):
         )
         return to_global("Reglement", key)
 
-    @strawberry.field(description="Payment reference.")
-    def reference(self) -> str:
-        return self.record.reference
-
-    @strawberry.field(description="Prévoyance benefit or health reimbursement.")
-    def kind(self) -> v.ReglementKind:
-        return (
-            v.ReglementKind.HEALTH_REIMBURSEMENT
-            if self.record.is_health
-            else v.ReglementKind.BENEFIT
-        )
-
-    @strawberry.field(description="French label of `kind`.")
-    def kind_label(self) -> str:
-        return (
-            v.ReglementKind.HEALTH_REIMBURSEMENT.label
-            if self.record.is_health
-            else v.ReglementKind.BENEFIT.label
-        )
-
-    @strawberry.field(description="Payment date.")
-    def paid_on(self) -> date:
-        return self.record.paid_on
-
-    @strawberry.field(description="Gross amount (health: the amount spent).")
-    def gross_amount(self) -> MoneyType:
-        return money(self.record.gross)  # type: ignore[return-value]
-
-    @strawberry.field(description="Amount actually paid by the insurer.")
-    def net_amount(self) -> MoneyType:
-        return money(self.record.net)  # type: ignore[return-value]
-
-    @strawberry.field(description="Payment method.")
-    def payment_method(self) -> v.PaymentMethod:
-        return self.record.payment_method
-
-    @strawberry.field(description="French label of `paymentMethod`.")
-    def payment_method_label(self) -> str:
-        return self.record.payment_method.label
-
     @strawberry.field(description="Who received a prévoyance payment.")
     def recipient(self) -> Recipient | None:
         if self.record.recipient_kind is None:
@@ -778,14 +787,6 @@ class Reglement(Node):
             kind_label=self.record.recipient_kind.label,
             name=self.record.recipient_name or "",
         )
-
-    @strawberry.field(description="Prévoyance guarantee.")
-    def guarantee(self) -> v.Guarantee | None:
-        return self.record.guarantee
-
-    @strawberry.field(description="French label of `guarantee`.")
-    def guarantee_label(self) -> str | None:
-        return self.record.guarantee.label if self.record.guarantee else None
 
     @strawberry.field(description="The prévoyance dossier.")
     def dossier(self) -> Dossier | None:
@@ -802,20 +803,10 @@ class Reglement(Node):
             ).membership
         return await visible_contract(info, self.scope, [membership, self.record.contract])
 
-    @strawberry.field(
-        description="Person the payment concerns (the affiliate, or who received the care)."
-    )
-    def beneficiary_name(self) -> str | None:
-        return self.record.beneficiary_name
-
-    @strawberry.field(description="Period indemnified; null for a one-off payment.")
-    def indemnified_period(self) -> PeriodType | None:
-        return period(self.record.period)
-
     @strawberry.field(description="Décompte lines, in the order of the payment letter.")
     async def breakdown(self, info: Info) -> list[BreakdownLine] | None:
         return [
-            BreakdownLine(code=line.code, label=line.label, amount=money(line.amount))  # type: ignore[arg-type]
+            BreakdownLine(code=line.code, label=line.label, amount=money(line.amount))
             for line in (await self.full(info)).breakdown
         ]
 
@@ -836,39 +827,7 @@ class Reglement(Node):
     )
     async def statement(self, info: Info) -> Document | None:
         found = await queries.statement(info.context, self.scope, self.record)
-        return Document(record=found, scope=self.scope) if found else None
-
-    @strawberry.field(description="Health: date of the care.")
-    def care_date(self) -> date | None:
-        return self.record.care_date
-
-    @strawberry.field(description="Health: medical act.")
-    def act(self) -> str | None:
-        return self.record.act
-
-    @strawberry.field(description="Health: amount spent.")
-    def expense(self) -> MoneyType | None:
-        return money(self.record.expense)
-
-    @strawberry.field(description="Health: part reimbursed by the Sécurité sociale.")
-    def social_security(self) -> MoneyType | None:
-        return money(self.record.social_security)
-
-    @strawberry.field(description="Health: part reimbursed by the insurer.")
-    def complementary(self) -> MoneyType | None:
-        return money(self.record.net) if self.record.is_health else None
-
-    @strawberry.field(description="Health: amount left to the insured person.")
-    def out_of_pocket(self) -> MoneyType | None:
-        return money(self.record.out_of_pocket)
-
-    @strawberry.field(description="Health: who received the reimbursement.")
-    def paid_to(self) -> v.PaidTo | None:
-        return self.record.paid_to
-
-    @strawberry.field(description="French label of `paidTo`.")
-    def paid_to_label(self) -> str | None:
-        return self.record.paid_to.label if self.record.paid_to else None
+        return Document.of(found, self.scope) if found else None
 
 
 # ---- demande --------------------------------------------------------------------------------------
@@ -907,14 +866,42 @@ class DemandeReminder:
 class Demande(Node):
     record: strawberry.Private[rec.Demande]
     scope: strawberry.Private[Scope]
+    reference: str = strawberry.field(description="Customer-facing reference.")
+    created_at: datetime = strawberry.field(description="Creation date-time.")
+    status: v.DemandeStatus = strawberry.field(description="Current status.")
+    status_label: str = strawberry.field(description="French label of `status`.")
+    tracked: bool = strawberry.field(
+        description="False for health requests: history without status tracking."
+    )
+    history: list[DemandeStatusChange] = strawberry.field(
+        description="Status changes, oldest first."
+    )
+    beneficiaries: list[str] = strawberry.field(description="Persons concerned, as entered.")
+    is_complaint: bool = strawberry.field(
+        description="True when the customer filed it as a complaint."
+    )
+
+    @classmethod
+    def of(cls, record: rec.Demande, scope: Scope) -> Demande:
+        return cls(
+            record=record,
+            scope=scope,
+            reference=record.reference,
+            created_at=record.created_at,
+            status=record.status,
+            status_label=record.status.label,
+            tracked=record.tracked,
+            history=[
+                DemandeStatusChange(status=h.status, status_label=h.status.label, at=h.at)
+                for h in record.history
+            ],
+            beneficiaries=list(record.beneficiaries),
+            is_complaint=record.is_complaint,
+        )
 
     @strawberry.field(description="Opaque global id.")
     def id(self) -> strawberry.ID:
         return to_global("Demande", self.record.id)
-
-    @strawberry.field(description="Customer-facing reference.")
-    def reference(self) -> str:
-        return self.record.reference
 
     @strawberry.field(name="type", description="Type of the demande.")
     def type_(self) -> DemandeType:
@@ -923,40 +910,9 @@ class Demande(Node):
             code=t.code, label=t.label, category=t.category, category_label=t.category.label
         )
 
-    @strawberry.field(description="Creation date-time.")
-    def created_at(self) -> datetime:
-        return self.record.created_at
-
-    @strawberry.field(description="Current status.")
-    def status(self) -> v.DemandeStatus:
-        return self.record.status
-
-    @strawberry.field(description="French label of `status`.")
-    def status_label(self) -> str:
-        return self.record.status.label
-
-    @strawberry.field(description="False for health requests: history without status tracking.")
-    def tracked(self) -> bool:
-        return self.record.tracked
-
-    @strawberry.field(description="Status changes, oldest first.")
-    def history(self) -> list[DemandeStatusChange]:
-        return [
-            DemandeStatusChange(status=h.status, status_label=h.status.label, at=h.at)
-            for h in self.record.history
-        ]
-
-    @strawberry.field(description="Persons concerned, as entered.")
-    def beneficiaries(self) -> list[str]:
-        return list(self.record.beneficiaries)
-
     @strawberry.field(description="The contract concerned, when the viewer holds it.")
     async def contract(self, info: Info) -> Contract | None:
         return await visible_contract(info, self.scope, [self.record.contract])
-
-    @strawberry.field(description="True when the customer filed it as a complaint.")
-    def is_complaint(self) -> bool:
-        return self.record.is_complaint
 
     @strawberry.field(description="What was sent.")
     def reminder(self) -> DemandeReminder:
@@ -979,46 +935,37 @@ class Demande(Node):
 class Document(Node):
     record: strawberry.Private[rec.Document]
     scope: strawberry.Private[Scope]
+    title: str = strawberry.field(description="Title printed on the document.")
+    type_: v.DocumentType = strawberry.field(name="type", description="Type of document.")
+    type_label: str = strawberry.field(description="French label of `type`.")
+    category: v.DocumentCategory = strawberry.field(description="Block of the customer space.")
+    category_label: str = strawberry.field(description="French label of `category`.")
+    issued_at: datetime = strawberry.field(description="Date-time of issue, with its offset.")
+    size_bytes: int = strawberry.field(description="Size of the PDF in bytes.")
+    mime_type: str = strawberry.field(description="Media type of the file.")
+
+    @classmethod
+    def of(cls, record: rec.Document, scope: Scope) -> Document:
+        return cls(
+            record=record,
+            scope=scope,
+            title=record.title,
+            type_=record.type,
+            type_label=record.type.label,
+            category=record.category,
+            category_label=record.category.label,
+            issued_at=record.issued_at,
+            size_bytes=record.size_bytes,
+            mime_type="application/pdf",
+        )
 
     @strawberry.field(description="Opaque global id.")
     def id(self) -> strawberry.ID:
         return to_global("Document", f"{self.record.id}@{self.record.owner}")
 
-    @strawberry.field(description="Title printed on the document.")
-    def title(self) -> str:
-        return self.record.title
-
-    @strawberry.field(name="type", description="Type of document.")
-    def type_(self) -> v.DocumentType:
-        return self.record.type
-
-    @strawberry.field(description="French label of `type`.")
-    def type_label(self) -> str:
-        return self.record.type.label
-
-    @strawberry.field(description="Block of the customer space.")
-    def category(self) -> v.DocumentCategory:
-        return self.record.category
-
-    @strawberry.field(description="French label of `category`.")
-    def category_label(self) -> str:
-        return self.record.category.label
-
-    @strawberry.field(description="Date-time of issue, with its offset.")
-    def issued_at(self) -> datetime:
-        return self.record.issued_at
-
     @strawberry.field(description="The contract concerned, when the viewer holds it.")
     async def contract(self, info: Info) -> Contract | None:
         return await visible_contract(info, self.scope, [self.record.contract])
-
-    @strawberry.field(description="Size of the PDF in bytes.")
-    def size_bytes(self) -> int:
-        return self.record.size_bytes
-
-    @strawberry.field(description="Media type of the file.")
-    def mime_type(self) -> str:
-        return "application/pdf"
 
     @strawberry.field(description="Link to download the PDF; valid 5 minutes.")
     def download_url(self, info: Info) -> str:
