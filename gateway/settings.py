@@ -74,6 +74,15 @@ class Settings(BaseSettings):
             and self.jwt_secret.get_secret_value() == DEV_SECRET
         ):
             raise ValueError("GATEWAY_JWT_SECRET (or GATEWAY_JWKS_URL) must be set in production")
+        urls = {
+            "POLICY_ADMIN_URL": self.policy_admin_url,
+            "CLAIMS_URL": self.claims_url,
+            "EDITIQUE_URL": self.editique_url,
+            "CRM_URL": self.crm_url,
+        }
+        missing = [name for name, url in urls.items() if not url]
+        if self.env == "production" and missing:  # never serve the in-process mocks in production
+            raise ValueError(f"{', '.join(missing)} must be set in production")
         return self
 
     @property
