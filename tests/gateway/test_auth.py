@@ -99,10 +99,18 @@ def test_the_token_command_prints_a_valid_token() -> None:
     assert (claims["sub"], claims["role"]) == ("C0001002", "staff") and claims["exp"] > time.time()
 
 
-def test_production_refuses_the_development_secret() -> None:
+def test_production_refuses_the_development_secret_and_the_mocks() -> None:
+    urls = {
+        "policy_admin_url": "http://pa",
+        "claims_url": "http://c",
+        "editique_url": "http://e",
+        "crm_url": "http://crm",
+    }
     with pytest.raises(ValueError, match="GATEWAY_JWT_SECRET"):
-        Settings(env="production")
-    assert (
-        Settings(env="production", jwt_secret="a-real-secret-of-enough-length-0123456789").graphiql
-        is False
-    )
+        Settings(env="production", **urls)
+    secret = "a-real-secret-of-enough-length-0123456789"
+    with pytest.raises(ValueError, match="CLAIMS_URL, EDITIQUE_URL must be set"):
+        Settings(
+            env="production", jwt_secret=secret, policy_admin_url="http://pa", crm_url="http://crm"
+        )
+    assert Settings(env="production", jwt_secret=secret, **urls).graphiql is False
