@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import httpx
+import orjson
 
 from ..errors import BackendRejected, BackendTimeout, BackendUnavailable
 from .cache import ResponseCache
@@ -43,8 +44,8 @@ def json_answer(response: httpx.Response, backend: str) -> Any:
     if response.status_code != 200:
         raise BackendRejected(backend)
     try:
-        return response.json()
-    except ValueError:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
         raise BackendUnavailable(backend) from None
 
 

@@ -240,7 +240,7 @@ class Company(Person):
     ) -> Connection[Affiliate] | None:
         _, number = from_global(contract_id, "Contract")
         found = await queries.affiliates(info.context, self.scope, number)
-        return sliced(found, first, after, lambda a: Affiliate(record=a, contract=number))
+        return sliced(found, first, after, lambda a: Affiliate.of(a, number))
 
 
 def person(customer: rec.Customer, scope: Scope) -> Person:
@@ -251,30 +251,27 @@ def person(customer: rec.Customer, scope: Scope) -> Person:
 class Affiliate(Node):
     record: strawberry.Private[rec.Affiliate]
     contract: strawberry.Private[str]
+    display_name: str = strawberry.field(description="First name and name.")
+    affiliated_on: date | None = strawberry.field(description="Date of affiliation.")
+    left_on: date | None = strawberry.field(description="Date the member left the contract.")
+    status: v.AffiliateStatus = strawberry.field(description="Membership status.")
+    status_label: str = strawberry.field(description="French label of `status`.")
+
+    @classmethod
+    def of(cls, record: rec.Affiliate, contract: str) -> Affiliate:
+        return cls(
+            record=record,
+            contract=contract,
+            display_name=record.display_name,
+            affiliated_on=record.affiliated_on,
+            left_on=record.left_on,
+            status=record.status,
+            status_label=record.status.label,
+        )
 
     @strawberry.field(description="Opaque global id (usable in `ReglementFilter.affiliateId`).")
     def id(self) -> strawberry.ID:
         return to_global("Affiliate", f"{self.contract}/{self.record.membership}")
-
-    @strawberry.field(description="First name and name.")
-    def display_name(self) -> str:
-        return self.record.display_name
-
-    @strawberry.field(description="Date of affiliation.")
-    def affiliated_on(self) -> date | None:
-        return self.record.affiliated_on
-
-    @strawberry.field(description="Date the member left the contract.")
-    def left_on(self) -> date | None:
-        return self.record.left_on
-
-    @strawberry.field(description="Membership status.")
-    def status(self) -> v.AffiliateStatus:
-        return self.record.status
-
-    @strawberry.field(description="French label of `status`.")
-    def status_label(self) -> str:
-        return self.record.status.label
 
 
 # ---- contract -------------------------------------------------------------------------------------
