@@ -5,7 +5,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .settings import Settings
+
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schema.graphql"
+
+
+def demo_calendar(settings: Settings) -> Settings:
+    """With only in-process mocks, "today" is the day their fixtures were built for (unless
+    GATEWAY_TODAY says otherwise): the demo shows the same data whenever it runs."""
+    urls = (settings.policy_admin_url, settings.claims_url, settings.editique_url, settings.crm_url)
+    if settings.today is None and not any(urls):
+        from mocks.contracts import fixtures_anchor
+
+        return settings.model_copy(update={"today": fixtures_anchor()})
+    return settings
 
 
 def main() -> None:
@@ -31,9 +44,10 @@ def main() -> None:
         import uvicorn
 
         from .app import create_app
-        from .settings import Settings
 
-        settings = Settings()
+        settings = demo_calendar(Settings())
+        if settings.today is not None:
+            print(f"business calendar pinned to {settings.today}")
         uvicorn.run(
             create_app(settings),
             host=args.host or settings.host,
@@ -43,7 +57,6 @@ def main() -> None:
         )
     elif args.command == "token":
         from .auth import TokenVerifier
-        from .settings import Settings
 
         print(TokenVerifier(Settings()).issue(args.client_id, args.role, args.ttl))
     else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,12 @@ def openapi(system: str) -> dict[str, Any]:
 @cache
 def openapi_bytes(system: str) -> bytes:
     return json.dumps(openapi(system), ensure_ascii=False).encode()
+
+
+def fixtures_anchor(directory: Path | None = None) -> date:
+    """The day the fixtures were built for (their `anchor`)."""
+    data = json.loads(((directory or FIXTURES) / "crm.json").read_text("utf-8"))
+    return date.fromisoformat(data["anchor"])
 
 
 def wsdl_text() -> str:

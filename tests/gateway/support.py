@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +13,10 @@ import httpx
 from gateway.auth import TokenVerifier
 from gateway.settings import Settings
 from mocks import MockSystem
-from mocks.contracts import FIXTURES
+from mocks.contracts import FIXTURES, fixtures_anchor
 
 OPERATIONS = Path(__file__).resolve().parents[1] / "operations"
-TODAY = date.fromisoformat(json.loads((FIXTURES / "crm.json").read_text("utf-8"))["anchor"])
+TODAY = fixtures_anchor()
 PERSONAS = {
     "chris": "C0001001",
     "geralt": "C0001002",

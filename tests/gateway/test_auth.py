@@ -114,3 +114,14 @@ def test_production_refuses_the_development_secret_and_the_mocks() -> None:
             env="production", jwt_secret=secret, policy_admin_url="http://pa", crm_url="http://crm"
         )
     assert Settings(env="production", jwt_secret=secret, **urls).graphiql is False
+
+
+def test_the_demo_calendar_is_the_fixtures_day_only_with_in_process_mocks() -> None:
+    from datetime import date
+
+    from gateway.__main__ import demo_calendar
+    from tests.gateway.support import TODAY
+
+    assert demo_calendar(Settings()).today == TODAY
+    assert demo_calendar(Settings(today=date(2030, 1, 1))).today == date(2030, 1, 1)
+    assert demo_calendar(Settings(crm_url="http://crm.example")).today is None
