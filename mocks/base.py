@@ -20,7 +20,7 @@ import random
 import re
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from http import HTTPStatus
@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -238,9 +238,6 @@ class Router:
         return Match(None, {}, bool(allowed), allowed)
 
 
-Handler = Callable[[Request, dict[str, str]], Awaitable[Response]]
-
-
 class MockSystem:
     """One legacy system. Subclasses declare `name`, `base_path`, `routes` and the handlers."""
 
@@ -429,8 +426,6 @@ __all__ = [
     "PARIS",
     "AdminError",
     "FaultSettings",
-    "Handler",
-    "JSONResponse",
     "Match",
     "MockSystem",
     "Route",

@@ -94,7 +94,7 @@ class Claims(MockSystem):
         self.remboursements_list = sorted(
             data["remboursements"], key=sort_key_desc_date("dateReglement", "refRemboursement")
         )
-        self.santé_holders = self._holders(data)
+        self.health_holders = self._holders(data)
 
     @classmethod
     def validate(cls, data: dict[str, Any]) -> None:
@@ -346,7 +346,7 @@ class Claims(MockSystem):
         self.integer(request, "taille", 20, 50, "valeur comprise entre 1 et 50 attendue")
         if insured is None:
             raise Invalid("PARAMETRE_OBLIGATOIRE", "Le paramètre numAssure est obligatoire")
-        contracts = self.santé_holders.get(insured, set())
+        contracts = self.health_holders.get(insured, set())
         found = [
             r
             for r in self.remboursements_list

@@ -36,8 +36,6 @@ from ..errors import BadInput, NotFound
 from . import access
 from .access import Scope
 
-Slice = tuple[Sequence[object], int]
-
 
 @dataclass(frozen=True, slots=True)
 class ReglementCriteria:
