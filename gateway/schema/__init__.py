@@ -20,6 +20,7 @@ from strawberry.extensions import (
 from ..errors import GatewayError
 from .mutation import Mutation
 from .query import Query
+from .roots import compose
 from .types import Affiliate, Company, Contract, Demande, Document, Dossier, Individual, Reglement
 
 log = structlog.get_logger("gateway.errors")
@@ -59,6 +60,10 @@ class TypedErrors(SchemaExtension):
         result.errors = shaped
 
 
+# One class of root fields per domain (gateway/schema/<domain>.py); a field defined twice is an error.
+QUERY = compose("Query", "Entry points of the customer-space graph.", Query)
+MUTATION = compose("Mutation", "Changes the customer makes: records, démarches, account.", Mutation)
+
 DEPTH_RULES = QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules  # built once, at import
 
 
@@ -76,8 +81,8 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
             super().__init__(rules)
 
     return GatewaySchema(
-        query=Query,
-        mutation=Mutation,
+        query=QUERY,
+        mutation=MUTATION,
         types=[Individual, Company, Contract, Dossier, Reglement, Demande, Document, Affiliate],
         extensions=[
             TypedErrors,

@@ -64,3 +64,24 @@ def test_enum_values_carry_their_french_labels() -> None:
         "SUSPENDED": "Suspendu",
         "PENDING": "En cours d'émission",
     }
+
+
+def test_a_root_field_defined_by_two_domains_is_refused() -> None:
+    import strawberry
+
+    from gateway.schema.roots import compose
+
+    @strawberry.type
+    class One:
+        @strawberry.field
+        def same(self) -> int:
+            return 1
+
+    @strawberry.type
+    class Two:
+        @strawberry.field
+        def same(self) -> int:
+            return 2
+
+    with pytest.raises(TypeError, match="same"):
+        compose("Query", "root", One, Two)
