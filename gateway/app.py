@@ -30,9 +30,11 @@ from .context import Audit, Context, Services
 from .downloads import DownloadLinks
 from .errors import GatewayError, NotFound, Unauthenticated
 from .metrics import GatewayCollector
+from .ratelimit import RateLimits
 from .resolvers.loaders import Loaders
 from .schema import build_schema
 from .settings import Settings
+from .store import build_store
 
 
 def only_introspection(query: str | None) -> bool:
@@ -154,6 +156,8 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             DownloadLinks(settings),
             Clock(settings.today),
             Audit(),
+            build_store(settings.redis_url),
+            RateLimits.build(settings.redis_url),
         )
         app.state.metrics = CollectorRegistry()
         app.state.metrics.register(GatewayCollector(backends))
@@ -161,6 +165,7 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             yield
         finally:
             await backends.aclose()
+            await app.state.services.store.close()
 
     graphql = GraphQLApp(
         schema, graphql_ide="graphiql" if settings.graphiql else None, allow_queries_via_get=True

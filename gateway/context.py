@@ -16,8 +16,10 @@ from .auth import Principal, TokenVerifier
 from .clock import Clock
 from .downloads import DownloadLinks
 from .errors import GatewayError, Unauthenticated
+from .ratelimit import RateLimits
 from .resolvers.loaders import Loaders
 from .settings import Settings
+from .store import Store
 
 log = structlog.get_logger("gateway.audit")
 
@@ -44,6 +46,8 @@ class Services:
     links: DownloadLinks
     clock: Clock
     audit: Audit
+    store: Store  # idempotency records, sessions, persisted queries: shared by every process
+    rate_limits: RateLimits
 
 
 @dataclass
