@@ -20,6 +20,7 @@ from strawberry.extensions import (
 from ..errors import GatewayError
 from .mutation import Mutation
 from .query import Query
+from .scalars import SCALARS
 from .types import Affiliate, Company, Contract, Demande, Document, Dossier, Individual, Reglement
 
 log = structlog.get_logger("gateway.errors")
@@ -79,6 +80,7 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         types=[Individual, Company, Contract, Dossier, Reglement, Demande, Document, Affiliate],
+        scalar_overrides=SCALARS,  # Date, DateTime, Decimal with @specifiedBy (scalars.py)
         extensions=[
             TypedErrors,
             ParserCache,
