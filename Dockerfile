@@ -17,15 +17,17 @@ COPY mocks/ mocks/
 COPY gateway/ gateway/
 RUN python -m pip wheel --no-deps --wheel-dir /wheels .
 
-# 2. virtual environments: the base install (what production runs), and with the [mocks] extra
+# 2. virtual environments: the base install (what production runs), and with the [mocks] extra;
+#    the base image's pip installs into them, so they carry no pip or setuptools of their own
 FROM ${PYTHON_IMAGE} AS venv
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 COPY --from=wheel /wheels /wheels
-RUN python -m venv /opt/venv \
- && /opt/venv/bin/pip install /wheels/espace_client_gateway-*.whl
+RUN python -m venv --without-pip /opt/venv \
+ && python -m pip --python /opt/venv/bin/python install /wheels/espace_client_gateway-*.whl
 
 FROM venv AS venv-mocks
-RUN /opt/venv/bin/pip install "$(ls /wheels/espace_client_gateway-*.whl)[mocks]"
+RUN python -m pip --python /opt/venv/bin/python install \
+      "$(ls /wheels/espace_client_gateway-*.whl)[mocks]"
 
 # 3. runtime: the slim base, an unprivileged user, no compiler, no pip cache, no sources
 FROM ${PYTHON_IMAGE} AS runtime
