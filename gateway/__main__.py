@@ -1,11 +1,19 @@
-"""`python -m gateway serve | token CLIENT_ID [--role staff] | export-schema [PATH]`."""
+"""`python -m gateway serve [--workers N] | token CLIENT_ID [--role staff] | export-schema [PATH]`.
+
+`serve` runs uvicorn on `app_factory`, the app each worker process builds for itself from the
+environment (`uvicorn gateway.__main__:app_factory --factory --workers N` is the same thing).
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schema.graphql"
 
@@ -15,10 +23,17 @@ def demo_calendar(settings: Settings) -> Settings:
     GATEWAY_TODAY says otherwise): the demo shows the same data whenever it runs."""
     urls = (settings.policy_admin_url, settings.claims_url, settings.editique_url, settings.crm_url)
     if settings.today is None and not any(urls):
-        from mocks.contracts import fixtures_anchor
+        from .adapters.in_process import fixtures_anchor
 
         return settings.model_copy(update={"today": fixtures_anchor()})
     return settings
+
+
+def app_factory() -> Starlette:
+    """The served app, built in each worker from the environment (and the demo calendar)."""
+    from .app import create_app
+
+    return create_app(demo_calendar(Settings()))
 
 
 def main() -> None:
@@ -29,6 +44,11 @@ def main() -> None:
     )
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes (default: $WEB_CONCURRENCY or 1); share a cache with GATEWAY_REDIS_URL",
+    )
     serve.add_argument(
         "--no-access-log", action="store_true", help="do not log each request (benchmarks)"
     )
@@ -43,13 +63,21 @@ def main() -> None:
     if args.command == "serve":
         import uvicorn
 
-        from .app import create_app
+        from .adapters import in_process
 
-        settings = demo_calendar(Settings())
+        try:
+            settings = demo_calendar(Settings())
+            in_process.require(in_process.unset(settings))  # once, here, rather than in each worker
+        except in_process.MocksUnavailable as exc:
+            parser.exit(2, f"python -m gateway serve: {exc}\n")
         if settings.today is not None:
             print(f"business calendar pinned to {settings.today}")
+        if args.workers is not None and args.workers < 1:
+            parser.error("--workers must be at least 1")
         uvicorn.run(
-            create_app(settings),
+            "gateway.__main__:app_factory",
+            factory=True,
+            workers=args.workers,
             host=args.host or settings.host,
             port=args.port or settings.port,
             log_level="info",

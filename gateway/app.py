@@ -22,6 +22,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.types import ExecutionResult as StrawberryResult
 
+from . import web
 from .adapters import Backends
 from .adapters.resilience import start_deadline
 from .auth import TokenVerifier
@@ -92,6 +93,9 @@ class GraphQLApp(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return web.graphiql_page()  # its scripts served by the gateway itself (web.py)
 
 
 async def download(request: Request) -> Response:
@@ -176,6 +180,8 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             Route("/documents/{token}", download, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            *web.routes(settings),  # GraphiQL's scripts and styles, outside production
         ],
+        middleware=web.middleware(settings),  # CORS for GATEWAY_CORS_ORIGINS
         lifespan=lifespan,
     )

@@ -6,13 +6,15 @@ own knobs are prefixed `GATEWAY_`. An unset back-end URL means "serve that mock 
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me-in-production-0123456789"
+ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 def legacy(name: str) -> AliasChoices:
@@ -65,6 +67,22 @@ class Settings(BaseSettings):
     breaker_threshold: int = 10
     breaker_ttl_s: float = 5.0
     cache: bool = True
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="Web origins allowed by CORS, comma-separated (none: same origin only)"
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(part.strip() for part in value.split(",") if part.strip())
+        for origin in value if isinstance(value, tuple | list) else ():
+            if not isinstance(origin, str) or not ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"GATEWAY_CORS_ORIGINS: {origin!r} is not an origin like https://app.example.fr"
+                    " (scheme, host, optional port; no path, no '*')"
+                )
+        return value
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:

@@ -17,9 +17,10 @@ from typing import Any
 import yaml
 from jsonschema import Draft7Validator
 
-ROOT = Path(__file__).resolve().parents[1]
-CONTRACTS = ROOT / "contracts" / "legacy"
-FIXTURES = ROOT / "fixtures"
+# symbolic links to the project's contracts/legacy/ and fixtures/: a wheel carries the files themselves
+DATA = Path(__file__).resolve().parent / "data"
+CONTRACTS = DATA / "legacy"
+FIXTURES = DATA / "fixtures"
 
 DOCUMENTS = {
     "policy-admin": "policy-admin.openapi.yaml",

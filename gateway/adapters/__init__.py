@@ -12,6 +12,7 @@ from .cache import ResponseCache
 from .claims import Claims
 from .crm import Crm
 from .editique import Editique
+from .in_process import build_mocks
 from .policy_admin import PolicyAdmin
 from .resilience import Breakers, Guard, RetryPolicy
 from .transport import Transport
@@ -39,10 +40,8 @@ class Backends:
         }
         apps: dict[str, Any] = dict(mocks or {})
         missing = [name for name, url in urls.items() if not url and name not in apps]
-        if missing:
-            from mocks import build_mock  # development and tests only: the mocks serve in process
-
-            apps.update({name: build_mock(name) for name in missing})
+        if missing:  # development and tests only: the mocks serve in process
+            apps.update(build_mocks(missing))
         cache = (
             ResponseCache.build(settings.redis_url) if settings.cache else ResponseCache.disabled()
         )

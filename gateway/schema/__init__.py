@@ -21,6 +21,7 @@ from ..errors import GatewayError
 from .mutation import Mutation
 from .query import Query
 from .roots import compose
+from .scalars import SCALARS
 from .types import Affiliate, Company, Contract, Demande, Document, Dossier, Individual, Reglement
 
 log = structlog.get_logger("gateway.errors")
@@ -84,6 +85,7 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
         query=QUERY,
         mutation=MUTATION,
         types=[Individual, Company, Contract, Dossier, Reglement, Demande, Document, Affiliate],
+        scalar_overrides=SCALARS,  # Date, DateTime, Decimal with @specifiedBy (scalars.py)
         extensions=[
             TypedErrors,
             ParserCache,
