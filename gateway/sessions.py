@@ -84,6 +84,7 @@ class Sessions:
                 "iat": now,
                 "exp": expires,
                 "sid": sid,
+                "jti": secrets.token_urlsafe(8),
             }
         )
         return IssuedSession(access, refresh, datetime.fromtimestamp(expires, UTC))

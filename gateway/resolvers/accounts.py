@@ -449,3 +449,12 @@ async def group(ctx: Context, client_id: str) -> list[Customer]:
     members = await crm(ctx).group(client_id)
     found = await asyncio.gather(*(ctx.loaders.customer(m) for m in members if m != client_id))
     return [c for c in found if c is not None]
+
+
+async def linked(ctx: Context, client_id: str) -> tuple[Customer, ...]:
+    """The other accounts joined to the viewer's, as its sessions know them (none: `()`)."""
+    members = await ctx.services.sessions.group(client_id)
+    if len(members) <= 1:
+        return ()
+    found = await asyncio.gather(*(ctx.loaders.customer(m) for m in members if m != client_id))
+    return tuple(c for c in found if c is not None and not c.is_company)
