@@ -3,7 +3,10 @@ userError, no account or session changed), the CRM down, the anonymous gate."""
 
 from __future__ import annotations
 
+import logging
 import time
+
+import pytest
 
 from tests.conftest import admin
 from tests.gateway.accounts_support import (
@@ -544,3 +547,28 @@ async def test_registrations_and_reset_requests_are_limited_per_email(gateway: G
         assert ("errors" in body) == (n >= 5)
     await settled()
     assert len(outbox(gateway, "REINITIALISATION", "chris.martin@example.fr")) == 5
+
+
+# ---- nothing secret in the logs ------------------------------------------------------------------
+async def test_no_password_token_or_reset_link_reaches_a_log(
+    gateway: Gateway, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    chris = "chris.martin@example.fr"
+    opened = await session(gateway, chris)
+    secrets = [PASSWORDS[chris], opened["accessToken"], opened["refreshToken"], "Faux-Mot2Passe!"]
+    await login(gateway, chris, "Faux-Mot2Passe!")
+    await gateway.run("accounts/RequestPasswordReset", {"email": chris})
+    await settled()
+    secrets += outbox(gateway, "REINITIALISATION", chris)
+    await refresh(gateway, opened["refreshToken"])
+    await refresh(gateway, opened["refreshToken"])  # reuse: the session ends
+    await crm_faults(gateway, error_rate=1.0)  # failures are logged: still nothing secret
+    await gateway.run("accounts/RequestPasswordReset", {"email": chris})
+    await settled()
+    await gateway.run("accounts/Login", {"input": {"login": chris, "password": PASSWORDS[chris]}})
+    captured = capsys.readouterr()
+    logged = captured.out + captured.err + caplog.text
+    assert "password_reset_request_failed" in logged  # the log is there…
+    assert [s for s in secrets if s in logged] == []  # …without any secret
+    assert chris not in logged
