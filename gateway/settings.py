@@ -74,8 +74,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:
+        if self.env == "production" and self.jwt_secret.get_secret_value() == DEV_SECRET:
+            raise ValueError(
+                "GATEWAY_JWT_SECRET (it keys download links) must be set in production"
+            )
         if self.env == "production" and self.jwt_private_key is None:
-            # sessions are signed with an asymmetric key there; the shared secret is for development
+            # sessions are signed with an asymmetric key there, published at /.well-known/jwks.json
             raise ValueError("GATEWAY_JWT_PRIVATE_KEY (ES256 or RS256) must be set in production")
         urls = {
             "POLICY_ADMIN_URL": self.policy_admin_url,

@@ -241,6 +241,12 @@ async def test_five_wrong_passwords_lock_then_the_right_one_is_still_locked(
     assert "Mot de passe oublié" in right["userErrors"][0]["message"]  # the way out
     assert crm_calls(gateway, AUTH) == calls  # the allowance was spent: the CRM was not asked
     assert account(gateway, "C0001001")["statut"] == "VERROUILLE"
+    await gateway.run("accounts/RequestPasswordReset", {"email": chris})
+    await settled()
+    (token,) = outbox(gateway, "REINITIALISATION", chris)
+    new = {"token": token, "password": NEW_PASSWORD, "passwordConfirmation": NEW_PASSWORD}
+    await gateway.run("accounts/ResetPassword", {"input": new})
+    assert (await login(gateway, chris, NEW_PASSWORD))["session"] is not None  # at once
 
 
 async def test_a_locked_account_is_unlocked_by_a_password_reset(gateway: Gateway) -> None:

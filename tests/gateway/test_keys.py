@@ -83,3 +83,35 @@ async def test_the_development_secret_is_never_published(gateway: Gateway) -> No
     response = await gateway.http.get("/.well-known/jwks.json")
     assert response.json() == {"keys": []}
     assert jwt.get_unverified_header(gateway.token("C0001001"))["alg"] == "HS256"
+
+
+async def test_identity_provider_tokens_keep_working_beside_the_gateways_own() -> None:
+    from gateway.auth import TokenVerifier
+    from gateway.keys import SigningKey
+    from gateway.sessions import Sessions
+    from gateway.store import MemoryStore
+
+    idp_key = ec.generate_private_key(ec.SECP256R1())
+    idp_jwk = jwt.algorithms.ECAlgorithm.to_jwk(idp_key.public_key(), as_dict=True)
+    idp_jwks = {"keys": [{**idp_jwk, "kid": "idp-1", "alg": "ES256", "use": "sig"}]}
+    idp = httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda _: httpx.Response(200, json=idp_jwks))
+    )
+    settings = Settings(
+        jwt_private_key=pem(ec.generate_private_key(ec.SECP256R1())),
+        jwks_url="https://idp.example/jwks.json",
+    )
+    sessions = Sessions(MemoryStore(), SigningKey.from_settings(settings), settings)
+    verifier = TokenVerifier(settings, http=idp, sessions=sessions)
+    from_idp = jwt.encode(
+        {"sub": "C0001002", "aud": "espace-client", "exp": 4102444800},
+        idp_key,
+        algorithm="ES256",
+        headers={"kid": "idp-1"},
+    )
+    assert (await verifier.verify(f"Bearer {from_idp}")).subject == "C0001002"
+    own = await sessions.open("C0001001", ("C0001001",))
+    principal = await verifier.verify(f"Bearer {own.access_token}")
+    sid = jwt.decode(own.access_token, options={"verify_signature": False})["sid"]
+    assert (principal.subject, principal.session) == ("C0001001", sid)
+    await idp.aclose()
