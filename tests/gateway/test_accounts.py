@@ -497,6 +497,9 @@ async def test_with_the_crm_down_account_requests_are_typed_errors_and_nothing_o
         },
     )
     assert codes(body) == ["BACKEND_UNAVAILABLE"]
+    reset = {"token": "Z" * 43, "password": NEW_PASSWORD, "passwordConfirmation": NEW_PASSWORD}
+    body = await gateway.run("accounts/ResetPassword", {"input": reset})
+    assert codes(body) == ["BACKEND_UNAVAILABLE"]
     changed = await change(
         gateway, paul["accessToken"], PASSWORDS["paul.bertrand@example.fr"], NEW_PASSWORD
     )
@@ -578,3 +581,18 @@ async def test_no_password_token_or_reset_link_reaches_a_log(
     assert "password_reset_request_failed" in logged  # the log is there…
     assert [s for s in secrets if s in logged] == []  # …without any secret
     assert chris not in logged
+
+
+async def test_a_session_is_not_trusted_when_the_store_cannot_be_reached(gateway: Gateway) -> None:
+    from gateway.sessions import Sessions
+    from gateway.store import RedisStore, StoreUnavailable
+
+    services = gateway.app.state.services
+    down = Sessions(
+        RedisStore("redis://127.0.0.1:1/0", 0.2), services.sessions.key, gateway.settings
+    )
+    with pytest.raises(StoreUnavailable):
+        await down.check("some-session", "C0001001")
+    with pytest.raises(StoreUnavailable):
+        await down.open("C0001001", ("C0001001",))
+    await down.store.close()
