@@ -5,17 +5,12 @@ the rate limits (spent before the CRM is even called), then one CRM call, then t
 What the customer can fix is a `Problem` (a typed userError); a back-end or store failure is a
 `GatewayError`. Nothing here logs a password, a token, a reset link or an e-mail address.
 
-Brute force: a password check (login, and the other account's password in a join) costs one hit
-of `LOGIN_PER_ID` for that login and one of `LOGIN_PER_IP`; a success clears the login's count
-(as the CRM's counter resets), as does a password reset. When the login's allowance is spent and
-the CRM last said the account is locked, the answer stays `LOCKED` (with the way out) rather than
-`RATE_LIMITED`, without calling the CRM.
+Brute force (limits spent before the CRM is called): `brute_force.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -26,26 +21,30 @@ from stdnum.fr import siret as siret_number
 from ..adapters.crm_accounts import CrmAccounts, Refusal
 from ..context import Context
 from ..domain.accounts import (
-    Authenticated,
     CompanyIdentity,
     IndividualIdentity,
     broken_password_rules,
 )
 from ..domain.records import Customer
 from ..errors import Forbidden, NotFound
-from ..ratelimit import TooManyRequests
 from ..sessions import IssuedSession
+from .brute_force import (
+    LOGIN_PER_ID,
+    REGISTER_PER_EMAIL,
+    REGISTER_PER_IP,
+    RESET_PER_EMAIL,
+    RESET_PER_IP,
+    AccountLocked,
+    check_password,
+    client_ip,
+    forget_failures,
+    hashed,
+    remember_outcome,
+)
 from .mutations import EMAIL, Problem
 
 log = structlog.get_logger("gateway.accounts")
 
-LOGIN_PER_ID = "5/15 minutes"
-LOGIN_PER_IP = "20/minute"
-REGISTER_PER_IP = "20/hour"
-REGISTER_PER_EMAIL = "5/hour"
-RESET_PER_IP = "20/hour"
-RESET_PER_EMAIL = "5/hour"
-LOCK_MEMORY_S = 15 * 60
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,128}$")
 CUSTOMER_NUMBER = re.compile(r"^[0-9]{8}$")
 SITE_NUMBER = re.compile(r"^[0-9]{4}$")
@@ -77,15 +76,6 @@ IDENTITY_NOT_RECOGNISED = Problem(
 
 def crm(ctx: Context) -> CrmAccounts:
     return CrmAccounts(ctx.services.backends.crm.transport)
-
-
-def client_ip(ctx: Context) -> str:
-    return ctx.request.client.host if ctx.request.client else "unknown"
-
-
-def hashed(value: str) -> str:
-    """Limit and lock keys name no e-mail in clear (they may sit in a shared Redis)."""
-    return hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
 
 
 # ---- the gateway's own checks -------------------------------------------------------------------
@@ -269,41 +259,7 @@ def weak_by_crm(field: str) -> Problem:
     )
 
 
-async def forget_failures(ctx: Context, client_id: str) -> None:
-    """After a reset, the login starts afresh: no lock remembered, no attempts counted."""
-    found = await ctx.loaders.customer(client_id)
-    if found is not None and found.login:
-        key = hashed(found.login)
-        await ctx.services.store.delete(f"locked:{key}")
-        await ctx.services.rate_limits.clear(LOGIN_PER_ID, "login", key)
-
-
 # ---- signing in --------------------------------------------------------------------------------
-async def check_password(ctx: Context, login: str) -> None:
-    """Spend the login's and the IP's allowance; LOCKED when spent on a locked account."""
-    key = hashed(login)
-    limits = ctx.services.rate_limits
-    await limits.hit(LOGIN_PER_IP, "login-ip", client_ip(ctx), fail_open=False)
-    try:
-        await limits.hit(LOGIN_PER_ID, "login", key, fail_open=False)
-    except TooManyRequests:
-        if await ctx.services.store.get(f"locked:{key}") is not None:
-            raise AccountLocked() from None
-        raise
-
-
-class AccountLocked(Exception):
-    """The login's allowance is spent and the CRM said the account is locked."""
-
-
-async def remember_outcome(ctx: Context, login: str, outcome: Authenticated | Refusal) -> None:
-    key = hashed(login)
-    if isinstance(outcome, Authenticated):
-        await ctx.services.rate_limits.clear(LOGIN_PER_ID, "login", key)
-    elif outcome.status == 423:
-        await ctx.services.store.put(f"locked:{key}", {}, LOCK_MEMORY_S)
-
-
 @dataclass(frozen=True, slots=True)
 class LoginResult:
     session: IssuedSession | None
