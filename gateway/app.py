@@ -2,7 +2,8 @@
 
 The lifespan is the composition root: it builds the `Services` (settings, back-end clients, token
 verifier, link signer, clock, audit) once; every request gets a fresh `Context` with its own
-loaders. An unauthenticated request resolves nothing: only introspection is answered.
+loaders. An unauthenticated request resolves nothing but introspection and the account fields of
+`ANONYMOUS_FIELDS` (login, registration…), which carry their own permission too.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -30,10 +31,13 @@ from .clock import Clock
 from .context import Audit, Context, Services
 from .downloads import DownloadLinks
 from .errors import GatewayError, NotFound, Unauthenticated
+from .keys import SigningKey
 from .metrics import GatewayCollector
 from .ratelimit import RateLimits
 from .resolvers.loaders import Loaders
 from .schema import build_schema
+from .schema.accounts import ANONYMOUS_FIELDS
+from .sessions import Sessions
 from .settings import Settings
 from .store import build_store
 
@@ -46,8 +50,10 @@ def only_introspection(query: str | None) -> bool:
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode):
             for selection in definition.selection_set.selections:
-                name = getattr(selection, "name", None)
-                if name is None or not name.value.startswith("__"):
+                if not isinstance(selection, FieldNode) or not (
+                    selection.name.value.startswith("__")
+                    or selection.name.value in ANONYMOUS_FIELDS
+                ):
                     return False
     return True
 
@@ -140,6 +146,12 @@ async def healthz(request: Request) -> Response:
     )
 
 
+async def jwks(request: Request) -> Response:
+    """The public keys of the gateway's access tokens, for other services to verify them."""
+    key: SigningKey = request.app.state.services.sessions.key
+    return JSONResponse(key.jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+
 async def metrics(request: Request) -> Response:
     registry = request.app.state.metrics
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
@@ -153,15 +165,18 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         backends = Backends.build(settings, mocks)
+        store = build_store(settings.redis_url)
+        sessions = Sessions(store, SigningKey.from_settings(settings), settings)
         app.state.services = Services(
             settings,
             backends,
-            TokenVerifier(settings),
+            TokenVerifier(settings, sessions=sessions),
             DownloadLinks(settings),
             Clock(settings.today),
             Audit(),
-            build_store(settings.redis_url),
+            store,
             RateLimits.build(settings.redis_url),
+            sessions,
         )
         app.state.metrics = CollectorRegistry()
         app.state.metrics.register(GatewayCollector(backends))
@@ -180,6 +195,7 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             Route("/documents/{token}", download, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            Route("/.well-known/jwks.json", jwks, methods=["GET"]),
             *web.routes(settings),  # GraphiQL's scripts and styles, outside production
         ],
         middleware=web.middleware(settings),  # CORS for GATEWAY_CORS_ORIGINS

@@ -1,22 +1,29 @@
 """Who is calling: the bearer JWT of the request.
 
 Claims: `sub` = CRM client id (or a staff member's id), `role` = `customer` | `staff`,
-`aud` = `espace-client`, `exp` required. In development tokens are HS256 with
-`GATEWAY_JWT_SECRET`; with `GATEWAY_JWKS_URL` the identity provider's keys are fetched
-asynchronously (PyJWT's own client would block the event loop) and cached by `kid`.
+`aud` = `espace-client`, `exp` required; `sid` when the gateway's own login issued it (then the
+session must still live: `sessions.py`). The gateway's own tokens are checked with its key
+(`keys.py`: HS256 with `GATEWAY_JWT_SECRET` in development, the public half of
+`GATEWAY_JWT_PRIVATE_KEY` otherwise, recognised by its `kid`); with `GATEWAY_JWKS_URL` an
+identity provider's tokens are accepted too, its keys fetched asynchronously (PyJWT's own client
+would block the event loop) and cached by `kid`.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 import jwt
 
 from .errors import Unauthenticated
+from .keys import SigningKey
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .sessions import Sessions
 
 Role = Literal["customer", "staff"]
 JWKS_REFRESH_S = 300
@@ -26,6 +33,7 @@ JWKS_REFRESH_S = 300
 class Principal:
     subject: str
     role: Role
+    session: str | None = None  # `sid`: a session opened by the gateway's login
 
     @property
     def is_staff(self) -> bool:
@@ -33,14 +41,21 @@ class Principal:
 
 
 class TokenVerifier:
-    def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        http: httpx.AsyncClient | None = None,
+        sessions: Sessions | None = None,
+    ) -> None:
         self.settings = settings
         self.http = http
+        self.sessions = sessions
+        self.key = sessions.key if sessions else SigningKey.from_settings(settings)
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = 0.0
 
     def issue(self, subject: str, role: Role = "customer", ttl_s: int = 3600) -> str:
-        """A development token (HS256), as `python -m gateway token` prints it."""
+        """A token without session, as `python -m gateway token` prints it (development)."""
         now = int(time.time())
         claims = {
             "sub": subject,
@@ -49,7 +64,7 @@ class TokenVerifier:
             "iat": now,
             "exp": now + ttl_s,
         }
-        return jwt.encode(claims, self.settings.jwt_secret.get_secret_value(), algorithm="HS256")
+        return self.key.sign(claims)
 
     async def verify(self, authorization: str | None) -> Principal:
         if not authorization:
@@ -58,11 +73,16 @@ class TokenVerifier:
         if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("Jeton d'accès invalide.")
         try:
-            if self.settings.jwks_url:
-                key: Any = await self._jwks_key(token)
+            key: Any
+            if self.key.asymmetric and jwt.get_unverified_header(token).get("kid") == self.key.kid:
+                key, algorithms = self.key.verifying, [self.key.algorithm]
+            elif self.settings.jwks_url:
+                key = await self._jwks_key(token)
                 algorithms = list(self.settings.jwt_algorithms)
+            elif not self.key.asymmetric:
+                key, algorithms = self.key.verifying, ["HS256"]
             else:
-                key, algorithms = self.settings.jwt_secret.get_secret_value(), ["HS256"]
+                raise Unauthenticated("Jeton d'accès invalide.")
             claims = jwt.decode(
                 token,
                 key,
@@ -74,10 +94,18 @@ class TokenVerifier:
             raise Unauthenticated("Session expirée, veuillez vous reconnecter.") from None
         except (jwt.PyJWTError, ValueError, KeyError):
             raise Unauthenticated("Jeton d'accès invalide.") from None
-        role = claims.get("role", "customer")
-        if role not in ("customer", "staff") or not isinstance(claims["sub"], str):
+        role, sid = claims.get("role", "customer"), claims.get("sid")
+        if (
+            role not in ("customer", "staff")
+            or not isinstance(claims["sub"], str)
+            or not isinstance(sid, str | None)
+        ):
             raise Unauthenticated("Jeton d'accès invalide.")
-        return Principal(claims["sub"], role)
+        if sid is not None:
+            if self.sessions is None:
+                raise Unauthenticated("Jeton d'accès invalide.")
+            await self.sessions.check(sid, claims["sub"])
+        return Principal(claims["sub"], role, sid)
 
     async def _jwks_key(self, token: str) -> Any:
         kid = str(jwt.get_unverified_header(token).get("kid"))

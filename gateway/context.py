@@ -18,6 +18,7 @@ from .downloads import DownloadLinks
 from .errors import GatewayError, Unauthenticated
 from .ratelimit import RateLimits
 from .resolvers.loaders import Loaders
+from .sessions import Sessions
 from .settings import Settings
 from .store import Store
 
@@ -48,6 +49,7 @@ class Services:
     audit: Audit
     store: Store  # idempotency records, sessions, persisted queries: shared by every process
     rate_limits: RateLimits
+    sessions: Sessions  # access and refresh tokens of the gateway's own logins
 
 
 @dataclass

@@ -78,5 +78,13 @@ class RateLimits:
         self.refusals += 1
         raise TooManyRequests(stats.reset_time - time.time())
 
+    async def clear(self, limit: str, *identifiers: str) -> None:
+        """Forget the hits counted against `limit` for `identifiers` (after a success, a reset)."""
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                await self.limiter.clear(rule(limit), *identifiers)
+        except Exception:  # the window then simply runs its course
+            log.warning("rate_limit_clear_failed", limit=limit)
+
     async def reset(self) -> None:
         await self.storage.reset()

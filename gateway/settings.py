@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     )
 
     jwt_secret: SecretStr = SecretStr(DEV_SECRET)
+    jwt_private_key: SecretStr | None = Field(
+        None, description="PEM (or its path) of the ES256/RS256 key signing sessions in production"
+    )
+    access_ttl_s: int = 900  # a session's access token: 15 minutes
+    refresh_ttl_s: int = 30 * 86_400  # its refresh token: 30 days
+    session_check_s: float = 5.0  # how long a process trusts its last look at a session
     jwks_url: str | None = None
     jwt_audience: str = "espace-client"
     jwt_algorithms: tuple[str, ...] = ("RS256", "ES256")
@@ -86,12 +92,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:
-        if (
-            self.env == "production"
-            and self.jwks_url is None
-            and self.jwt_secret.get_secret_value() == DEV_SECRET
-        ):
-            raise ValueError("GATEWAY_JWT_SECRET (or GATEWAY_JWKS_URL) must be set in production")
+        if self.env == "production" and self.jwt_secret.get_secret_value() == DEV_SECRET:
+            raise ValueError(
+                "GATEWAY_JWT_SECRET (it keys download links) must be set in production"
+            )
+        if self.env == "production" and self.jwt_private_key is None:
+            # sessions are signed with an asymmetric key there, published at /.well-known/jwks.json
+            raise ValueError("GATEWAY_JWT_PRIVATE_KEY (ES256 or RS256) must be set in production")
         urls = {
             "POLICY_ADMIN_URL": self.policy_admin_url,
             "CLAIMS_URL": self.claims_url,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from ..domain.accounts import AccountStatus
 from ..domain.records import (
     Address,
     Attachment,
@@ -40,6 +41,12 @@ STATUSES = {
     "TRAITE": DemandeStatus.DONE,
     "REJETE": DemandeStatus.REJECTED,
     "CLOTURE": DemandeStatus.CLOSED,
+}
+ACCOUNT_STATUSES = {
+    "ACTIF": AccountStatus.ACTIVE,
+    "EN_ATTENTE_ACTIVATION": AccountStatus.PENDING_ACTIVATION,
+    "VERROUILLE": AccountStatus.LOCKED,
+    "AUCUN": AccountStatus.NONE,
 }
 CATEGORIES = {
     "SANTE": DemandeCategory.HEALTH,
@@ -82,6 +89,8 @@ def customer(raw: dict[str, Any]) -> Customer:
             consents["questionnaireSatisfaction"],
         ),
         health_scheme=SCHEMES.get(raw["regimeObligatoire"] or ""),
+        account_status=ACCOUNT_STATUSES[raw["compte"]["statut"]],
+        login=raw["compte"]["identifiant"],
     )
 
 

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Generic, TypeVar
 
+from .accounts import AccountStatus
 from .values import (
     AffiliateStatus,
     CareRecipient,
@@ -82,6 +83,8 @@ class Customer:
     intermediary_id: str | None
     preferences: Preferences
     health_scheme: HealthScheme | None
+    account_status: AccountStatus = AccountStatus.NONE
+    login: str | None = None  # the account's login identifiant (independent of `email`)
 
     @property
     def display_name(self) -> str:

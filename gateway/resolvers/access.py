@@ -5,10 +5,14 @@ sees the contracts on which they hold a role and only their own dossiers and rè
 sees its collective contracts, their affiliates and those affiliates' dossiers and règlements.
 Staff look-ups have an unrestricted scope and are audited. Anything outside the scope is reported
 exactly like something that does not exist (`NotFound`).
+
+Joined accounts (« Réunir vos comptes », individuals only): the scope then covers each member
+(`members`) as it would cover that person alone; nothing of anybody else is added.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date
 
@@ -26,6 +30,19 @@ class Scope:
     """Whose data is shown; `customer=None` is a staff member's unrestricted look-up."""
 
     customer: Customer | None
+    linked: tuple[Customer, ...] = ()  # the other accounts joined to the customer's
+
+    @property
+    def members(self) -> tuple[Customer, ...]:
+        return (self.customer, *self.linked) if self.customer else ()
+
+    @property
+    def claims_ids(self) -> tuple[str, ...]:
+        return tuple(m.ids.claims for m in self.members if m.ids.claims)
+
+    @property
+    def editique_ids(self) -> tuple[str, ...]:
+        return tuple(m.ids.editique for m in self.members if m.ids.editique)
 
     @property
     def unrestricted(self) -> bool:
@@ -57,11 +74,20 @@ def benefit_window_start(ctx: Context) -> date:
 
 
 async def contracts(ctx: Context, scope: Scope) -> tuple[ContractSummary, ...]:
-    """The contracts the scope's person holds a role on (a company: its own, the collective ones)."""
-    if scope.customer is None or scope.customer.ids.policy_admin is None:
+    """The contracts the scope's person holds a role on (a company: its own, the collective ones);
+    with joined accounts, those of each member, each number once."""
+    if len(scope.members) <= 1:
+        return await held_by(ctx, scope.customer)
+    found = await asyncio.gather(*(held_by(ctx, member) for member in scope.members))
+    unique = {c.number: c for batch in reversed(found) for c in batch}
+    return tuple(unique[n] for n in dict.fromkeys(c.number for batch in found for c in batch))
+
+
+async def held_by(ctx: Context, customer: Customer | None) -> tuple[ContractSummary, ...]:
+    if customer is None or customer.ids.policy_admin is None:
         return ()
-    held = await ctx.loaders.person_contracts(scope.customer.ids.policy_admin)
-    if scope.is_company:
+    held = await ctx.loaders.person_contracts(customer.ids.policy_admin)
+    if customer.is_company:
         return tuple(c for c in held if c.role == ContractRole.SUBSCRIBER)
     return held
 
@@ -106,11 +132,10 @@ async def claims_queries(
         if summary is not None:
             numbers &= {summary.number}
         return [ClaimsQuery(n) for n in sorted(numbers)]
-    if scope.claims_id is None:
-        return []
     if summary is None:
-        return [ClaimsQuery(affiliate=scope.claims_id)]
-    return [ClaimsQuery(summary.company_contract or summary.number, scope.claims_id)]
+        return [ClaimsQuery(affiliate=member) for member in scope.claims_ids]
+    number = summary.company_contract or summary.number
+    return [ClaimsQuery(number, member) for member in scope.claims_ids]
 
 
 async def membership_claims_ids(ctx: Context, company_contract: str, membership: str) -> set[str]:
@@ -126,7 +151,7 @@ async def may_see_claim(
         return True
     if scope.is_company:
         return contract_number in await company_contracts(ctx, scope)
-    return affiliate_id is not None and affiliate_id == scope.claims_id
+    return affiliate_id is not None and affiliate_id in scope.claims_ids
 
 
 async def visible_dossier(ctx: Context, scope: Scope, dossier: Dossier | None) -> Dossier:

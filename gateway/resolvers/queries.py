@@ -139,16 +139,11 @@ async def reglements(
         benefit_source(ctx, q.contract, q.affiliate, since, until, criteria.guarantee)
         for q in queries
     ]
-    insured = scope.claims_id if not scope.is_company else None
+    insured = scope.claims_ids if not scope.is_company else ()
     health_contract = contract.number if contract is not None else None
     wants_health = contract is None or contract.family == ProductFamily.HEALTH
-    if (
-        insured
-        and wants_health
-        and criteria.guarantee is None
-        and criteria.affiliate_membership is None
-    ):
-        sources.append(health_source(ctx, insured, since, until, health_contract))
+    if wants_health and criteria.guarantee is None and criteria.affiliate_membership is None:
+        sources += [health_source(ctx, i, since, until, health_contract) for i in insured]
     return await merged(sources, offset, limit)
 
 
@@ -229,7 +224,7 @@ async def reglement(ctx: Context, scope: Scope, key: str) -> Reglement:
     if not insured:
         found = await ctx.loaders.reglement(reference)
         return await access.visible_reglement(ctx, scope, found)
-    if not scope.unrestricted and insured != scope.claims_id:
+    if not scope.unrestricted and insured not in scope.claims_ids:
         raise NotFound("Ce règlement")
     paid = date_in(reference, 3)
     if paid is None:
@@ -262,23 +257,30 @@ async def documents(
     category: DocumentCategory | None,
     contract: ContractSummary | None,
 ) -> tuple[Document, ...]:
-    if scope.editique_id is None:
-        return ()
     today = ctx.today
-    return await ctx.loaders.documents(
-        scope.editique_id,
-        since=months_before(today, period.months),
-        until=today,
-        contract=contract.number if contract else None,
-        category=category,
+    found = await asyncio.gather(
+        *(
+            ctx.loaders.documents(
+                owner,
+                since=months_before(today, period.months),
+                until=today,
+                contract=contract.number if contract else None,
+                category=category,
+            )
+            for owner in scope.editique_ids
+        )
     )
+    if len(found) == 1:
+        return found[0]
+    merged = [d for batch in found for d in batch]  # joined accounts: newest first across them
+    return tuple(sorted(merged, key=lambda d: (d.issued_at, d.id), reverse=True))
 
 
 async def document(ctx: Context, scope: Scope, key: str) -> Document:
     """A document by its global key `DOC…@owner`; only the owner's scope (or staff) finds it."""
     document_id, _, owner = key.partition("@")
     issued = date_in(document_id, 3)
-    if issued is None or not owner or (not scope.unrestricted and owner != scope.editique_id):
+    if issued is None or not owner or (not scope.unrestricted and owner not in scope.editique_ids):
         raise NotFound("Ce document")
     found = await ctx.loaders.documents(owner, since=issued, until=issued)
     match = next((d for d in found if d.id == document_id), None)
@@ -290,10 +292,11 @@ async def document(ctx: Context, scope: Scope, key: str) -> Document:
 async def statement(ctx: Context, scope: Scope, item: Reglement) -> Document | None:
     """The payment letter (décompte) of a règlement, when it is addressed to the scope's person."""
     full = await detailed(ctx, item)
-    if full.letter_id is None or scope.editique_id is None or full.affiliate_id != scope.claims_id:
+    addressee = next((m for m in scope.members if m.ids.claims == full.affiliate_id), None)
+    if full.letter_id is None or addressee is None or addressee.ids.editique is None:
         return None
     try:
-        return await document(ctx, scope, f"{full.letter_id}@{scope.editique_id}")
+        return await document(ctx, scope, f"{full.letter_id}@{addressee.ids.editique}")
     except NotFound:
         return None
 
@@ -303,11 +306,14 @@ async def demandes(
     ctx: Context, scope: Scope, statuses: Sequence[DemandeStatus] | None
 ) -> list[Demande]:
     """The last 6 months of online demandes, newest first."""
-    if scope.customer is None:
-        return []
     since = months_before(ctx.today, access.DEMANDE_WINDOW_MONTHS)
-    found = await ctx.loaders.demandes(scope.customer.client_id, since)
-    return [d for d in found if not statuses or d.status in statuses]
+    found = await asyncio.gather(
+        *(ctx.loaders.demandes(member.client_id, since) for member in scope.members)
+    )
+    merged = [d for batch in found for d in batch]
+    if len(found) > 1:  # joined accounts: newest first across them
+        merged.sort(key=lambda d: (d.created_at, d.id), reverse=True)
+    return [d for d in merged if not statuses or d.status in statuses]
 
 
 async def demande(ctx: Context, scope: Scope, demande_id: str) -> Demande:

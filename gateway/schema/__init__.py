@@ -18,6 +18,7 @@ from strawberry.extensions import (
 )
 
 from ..errors import GatewayError
+from .accounts import AccountsMutation
 from .mutation import Mutation
 from .query import Query
 from .roots import compose
@@ -63,7 +64,12 @@ class TypedErrors(SchemaExtension):
 
 # One class of root fields per domain (gateway/schema/<domain>.py); a field defined twice is an error.
 QUERY = compose("Query", "Entry points of the customer-space graph.", Query)
-MUTATION = compose("Mutation", "Changes the customer makes: records, démarches, account.", Mutation)
+MUTATION = compose(
+    "Mutation",
+    "Changes the customer makes: records, démarches, account.",
+    Mutation,
+    AccountsMutation,
+)
 
 DEPTH_RULES = QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules  # built once, at import
 

@@ -21,6 +21,38 @@ class UserErrorCode(enum.Enum):
     REFUSED = strawberry.enum_value(
         "REFUSED", description="Le système de gestion a refusé la valeur."
     )
+    # ---- accounts and sessions (schema/accounts.py) ----
+    IDENTITY_NOT_RECOGNISED = strawberry.enum_value(
+        "IDENTITY_NOT_RECOGNISED",
+        description="Les informations d'identité ne correspondent à aucun adhérent.",
+    )
+    TERMS_NOT_ACCEPTED = strawberry.enum_value(
+        "TERMS_NOT_ACCEPTED", description="Les conditions d'utilisation ne sont pas acceptées."
+    )
+    ALREADY_REGISTERED = strawberry.enum_value(
+        "ALREADY_REGISTERED", description="Un compte existe déjà pour cet adhérent."
+    )
+    EMAIL_TAKEN = strawberry.enum_value(
+        "EMAIL_TAKEN", description="L'adresse e-mail est déjà l'identifiant d'un autre compte."
+    )
+    WEAK_PASSWORD = strawberry.enum_value(
+        "WEAK_PASSWORD", description="Le mot de passe enfreint une règle de sécurité."
+    )
+    INVALID_TOKEN = strawberry.enum_value(
+        "INVALID_TOKEN", description="Le lien est expiré, déjà utilisé ou remplacé."
+    )
+    INVALID_CREDENTIALS = strawberry.enum_value(
+        "INVALID_CREDENTIALS", description="Identifiant ou mot de passe incorrect."
+    )
+    LOCKED = strawberry.enum_value(
+        "LOCKED", description="Compte verrouillé : réinitialiser le mot de passe le débloque."
+    )
+    SESSION_ENDED = strawberry.enum_value(
+        "SESSION_ENDED", description="La session a pris fin : se reconnecter."
+    )
+    LINK_REFUSED = strawberry.enum_value(
+        "LINK_REFUSED", description="Ce compte ne peut pas être rattaché."
+    )
 
 
 @strawberry.type(description="A problem with one input field, to show next to it.")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import strawberry
 
 from ..errors import Forbidden, NotFound, Unauthenticated
-from ..resolvers import access, queries
+from ..resolvers import access, accounts, queries
 from ..resolvers.access import Scope
 from .common import Info
 from .ids import from_global
@@ -16,10 +18,13 @@ async def viewer_scope(info: Info) -> Scope:
     principal = info.context.require_principal()
     if principal.is_staff:
         raise Forbidden("Un conseiller consulte un client avec `person(clientId)`.")
-    customer = await info.context.loaders.customer(principal.subject)
+    customer, linked = await asyncio.gather(
+        info.context.loaders.customer(principal.subject),
+        accounts.linked(info.context, principal.subject),  # « Réunir vos comptes »
+    )
     if customer is None:
         raise Unauthenticated("Compte client inconnu.")
-    return Scope(customer)
+    return Scope(customer, linked)
 
 
 async def lookup_scope(info: Info, action: str, target: str) -> Scope:

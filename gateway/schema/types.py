@@ -16,6 +16,7 @@ from ..errors import NotFound
 from ..resolvers import access, queries
 from ..resolvers.access import Scope
 from . import enums as _enums  # noqa: F401  (registers the GraphQL enums)
+from .account_types import Account
 from .common import (
     Connection,
     Info,
@@ -123,6 +124,10 @@ class Person(Node):
                 satisfaction_surveys=p.satisfaction_surveys,
             ),
         )
+
+    @strawberry.field(description="The customer-space account: login, status, joined accounts.")
+    def account(self) -> Account:
+        return Account(customer=self.customer)
 
     @strawberry.field(description="The customer's intermediary.")
     async def intermediary(self, info: Info) -> Intermediary | None:

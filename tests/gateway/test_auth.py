@@ -106,14 +106,22 @@ def test_production_refuses_the_development_secret_and_the_mocks() -> None:
         "editique_url": "http://e",
         "crm_url": "http://crm",
     }
+    key = "/run/secrets/gateway-signing-key.pem"
     with pytest.raises(ValueError, match="GATEWAY_JWT_SECRET"):
-        Settings(env="production", **urls)
+        Settings(env="production", jwt_private_key=key, **urls)
     secret = "a-real-secret-of-enough-length-0123456789"
+    with pytest.raises(ValueError, match="GATEWAY_JWT_PRIVATE_KEY"):
+        Settings(env="production", jwt_secret=secret, **urls)
     with pytest.raises(ValueError, match="CLAIMS_URL, EDITIQUE_URL must be set"):
         Settings(
-            env="production", jwt_secret=secret, policy_admin_url="http://pa", crm_url="http://crm"
+            env="production",
+            jwt_secret=secret,
+            jwt_private_key=key,
+            policy_admin_url="http://pa",
+            crm_url="http://crm",
         )
-    assert Settings(env="production", jwt_secret=secret, **urls).graphiql is False
+    real = Settings(env="production", jwt_secret=secret, jwt_private_key=key, **urls)
+    assert real.graphiql is False
 
 
 def test_the_demo_calendar_is_the_fixtures_day_only_with_in_process_mocks() -> None:

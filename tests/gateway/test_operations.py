@@ -494,3 +494,54 @@ async def test_bad_pagination_arguments_are_typed_errors(gateway: Gateway) -> No
     assert codes(body) == ["BAD_USER_INPUT"] and body["data"]["viewer"]["demandes"] is None
     body = await gateway.run("Demandes", {"after": "not-a-cursor"}, as_=PERSONAS["chris"])
     assert codes(body) == ["BAD_USER_INPUT"]
+
+
+async def test_every_account_document_runs_in_one_customer_journey(gateway: Gateway) -> None:
+    """The ten documents of operations/accounts/, each with the variables the frontends send."""
+    from tests.gateway.accounts_support import outbox
+
+    mail, first, second = "lucas.moreau@example.fr", "Premier-Mot2Passe!", "Second-Mot2Passe!"
+    lucas = {"customerNumber": "48213383", "lastName": "MOREAU", "firstName": "Lucas"}
+    answers: dict[str, Any] = {}
+
+    async def step(name: str, variables: dict[str, Any], token: str | None = None) -> Any:
+        body = await gateway.run(f"accounts/{name}", variables, token=token)
+        assert "errors" not in body, (name, body)
+        answers[name] = next(iter(body["data"].values()))
+        assert answers[name].get("userErrors", []) == [], (name, answers[name])
+        return answers[name]
+
+    registration = {
+        "individual": {**lucas, "birthDate": "1999-08-30"},
+        "email": mail,
+        "emailConfirmation": mail,
+        "termsAccepted": True,
+    }
+    assert (await step("RegisterAccount", {"input": registration}))["accepted"] is True
+    token = outbox(gateway, "ACTIVATION", mail)[-1]
+    password = {"token": token, "password": first, "passwordConfirmation": first}
+    await step("ActivateAccount", {"input": password})
+    opened = (await step("Login", {"input": {"login": mail, "password": first}}))["session"]
+    renewed = (await step("RefreshSession", {"refreshToken": opened["refreshToken"]}))["session"]
+    access = renewed["accessToken"]
+    settings = await step("AccountSettings", {}, access)
+    assert settings["account"]["status"] == "ACTIVE" and settings["account"]["login"] == mail
+    change = {"currentPassword": first, "newPassword": second, "newPasswordConfirmation": second}
+    await step("ChangePassword", {"input": change}, access)
+    joined = {"login": "chris.martin@example.fr", "password": "Lilas-Lyon-2023!"}
+    linked = await step("LinkAccount", {"input": joined}, access)
+    assert linked["account"]["linkedAccounts"][0]["displayName"] == "Chris MARTIN"
+    assert await step("Logout", {"refreshToken": renewed["refreshToken"]}, access) == {
+        "accepted": True
+    }
+    assert await step("RequestPasswordReset", {"email": mail}) == {"accepted": True}
+    from gateway.resolvers.accounts import reset_requests_settled
+
+    await reset_requests_settled()
+    token = outbox(gateway, "REINITIALISATION", mail)[-1]
+    reset = {"token": token, "password": first, "passwordConfirmation": first}
+    assert (await step("ResetPassword", {"input": reset}))["accepted"] is True
+    lookup = await gateway.run(
+        "dashboards/CustomerLookup", {"clientId": "C0001008"}, as_="S0001", role="staff"
+    )
+    assert lookup["data"]["person"]["account"] == {"status": "ACTIVE", "statusLabel": "Actif"}

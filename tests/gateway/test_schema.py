@@ -33,9 +33,16 @@ def test_operations_are_copies_of_the_shared_ones() -> None:
     assert {p.name: p.read_text() for p in OPERATIONS.glob("*.graphql")} == {
         p.name: p.read_text() for p in SHARED.glob("*.graphql")
     }
+    copied = [p.relative_to(OPERATIONS) for p in OPERATIONS.glob("*/*.graphql")]
+    assert {p: (OPERATIONS / p).read_text() for p in copied} == {
+        p: (SHARED / p).read_text() for p in copied
+    }
+    assert {p.name for p in (SHARED / "accounts").glob("*.graphql")} == {
+        p.name for p in (OPERATIONS / "accounts").glob("*.graphql")
+    }
 
 
-@pytest.mark.parametrize("path", sorted(OPERATIONS.glob("*.graphql")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", sorted(OPERATIONS.rglob("*.graphql")), ids=lambda p: p.stem)
 def test_every_operation_validates_against_the_checked_in_schema(path: Path) -> None:
     sdl = build_schema((ROOT / "schema.graphql").read_text("utf-8"))
     assert validate(sdl, parse(path.read_text("utf-8"))) == []

@@ -94,12 +94,25 @@ def test_vendored_files_are_those_the_manifest_recorded_from_npm() -> None:
         assert len(body) == entry["bytes"]
 
 
+def signing_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
 async def test_production_serves_neither_graphiql_nor_its_files(
     mocks: dict[str, MockSystem],
 ) -> None:
     settings = Settings(
         env="production",
         jwt_secret="a-production-secret-of-enough-length-0123456789",  # type: ignore[arg-type]
+        jwt_private_key=signing_key(),  # type: ignore[arg-type]
         today=TODAY,
         policy_admin_url="http://policy-admin.invalid",
         claims_url="http://claims.invalid",

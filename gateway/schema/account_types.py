@@ -1,0 +1,51 @@
+"""The account of a customer as the graph shows it (`Person.account`): login, status, the
+accounts joined to it. Readable wherever the person is (the customer, staff through `person`)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from ..domain import records as rec
+from ..domain.accounts import AccountStatus
+from ..resolvers import accounts
+from .common import Info
+from .enums import expose
+
+expose(AccountStatus, "State of a customer-space account.")
+
+
+@strawberry.type(
+    description="Another customer account joined to this one (« Réunir vos comptes »)."
+)
+class LinkedAccount:
+    customer_number: str = strawberry.field(description="Numéro d'adhérent of that account.")
+    display_name: str = strawberry.field(description="Name of its holder.")
+
+
+@strawberry.type(description="The customer-space account (codes d'accès).")
+class Account:
+    customer: strawberry.Private[rec.Customer]
+
+    @strawberry.field(description="Login identifier (an e-mail); null when there is no account.")
+    def login(self) -> str | None:
+        return self.customer.login
+
+    @strawberry.field(description="State of the account.")
+    def status(self) -> AccountStatus:
+        return self.customer.account_status
+
+    @strawberry.field(description="French label of `status`.")
+    def status_label(self) -> str:
+        return self.customer.account_status.label
+
+    @strawberry.field(
+        description="The other accounts joined to this one; their contracts show in `viewer`."
+    )
+    async def linked_accounts(self, info: Info) -> list[LinkedAccount]:
+        if self.customer.account_status == AccountStatus.NONE:
+            return []
+        found = await accounts.group(info.context, self.customer.client_id)
+        return [
+            LinkedAccount(customer_number=c.customer_number, display_name=c.display_name)
+            for c in found
+        ]
