@@ -23,6 +23,7 @@ from ..domain.records import (
 )
 from ..domain.values import Civility, DemandeCategory, DemandeStatus, HealthScheme
 from ..errors import NotFound
+from .identifiers import segment, valid
 from .transport import Transport, json_answer
 
 BACKEND = "crm"
@@ -133,23 +134,33 @@ class Crm:
         return await self.transport.get(f"/crm/api{path}", ttl, params)
 
     async def customer(self, client_id: str) -> Customer | None:
-        raw = await self._get(f"/clients/{client_id}", TTL_CUSTOMER_S)
+        if not valid("crm.client", client_id):
+            return None
+        raw = await self._get(f"/clients/{segment(client_id)}", TTL_CUSTOMER_S)
         return customer(raw) if raw else None
 
     async def intermediary(self, intermediary_id: str) -> Intermediary | None:
-        raw = await self._get(f"/interlocuteurs/{intermediary_id}", TTL_REFERENCE_S)
+        if not valid("crm.intermediary", intermediary_id):
+            return None
+        raw = await self._get(f"/interlocuteurs/{segment(intermediary_id)}", TTL_REFERENCE_S)
         if raw is None:
             return None
         return Intermediary(raw["id"], raw["nom"], raw["agence"], raw["telephone"], raw["email"])
 
     async def demandes(self, client_id: str, since: date) -> tuple[Demande, ...]:
+        if not valid("crm.client", client_id):
+            return ()
         raw = await self._get(
-            f"/clients/{client_id}/demandes", TTL_DEMANDES_S, {"depuis": since.isoformat()}
+            f"/clients/{segment(client_id)}/demandes",
+            TTL_DEMANDES_S,
+            {"depuis": since.isoformat()},
         )
         return tuple(demande(d) for d in (raw or {"demandes": []})["demandes"])
 
     async def demande(self, demande_id: str) -> Demande | None:
-        raw = await self._get(f"/demandes/{demande_id}", TTL_DEMANDES_S)
+        if not valid("crm.demande", demande_id):
+            return None
+        raw = await self._get(f"/demandes/{segment(demande_id)}", TTL_DEMANDES_S)
         return demande(raw) if raw else None
 
     async def demande_type_labels(self) -> dict[str, str]:
@@ -161,10 +172,12 @@ class Crm:
         self, method: str, client_id: str, path: str, body: dict[str, Any]
     ) -> Customer | list[Refusal]:
         """One write (never retried blindly); the client's cached record is dropped after it."""
+        if not valid("crm.client", client_id):
+            raise NotFound("Ce client")
 
         async def attempt(budget: float) -> Customer | list[Refusal]:
             response = await self.transport.send(
-                method, f"/crm/api/clients/{client_id}{path}", budget, json=body
+                method, f"/crm/api/clients/{segment(client_id)}{path}", budget, json=body
             )
             if response.status_code == 400:
                 details = response.json().get("details", [])

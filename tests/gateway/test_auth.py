@@ -113,7 +113,26 @@ def test_production_refuses_the_development_secret_and_the_mocks() -> None:
         Settings(
             env="production", jwt_secret=secret, policy_admin_url="http://pa", crm_url="http://crm"
         )
-    assert Settings(env="production", jwt_secret=secret, **urls).graphiql is False
+    public = {"public_url": "https://espace-client.example"}
+    assert Settings(env="production", jwt_secret=secret, **urls, **public).graphiql is False
+
+
+def test_production_refuses_a_short_secret_and_links_built_from_the_host_header() -> None:
+    urls = {
+        "policy_admin_url": "http://pa",
+        "claims_url": "http://c",
+        "editique_url": "http://e",
+        "crm_url": "http://crm",
+        "public_url": "https://espace-client.example",
+    }
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        Settings(env="production", jwt_secret="x", **urls)
+    with pytest.raises(ValueError, match="at least 32 bytes"):  # it also signs links and cursors
+        Settings(env="production", jwt_secret="x" * 31, jwks_url="https://idp/jwks", **urls)
+    del urls["public_url"]
+    with pytest.raises(ValueError, match="GATEWAY_PUBLIC_URL"):
+        Settings(env="production", jwt_secret="s" * 32, **urls)
+    assert Settings(env="development").public_url is None  # outside production: the request's
 
 
 def test_the_demo_calendar_is_the_fixtures_day_only_with_in_process_mocks() -> None:
