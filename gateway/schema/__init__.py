@@ -20,6 +20,7 @@ from strawberry.extensions import (
 from ..errors import GatewayError
 from .mutation import Mutation
 from .query import Query
+from .stale import StaleAnswers
 from .types import Affiliate, Company, Contract, Demande, Document, Dossier, Individual, Reglement
 
 log = structlog.get_logger("gateway.errors")
@@ -81,6 +82,7 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
         types=[Individual, Company, Contract, Dossier, Reglement, Demande, Document, Affiliate],
         extensions=[
             TypedErrors,
+            StaleAnswers,
             ParserCache,
             ValidationCache,
             Rules,
