@@ -6,6 +6,7 @@ lists are not paginated and hold every age: the caller passes `depuis`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -22,8 +23,9 @@ from ..domain.records import (
     SystemIds,
 )
 from ..domain.values import Civility, DemandeCategory, DemandeStatus, HealthScheme
-from ..errors import NotFound
+from ..errors import BackendTimeout, BackendUnavailable, NotFound, OutcomeUnknown
 from .identifiers import segment, valid
+from .resilience import CircuitOpen
 from .transport import Transport, json_answer
 
 BACKEND = "crm"
@@ -169,9 +171,19 @@ class Crm:
         return {t["code"]: t["libelle"] for t in (raw or {"types": []})["types"]}
 
     async def _change(
-        self, method: str, client_id: str, path: str, body: dict[str, Any]
+        self,
+        method: str,
+        client_id: str,
+        path: str,
+        body: dict[str, Any],
+        applied: Callable[[Customer], bool],
     ) -> Customer | list[Refusal]:
-        """One write (never retried blindly); the client's cached record is dropped after it."""
+        """One write (never retried blindly); the client's cached record is dropped after it.
+
+        When the request may have reached the CRM but no answer says what it did (a timeout, a
+        5xx: the CRM commits a change and may still answer 503), the record is read back:
+        `applied(record)` says whether the change is in it. In it: the write succeeded. Not in
+        it: nothing was changed (`BackendUnavailable`). The read fails too: `OutcomeUnknown`."""
         if not valid("crm.client", client_id):
             raise NotFound("Ce client")
 
@@ -191,14 +203,43 @@ class Crm:
 
         try:
             return await self.transport.write(attempt)
+        except CircuitOpen:
+            raise  # failing fast: nothing was sent
+        except (BackendTimeout, BackendUnavailable):
+            return await self._reconcile(client_id, applied)
         finally:  # whatever happened (an unknown outcome too), never serve the old record again
             await self.transport.forget(f"GET /crm/api/clients/{client_id}")
+
+    async def _reconcile(self, client_id: str, applied: Callable[[Customer], bool]) -> Customer:
+        """What really happened to a write that got no answer: the record, read back uncached."""
+        path = f"/crm/api/clients/{segment(client_id)}"
+
+        async def attempt(budget: float) -> Any:
+            return json_answer(await self.transport.send("GET", path, budget), BACKEND)
+
+        try:
+            raw = await self.transport.read(None, 0, attempt)
+        except (BackendTimeout, BackendUnavailable):
+            raise OutcomeUnknown(BACKEND) from None
+        if raw is None:
+            raise NotFound("Ce client")
+        record = customer(raw)
+        if applied(record):
+            return record
+        raise BackendUnavailable(
+            BACKEND, "Votre modification n'a pas été enregistrée, réessayez dans un instant."
+        )
 
     async def update_contact(
         self, client_id: str, changes: dict[str, Any]
     ) -> Customer | list[Refusal]:
         """PATCH of the contact data: `email`, `mobile` (None removes them)."""
-        return await self._change("PATCH", client_id, "/contact", changes)
+
+        def applied(record: Customer) -> bool:
+            now = {"email": record.email, "mobile": record.mobile}
+            return all(now.get(name) == wanted for name, wanted in changes.items())
+
+        return await self._change("PATCH", client_id, "/contact", changes, applied)
 
     async def replace_preferences(
         self, client_id: str, preferences: Preferences
@@ -215,4 +256,5 @@ class Crm:
                     "questionnaireSatisfaction": preferences.satisfaction_surveys,
                 },
             },
+            lambda record: record.preferences == preferences,
         )
