@@ -8,6 +8,7 @@ asynchronously (PyJWT's own client would block the event loop) and cached by `ki
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -20,6 +21,8 @@ from .settings import Settings
 
 Role = Literal["customer", "staff"]
 JWKS_REFRESH_S = 300
+JWKS_UNKNOWN_KID_REFRESH_S = 10  # a rotation shows within seconds; random kids cannot drive fetches
+TIME_CLAIMS = ("exp", "nbf", "iat")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,7 @@ class TokenVerifier:
         self.http = http
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = 0.0
+        self._refreshing = asyncio.Lock()
 
     def issue(self, subject: str, role: Role = "customer", ttl_s: int = 3600) -> str:
         """A development token (HS256), as `python -m gateway token` prints it."""
@@ -59,8 +63,7 @@ class TokenVerifier:
             raise Unauthenticated("Jeton d'accès invalide.")
         try:
             if self.settings.jwks_url:
-                key: Any = await self._jwks_key(token)
-                algorithms = list(self.settings.jwt_algorithms)
+                key, algorithms = await self._jwks_key(token)
             else:
                 key, algorithms = self.settings.jwt_secret.get_secret_value(), ["HS256"]
             claims = jwt.decode(
@@ -72,25 +75,45 @@ class TokenVerifier:
             )
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("Session expirée, veuillez vous reconnecter.") from None
-        except (jwt.PyJWTError, ValueError, KeyError):
+        except (jwt.PyJWTError, ValueError, KeyError, TypeError):
             raise Unauthenticated("Jeton d'accès invalide.") from None
         role = claims.get("role", "customer")
-        if role not in ("customer", "staff") or not isinstance(claims["sub"], str):
+        if (
+            role not in ("customer", "staff")
+            or not isinstance(claims["sub"], str)
+            or not all(numeric(claims[name]) for name in TIME_CLAIMS if name in claims)
+        ):
             raise Unauthenticated("Jeton d'accès invalide.")
         return Principal(claims["sub"], role)
 
-    async def _jwks_key(self, token: str) -> Any:
-        kid = str(jwt.get_unverified_header(token).get("kid"))
+    async def _jwks_key(self, token: str) -> tuple[Any, list[str]]:
+        """The identity provider's key named by the token's `kid`, and the one algorithm the
+        token may use: the one its header names, if it is allowed and is that key's algorithm
+        (an RS256 key never checks an ES256 or HS256 token). An unknown `kid` refreshes the key
+        set once (single flight), at most every `JWKS_UNKNOWN_KID_REFRESH_S`."""
+        header = jwt.get_unverified_header(token)
+        kid, alg = header.get("kid"), header.get("alg")
+        if not isinstance(kid, str) or alg not in self.settings.jwt_algorithms:
+            raise Unauthenticated("Jeton d'accès invalide.")
         age = time.monotonic() - self._fetched_at
-        if (
-            kid not in self._keys and age > 1
-        ) or age > JWKS_REFRESH_S:  # unknown kid: a rotation, at most 1/s
+        if age > JWKS_REFRESH_S or (kid not in self._keys and age > JWKS_UNKNOWN_KID_REFRESH_S):
+            await self._refresh_once(self._fetched_at)
+        found = self._keys.get(kid)
+        if found is None or found.algorithm_name != alg:
+            raise Unauthenticated("Jeton d'accès invalide.")
+        return found.key, [alg]
+
+    async def _refresh_once(self, seen: float) -> None:
+        """One refresh for every request that found the key set stale at `seen`."""
+        async with self._refreshing:
+            if self._fetched_at != seen:  # another request refreshed it meanwhile
+                return
             await self._refresh()
-        return self._keys[kid].key
 
     async def _refresh(self) -> None:
         assert self.settings.jwks_url
         client = self.http or httpx.AsyncClient(timeout=2)
+        self._fetched_at = time.monotonic()  # a failing provider is asked again only later
         try:
             response = await client.get(self.settings.jwks_url)
             response.raise_for_status()
@@ -102,3 +125,8 @@ class TokenVerifier:
                 await client.aclose()
         self._keys = {k.key_id: k for k in keys if k.key_id}
         self._fetched_at = time.monotonic()
+
+
+def numeric(value: object) -> bool:
+    """`exp`, `nbf`, `iat` are NumericDate (RFC 7519): a number, never a string or a boolean."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
