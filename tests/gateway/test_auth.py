@@ -224,7 +224,7 @@ async def test_concurrent_unknown_kids_refresh_the_key_set_once() -> None:
 
 
 async def test_a_mismatched_identity_provider_token_is_401_not_500(gateway: Gateway) -> None:
-    verifier, _, rsa_key, ec_key = await jwks_verifier()
+    verifier, _, _, ec_key = await jwks_verifier()
     services = gateway.app.state.services
     services.verifier = verifier
     token = signed(ec_key, "ES256", "rsa-1")
