@@ -54,6 +54,12 @@ def stale_allowed(error: BaseException) -> bool:
     return isinstance(error, BackendError) and not isinstance(error, BackendRejected)
 
 
+def _forget(task: asyncio.Future[Any]) -> None:
+    """Retrieve an abandoned store call's outcome (no "exception was never retrieved")."""
+    if not task.cancelled():
+        task.exception()
+
+
 class StoreBreaker:
     """The cache's own breaker: `threshold` consecutive failures open it for `ttl_s`, during
     which the store is not asked at all (every call a miss); then calls probe it again."""
@@ -187,6 +193,7 @@ def redis_store(url: str, pool_size: int) -> Any:
         connection_pool_kwargs={"timeout": None},  # every call is bounded by our own timeout
         serializer=JsonSerializer(),
         namespace=NAMESPACE,
+        timeout=None,  # aiocache's own 5 s bound is replaced by ours (`ResponseCache._ask`)
     )
 
 
@@ -244,16 +251,23 @@ class ResponseCache:
         if self.breaker.is_open:
             self.errors += 1
             return default
-        try:
-            async with asyncio.timeout(self.timeout_s):
-                found = await call()
-        except Exception as error:  # a cache outage is a miss, whatever it is
+        # its own task, not awaited past the bound: a client cleaning up after a cancellation
+        # (closing a socket to a stopped server) can take far longer than the bound itself
+        task = asyncio.ensure_future(call())
+        done, _ = await asyncio.wait({task}, timeout=self.timeout_s)
+        if not done:
+            task.cancel()
+            task.add_done_callback(_forget)
+            error: BaseException | None = TimeoutError()
+        else:
+            error = task.exception()
+        if error is not None:  # a cache outage is a miss, whatever it is
             self.errors += 1
             self.breaker.failed()
             log.warning("cache_failed", operation=what, error=type(error).__name__)
             return default
         self.breaker.succeeded()
-        return found
+        return task.result()
 
     async def _store(self, pairs: list[tuple[str, Any]], ttl: float) -> None:
         """Store fresh answers (in the background for a shared store: never on a page's path)."""
