@@ -40,7 +40,7 @@ from aiocache import Cache
 from aiocache.serializers import JsonSerializer
 from redis.asyncio import BlockingConnectionPool
 
-from ..errors import BackendError, BackendRejected
+from ..errors import BackendError, BackendRejected, TooManyBackendCalls
 from .budget import may_add_to_cache, note_stale
 
 log = structlog.get_logger("gateway.cache")
@@ -304,12 +304,17 @@ class ResponseCache:
             return entry["v"]
         self.misses += 1
         future = self.inflight.get(key)
+        joined = future is not None
         if future is None:
             future = asyncio.ensure_future(self._load(key, ttl, load))
             self.inflight[key] = future
             future.add_done_callback(lambda _: self.inflight.pop(key, None))
         try:
             return await asyncio.shield(future)
+        except TooManyBackendCalls:
+            if joined:  # another request's budget ran out, not this one's: load it ourselves
+                return await self._load(key, ttl, load)
+            raise
         except Exception as error:
             if stale_allowed(error) and self._usable_when_failing(entry, ttl):
                 self._served_stale(key, entry)

@@ -147,3 +147,26 @@ async def test_a_thousand_concurrent_reads_wait_for_a_connection(
         assert found == [{"types": []}] * 1000 and cache.errors == 0 and cache.hits == 1000
     finally:
         await cache.close()
+
+
+async def test_a_request_out_of_budget_does_not_fail_another_sharing_its_load() -> None:
+    cache = ResponseCache.build(None)
+    started = asyncio.Event()
+
+    async def slow_load() -> str:
+        started.set()
+        await asyncio.sleep(0.05)
+        budget.spend_call("crm")  # this request's budget is spent: raises
+        return "never"
+
+    async def spent_request() -> Any:
+        budget.begin(max_calls=0, max_cache_adds=10)
+        return await cache.fetch("crm GET /crm/api/types-demandes", 60, slow_load)
+
+    async def other_request() -> Any:
+        budget.begin(max_calls=10, max_cache_adds=10)
+        await started.wait()
+        return await cache.fetch("crm GET /crm/api/types-demandes", 60, lambda: value("types"))
+
+    spent, other = await asyncio.gather(spent_request(), other_request(), return_exceptions=True)
+    assert type(spent).__name__ == "TooManyBackendCalls" and other == "types"
