@@ -124,9 +124,9 @@ async def test_a_stopped_redis_is_a_miss_and_pages_keep_being_served(redis_gatew
     http, app, server, settings = redis_gateway
     started = time.perf_counter()
     served, failed = await pages_while_redis_is_stopped(http, server, settings, 3.0)
-    assert time.perf_counter() - started < 6.0
+    assert time.perf_counter() - started < 8.0
     assert failed == [], failed[:1]  # no BACKEND_TIMEOUT blamed on systems that got no call
-    assert served >= 20, served
+    assert served >= 8, served  # 190-390 in 10 s measured on 2 busy cores
     cache = app.state.services.backends.cache
     assert cache.errors > 0 and cache.breaker.failures >= cache.breaker.threshold
     health = (await http.get("/healthz")).json()

@@ -75,6 +75,7 @@ def test_two_gateways_share_cached_answers_through_redis(redis_url: str) -> None
             "CRM_URL": urls["crm"],
             "GATEWAY_REDIS_URL": redis_url,
             "GATEWAY_TODAY": TODAY.isoformat(),
+            "GATEWAY_CACHE_TIMEOUT_S": "2",  # sharing is tested here, not the 50 ms bound
         }
         ports = [free_port(), free_port()]
         token = subprocess.run(
@@ -112,6 +113,7 @@ def test_two_gateways_share_cached_answers_through_redis(redis_url: str) -> None
                 )
 
             first = home(ports[0])
+            time.sleep(0.3)  # gateway A writes to Redis in the background, after answering
             after_first = calls()
             second = home(ports[1])
             assert (
