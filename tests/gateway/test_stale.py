@@ -50,3 +50,18 @@ async def test_a_stale_answer_goes_through_the_same_access_rules(gateway: Gatewa
     stolen = await gateway.run("HomePage", as_=PERSONAS["geralt"])  # never seen: nothing stale
     assert stolen["data"]["viewer"] is None and "Chris" not in str(stolen)
     assert "extensions" not in stolen
+
+
+async def test_batched_contract_details_are_served_stale_too(gateway: Gateway) -> None:
+    from gateway.schema.ids import to_global
+
+    variables = {"id": to_global("Contract", "596054210")}
+    first = await gateway.run("ContractPage", variables, as_=PERSONAS["chris"])
+    assert "errors" not in first
+    cache = gateway.app.state.services.backends.cache
+    cache.clock = lambda: time.time() + 400  # contract details (5 min) are no longer fresh
+    await faults(gateway, "policy-admin", error_rate=1.0)
+    await faults(gateway, "crm", error_rate=1.0)
+    second = await gateway.run("ContractPage", variables, as_=PERSONAS["chris"])
+    assert "errors" not in second and strip(second) == strip(first)
+    assert {n["backend"] for n in second["extensions"]["stale"]} >= {"policy-admin", "crm"}
