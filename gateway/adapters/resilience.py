@@ -75,7 +75,8 @@ def start_deadline(budget_s: float) -> None:
 
 
 def not_a_failure(error: BaseException) -> bool:
-    """What a breaker ignores: anything but a back-end's own failure (a 4xx answer included)."""
+    """What a breaker ignores: anything but a back-end's own failure (a 4xx answer, a
+    cancelled request included)."""
     return not isinstance(error, BackendError) or isinstance(error, BackendRejected)
 
 
@@ -84,7 +85,7 @@ class Breakers:
 
     def __init__(self, threshold: int = 10, ttl_s: float = 5.0) -> None:
         self.factory = AsyncCircuitBreakerFactory(
-            default_threshold=threshold, default_ttl=ttl_s, exclude=[(Exception, not_a_failure)]
+            default_threshold=threshold, default_ttl=ttl_s, exclude=[(BaseException, not_a_failure)]
         )
         self.names: set[str] = set()
 

@@ -44,3 +44,17 @@ async def test_a_back_end_failing_opens_its_breaker() -> None:
             await guard.once(lambda _budget: fail_with(BackendUnavailable("claims")))
     with pytest.raises(CircuitOpen):
         await guard.once(lambda _budget: fail_with(GatewayError("never run")))
+
+
+async def test_cancelled_requests_never_open_a_breaker() -> None:
+    import asyncio
+
+    breakers = Breakers(threshold=3, ttl_s=60)
+    guard = Guard("crm", breakers, 5, RetryPolicy(attempts=1))
+    for _ in range(10):  # clients that went away mid-call
+        task = asyncio.ensure_future(guard.once(lambda _budget: asyncio.sleep(10)))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert (await breakers.states())["crm"]["state"] == "closed"
