@@ -161,3 +161,27 @@ async def test_one_customer_forging_cursors_cannot_open_the_claims_breaker(
     assert incomplete == [], incomplete[:1]
     states = await gateway.app.state.services.backends.breakers.states()
     assert states["claims"]["state"] == "closed" and states["claims"]["failures"] == 0
+
+
+def test_a_cursor_is_accepted_by_every_gateway_process_sharing_the_secret() -> None:
+    from gateway.errors import BadInput
+    from gateway.schema.ids import cursor, cursor_key, derive_cursor_key, position
+
+    def issued_by(secret: str) -> str:
+        token = cursor_key.set(derive_cursor_key(secret))
+        try:
+            return cursor(5, 10)
+        finally:
+            cursor_key.reset(token)
+
+    def read_by(secret: str, value: str) -> tuple[int, int]:
+        token = cursor_key.set(derive_cursor_key(secret))
+        try:
+            return tuple(position(value))  # type: ignore[return-value]
+        finally:
+            cursor_key.reset(token)
+
+    shared = "s" * 32
+    assert read_by(shared, issued_by(shared)) == (5, 10)
+    with pytest.raises(BadInput):
+        read_by("another-secret-of-32-bytes-000000", issued_by(shared))
