@@ -31,6 +31,7 @@ from .clock import Clock
 from .context import Audit, Context, Services
 from .downloads import DownloadLinks
 from .errors import GatewayError, NotFound, Unauthenticated
+from .hardening import begin_budget
 from .keys import SigningKey
 from .metrics import GatewayCollector
 from .ratelimit import RateLimits
@@ -66,6 +67,7 @@ class GraphQLApp(GraphQL[Context, None]):
         start_deadline(
             services.settings.request_deadline_s
         )  # inherited by every task of the request
+        begin_budget(services.settings)  # back-end calls, cache adds, stale notes (issue 11)
         principal, error = None, None
         try:
             principal = await services.verifier.verify(request.headers.get("authorization"))
@@ -107,6 +109,7 @@ class GraphQLApp(GraphQL[Context, None]):
 async def download(request: Request) -> Response:
     services: Services = request.app.state.services
     start_deadline(services.settings.request_deadline_s)
+    begin_budget(services.settings)
     try:
         grant = services.links.check(request.path_params["token"])
         if request.headers.get("authorization"):  # a session present must be the link's owner
@@ -140,7 +143,9 @@ async def healthz(request: Request) -> Response:
             "cache": {
                 "hits": backends.cache.hits,
                 "misses": backends.cache.misses,
-                "shared": backends.cache.max_entries is None,
+                "errors": backends.cache.errors,
+                "staleServed": backends.cache.stale_served,
+                "shared": backends.cache.shared,
             },
         }
     )

@@ -11,6 +11,7 @@ would block the event loop) and cached by `kid`.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 
 Role = Literal["customer", "staff"]
 JWKS_REFRESH_S = 300
+JWKS_UNKNOWN_KID_REFRESH_S = 10  # a rotation shows within seconds; random kids cannot drive fetches
+TIME_CLAIMS = ("exp", "nbf", "iat")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,7 @@ class TokenVerifier:
         self.key = sessions.key if sessions else SigningKey.from_settings(settings)
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = 0.0
+        self._refreshing = asyncio.Lock()
 
     def issue(self, subject: str, role: Role = "customer", ttl_s: int = 3600) -> str:
         """A token without session, as `python -m gateway token` prints it (development)."""
@@ -77,8 +81,7 @@ class TokenVerifier:
             if self.key.asymmetric and jwt.get_unverified_header(token).get("kid") == self.key.kid:
                 key, algorithms = self.key.verifying, [self.key.algorithm]
             elif self.settings.jwks_url:
-                key = await self._jwks_key(token)
-                algorithms = list(self.settings.jwt_algorithms)
+                key, algorithms = await self._jwks_key(token)
             elif not self.key.asymmetric:
                 key, algorithms = self.key.verifying, ["HS256"]
             else:
@@ -92,13 +95,14 @@ class TokenVerifier:
             )
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("Session expirée, veuillez vous reconnecter.") from None
-        except (jwt.PyJWTError, ValueError, KeyError):
+        except (jwt.PyJWTError, ValueError, KeyError, TypeError):
             raise Unauthenticated("Jeton d'accès invalide.") from None
         role, sid = claims.get("role", "customer"), claims.get("sid")
         if (
             role not in ("customer", "staff")
             or not isinstance(claims["sub"], str)
             or not isinstance(sid, str | None)
+            or not all(numeric(claims[name]) for name in TIME_CLAIMS if name in claims)
         ):
             raise Unauthenticated("Jeton d'accès invalide.")
         if sid is not None:
@@ -107,18 +111,34 @@ class TokenVerifier:
             await self.sessions.check(sid, claims["sub"])
         return Principal(claims["sub"], role, sid)
 
-    async def _jwks_key(self, token: str) -> Any:
-        kid = str(jwt.get_unverified_header(token).get("kid"))
+    async def _jwks_key(self, token: str) -> tuple[Any, list[str]]:
+        """The identity provider's key named by the token's `kid`, and the one algorithm the
+        token may use: the one its header names, if it is allowed and is that key's algorithm
+        (an RS256 key never checks an ES256 or HS256 token). An unknown `kid` refreshes the key
+        set once (single flight), at most every `JWKS_UNKNOWN_KID_REFRESH_S`."""
+        header = jwt.get_unverified_header(token)
+        kid, alg = header.get("kid"), header.get("alg")
+        if not isinstance(kid, str) or alg not in self.settings.jwt_algorithms:
+            raise Unauthenticated("Jeton d'accès invalide.")
         age = time.monotonic() - self._fetched_at
-        if (
-            kid not in self._keys and age > 1
-        ) or age > JWKS_REFRESH_S:  # unknown kid: a rotation, at most 1/s
+        if age > JWKS_REFRESH_S or (kid not in self._keys and age > JWKS_UNKNOWN_KID_REFRESH_S):
+            await self._refresh_once(self._fetched_at)
+        found = self._keys.get(kid)
+        if found is None or found.algorithm_name != alg:
+            raise Unauthenticated("Jeton d'accès invalide.")
+        return found.key, [alg]
+
+    async def _refresh_once(self, seen: float) -> None:
+        """One refresh for every request that found the key set stale at `seen`."""
+        async with self._refreshing:
+            if self._fetched_at != seen:  # another request refreshed it meanwhile
+                return
             await self._refresh()
-        return self._keys[kid].key
 
     async def _refresh(self) -> None:
         assert self.settings.jwks_url
         client = self.http or httpx.AsyncClient(timeout=2)
+        self._fetched_at = time.monotonic()  # a failing provider is asked again only later
         try:
             response = await client.get(self.settings.jwks_url)
             response.raise_for_status()
@@ -130,3 +150,8 @@ class TokenVerifier:
                 await client.aclose()
         self._keys = {k.key_id: k for k in keys if k.key_id}
         self._fetched_at = time.monotonic()
+
+
+def numeric(value: object) -> bool:
+    """`exp`, `nbf`, `iat` are NumericDate (RFC 7519): a number, never a string or a boolean."""
+    return isinstance(value, int | float) and not isinstance(value, bool)

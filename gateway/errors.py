@@ -10,6 +10,9 @@
   x Unauthenticated                 no token, bad token                           UNAUTHENTICATED
   x Forbidden                       a staff-only entry point                      FORBIDDEN
   x BadInput                        an argument the gateway refuses               BAD_USER_INPUT
+  x TooManyBackendCalls             the request spent its back-end call budget    TOO_MANY_BACKEND_CALLS
+  x OutcomeUnknown                  a write sent, its result unknown even after
+                                    reading the record back                       OUTCOME_UNKNOWN
 
 Messages are written for the client: never a URL, a stack trace, a credential or a legacy body.
 """
@@ -106,3 +109,30 @@ class BadInput(GatewayError):
     @property
     def extensions(self) -> dict[str, Any]:
         return {"code": self.code, **({"field": self.field} if self.field else {})}
+
+
+class TooManyBackendCalls(GatewayError):
+    """The request needs more back-end calls than one request may make (`GATEWAY_MAX_BACKEND_CALLS`)."""
+
+    code: ClassVar[str] = "TOO_MANY_BACKEND_CALLS"
+
+    def __init__(self) -> None:
+        super().__init__("Cette requête demande trop de données à la fois : découpez-la.")
+
+
+class OutcomeUnknown(GatewayError):
+    """A change was sent, the system did not confirm it, and reading the record back failed too:
+    it may or may not have been made (the client should reload before trying again)."""
+
+    code: ClassVar[str] = "OUTCOME_UNKNOWN"
+
+    def __init__(self, backend: str) -> None:
+        super().__init__(
+            "Nous n'avons pas pu confirmer l'enregistrement de votre modification : "
+            "rechargez la page avant de réessayer."
+        )
+        self.backend = backend
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {"code": self.code, "backend": self.backend}

@@ -32,7 +32,15 @@ class GatewayCollector(Collector):
         )
         for name, context in self._contexts():
             breaker.add_metric([name], STATES.get(context, 0))
-        yield from (hits, misses, breaker)
+        errors = CounterMetricFamily(
+            "gateway_cache_errors", "Cache calls that failed, timed out or were skipped (a miss)."
+        )
+        errors.add_metric([], cache.errors)
+        stale = CounterMetricFamily(
+            "gateway_stale_served", "Last values served because their back-end failed."
+        )
+        stale.add_metric([], cache.stale_served)
+        yield from (hits, misses, breaker, errors, stale)
 
     def _contexts(self) -> Iterator[tuple[str, str]]:
         repository = getattr(self.backends.breakers.factory.uow, "contexts", None)

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me-in-production-0123456789"
 ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+MIN_SECRET_BYTES = 32  # HS256: at least the hash's output size (RFC 7518 §3.2)
 
 
 def legacy(name: str) -> AliasChoices:
@@ -73,6 +74,18 @@ class Settings(BaseSettings):
     breaker_threshold: int = 10
     breaker_ttl_s: float = 5.0
     cache: bool = True
+    # hardening (issue 11): what one request may spend, and a cache that cannot hurt
+    max_backend_calls: int = Field(60, ge=1, description="Back-end call attempts per request")
+    cache_timeout_s: float = Field(0.05, gt=0, description="Bound of every shared-cache call")
+    cache_max_bytes: int = Field(64_000_000, ge=1, description="In-memory cache size")
+    cache_max_adds_per_request: int = Field(200, ge=0, description="Entries one request may add")
+    redis_pool_size: int = Field(
+        256, ge=1, description="Redis connections (waited for, not refused)"
+    )
+    stale_if_error_s: float = Field(
+        600.0, ge=0, description="How long past freshness a last value may stand in for a failure"
+    )
+
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="Web origins allowed by CORS, comma-separated (none: same origin only)"
     )
@@ -94,7 +107,7 @@ class Settings(BaseSettings):
     def _production_needs_real_secrets(self) -> Settings:
         if self.env == "production" and self.jwt_secret.get_secret_value() == DEV_SECRET:
             raise ValueError(
-                "GATEWAY_JWT_SECRET (it keys download links) must be set in production"
+                "GATEWAY_JWT_SECRET (it keys download links and cursors) must be set in production"
             )
         if self.env == "production" and self.jwt_private_key is None:
             # sessions are signed with an asymmetric key there, published at /.well-known/jwks.json
@@ -108,6 +121,13 @@ class Settings(BaseSettings):
         missing = [name for name, url in urls.items() if not url]
         if self.env == "production" and missing:  # never serve the in-process mocks in production
             raise ValueError(f"{', '.join(missing)} must be set in production")
+        if (
+            self.env == "production"
+            and len(self.jwt_secret.get_secret_value().encode()) < MIN_SECRET_BYTES
+        ):  # HS256 with a short secret can be brute-forced offline from any token or link
+            raise ValueError(f"GATEWAY_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")
+        if self.env == "production" and not self.public_url:  # never links from the Host header
+            raise ValueError("GATEWAY_PUBLIC_URL must be set in production")
         return self
 
     @property

@@ -43,7 +43,15 @@ class Backends:
         if missing:  # development and tests only: the mocks serve in process
             apps.update(build_mocks(missing))
         cache = (
-            ResponseCache.build(settings.redis_url) if settings.cache else ResponseCache.disabled()
+            ResponseCache.build(
+                settings.redis_url,
+                max_bytes=settings.cache_max_bytes,
+                timeout_s=settings.cache_timeout_s,
+                pool_size=settings.redis_pool_size,
+                stale_s=settings.stale_if_error_s,
+            )
+            if settings.cache
+            else ResponseCache.disabled()
         )
         breakers = Breakers(settings.breaker_threshold, settings.breaker_ttl_s)
         policy = RetryPolicy(attempts=settings.retry_attempts)

@@ -26,6 +26,7 @@ from ..domain.values import (
     RecipientKind,
 )
 from ..errors import RateLimited
+from .identifiers import segment, valid
 from .transport import Transport, json_answer
 
 BACKEND = "claims"
@@ -162,6 +163,17 @@ def pages_for(offset: int, limit: int) -> tuple[int, list[int]]:
     return MAX_PAGE, list(range(first, last + 1))
 
 
+def criteria_valid(
+    *, dossier: str | None = None, contract: str | None = None, affiliate: str | None = None
+) -> bool:
+    """Every criterion given has its documented format (else nothing matches: no call)."""
+    return (
+        (dossier is None or valid("claims.dossier", dossier))
+        and (contract is None or valid("claims.contract", contract))
+        and (affiliate is None or valid("claims.person", affiliate))
+    )
+
+
 TTL_LIST_S = 120  # payments are added by a nightly batch; two minutes keeps pages fresh enough
 TTL_DETAIL_S = 600
 
@@ -216,11 +228,15 @@ class Claims:
     async def dossiers(
         self, *, contract: str | None = None, affiliate: str | None = None
     ) -> tuple[Dossier, ...]:
+        if not criteria_valid(contract=contract, affiliate=affiliate):
+            return ()
         params = {k: v for k, v in {"numContrat": contract, "numAffilie": affiliate}.items() if v}
         return tuple(dossier(raw) for raw in await self._all("/dossiers", params))
 
     async def dossier(self, number: str) -> Dossier | None:
-        raw = await self._get(f"/dossiers/{number}", ttl=TTL_DETAIL_S)
+        if not valid("claims.dossier", number):
+            return None
+        raw = await self._get(f"/dossiers/{segment(number)}", ttl=TTL_DETAIL_S)
         return dossier(raw) if raw else None
 
     async def reglements(
@@ -235,6 +251,8 @@ class Claims:
         affiliate: str | None = None,
         guarantee: Guarantee | None = None,
     ) -> Page[Reglement]:
+        if not criteria_valid(dossier=dossier, contract=contract, affiliate=affiliate):
+            return Page((), 0)
         params = {
             "numDossier": dossier,
             "numContrat": contract,
@@ -249,7 +267,9 @@ class Claims:
         return Page(tuple(reglement(raw) for raw in elements), total)
 
     async def reglement(self, reference: str) -> Reglement | None:
-        raw = await self._get(f"/reglements/{reference}", ttl=TTL_DETAIL_S)
+        if not valid("claims.reglement", reference):
+            return None
+        raw = await self._get(f"/reglements/{segment(reference)}", ttl=TTL_DETAIL_S)
         return reglement(raw) if raw else None
 
     async def remboursements(
@@ -261,6 +281,8 @@ class Claims:
         since: date | None = None,
         until: date | None = None,
     ) -> Page[Reglement]:
+        if not valid("claims.person", insured):
+            return Page((), 0)
         params = {
             "numAssure": insured,
             "dateMin": fr(since) if since else None,

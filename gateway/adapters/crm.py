@@ -6,6 +6,7 @@ lists are not paginated and hold every age: the caller passes `depuis`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -23,7 +24,9 @@ from ..domain.records import (
     SystemIds,
 )
 from ..domain.values import Civility, DemandeCategory, DemandeStatus, HealthScheme
-from ..errors import NotFound
+from ..errors import BackendTimeout, BackendUnavailable, NotFound, OutcomeUnknown
+from .identifiers import segment, valid
+from .resilience import CircuitOpen
 from .transport import Transport, json_answer
 
 BACKEND = "crm"
@@ -142,23 +145,33 @@ class Crm:
         return await self.transport.get(f"/crm/api{path}", ttl, params)
 
     async def customer(self, client_id: str) -> Customer | None:
-        raw = await self._get(f"/clients/{client_id}", TTL_CUSTOMER_S)
+        if not valid("crm.client", client_id):
+            return None
+        raw = await self._get(f"/clients/{segment(client_id)}", TTL_CUSTOMER_S)
         return customer(raw) if raw else None
 
     async def intermediary(self, intermediary_id: str) -> Intermediary | None:
-        raw = await self._get(f"/interlocuteurs/{intermediary_id}", TTL_REFERENCE_S)
+        if not valid("crm.intermediary", intermediary_id):
+            return None
+        raw = await self._get(f"/interlocuteurs/{segment(intermediary_id)}", TTL_REFERENCE_S)
         if raw is None:
             return None
         return Intermediary(raw["id"], raw["nom"], raw["agence"], raw["telephone"], raw["email"])
 
     async def demandes(self, client_id: str, since: date) -> tuple[Demande, ...]:
+        if not valid("crm.client", client_id):
+            return ()
         raw = await self._get(
-            f"/clients/{client_id}/demandes", TTL_DEMANDES_S, {"depuis": since.isoformat()}
+            f"/clients/{segment(client_id)}/demandes",
+            TTL_DEMANDES_S,
+            {"depuis": since.isoformat()},
         )
         return tuple(demande(d) for d in (raw or {"demandes": []})["demandes"])
 
     async def demande(self, demande_id: str) -> Demande | None:
-        raw = await self._get(f"/demandes/{demande_id}", TTL_DEMANDES_S)
+        if not valid("crm.demande", demande_id):
+            return None
+        raw = await self._get(f"/demandes/{segment(demande_id)}", TTL_DEMANDES_S)
         return demande(raw) if raw else None
 
     async def demande_type_labels(self) -> dict[str, str]:
@@ -167,13 +180,25 @@ class Crm:
         return {t["code"]: t["libelle"] for t in (raw or {"types": []})["types"]}
 
     async def _change(
-        self, method: str, client_id: str, path: str, body: dict[str, Any]
+        self,
+        method: str,
+        client_id: str,
+        path: str,
+        body: dict[str, Any],
+        applied: Callable[[Customer], bool],
     ) -> Customer | list[Refusal]:
-        """One write (never retried blindly); the client's cached record is dropped after it."""
+        """One write (never retried blindly); the client's cached record is dropped after it.
+
+        When the request may have reached the CRM but no answer says what it did (a timeout, a
+        5xx: the CRM commits a change and may still answer 503), the record is read back:
+        `applied(record)` says whether the change is in it. In it: the write succeeded. Not in
+        it: nothing was changed (`BackendUnavailable`). The read fails too: `OutcomeUnknown`."""
+        if not valid("crm.client", client_id):
+            raise NotFound("Ce client")
 
         async def attempt(budget: float) -> Customer | list[Refusal]:
             response = await self.transport.send(
-                method, f"/crm/api/clients/{client_id}{path}", budget, json=body
+                method, f"/crm/api/clients/{segment(client_id)}{path}", budget, json=body
             )
             if response.status_code == 400:
                 details = response.json().get("details", [])
@@ -187,14 +212,43 @@ class Crm:
 
         try:
             return await self.transport.write(attempt)
+        except CircuitOpen:
+            raise  # failing fast: nothing was sent
+        except (BackendTimeout, BackendUnavailable):
+            return await self._reconcile(client_id, applied)
         finally:  # whatever happened (an unknown outcome too), never serve the old record again
             await self.transport.forget(f"GET /crm/api/clients/{client_id}")
+
+    async def _reconcile(self, client_id: str, applied: Callable[[Customer], bool]) -> Customer:
+        """What really happened to a write that got no answer: the record, read back uncached."""
+        path = f"/crm/api/clients/{segment(client_id)}"
+
+        async def attempt(budget: float) -> Any:
+            return json_answer(await self.transport.send("GET", path, budget), BACKEND)
+
+        try:
+            raw = await self.transport.read(None, 0, attempt)
+        except (BackendTimeout, BackendUnavailable):
+            raise OutcomeUnknown(BACKEND) from None
+        if raw is None:
+            raise NotFound("Ce client")
+        record = customer(raw)
+        if applied(record):
+            return record
+        raise BackendUnavailable(
+            BACKEND, "Votre modification n'a pas été enregistrée, réessayez dans un instant."
+        )
 
     async def update_contact(
         self, client_id: str, changes: dict[str, Any]
     ) -> Customer | list[Refusal]:
         """PATCH of the contact data: `email`, `mobile` (None removes them)."""
-        return await self._change("PATCH", client_id, "/contact", changes)
+
+        def applied(record: Customer) -> bool:
+            now = {"email": record.email, "mobile": record.mobile}
+            return all(now.get(name) == wanted for name, wanted in changes.items())
+
+        return await self._change("PATCH", client_id, "/contact", changes, applied)
 
     async def replace_preferences(
         self, client_id: str, preferences: Preferences
@@ -211,4 +265,5 @@ class Crm:
                     "questionnaireSatisfaction": preferences.satisfaction_surveys,
                 },
             },
+            lambda record: record.preferences == preferences,
         )

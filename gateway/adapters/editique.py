@@ -20,6 +20,7 @@ from defusedxml import ElementTree
 from ..domain.records import Document
 from ..domain.values import DocumentCategory, DocumentType
 from ..errors import BackendRejected, BackendUnavailable, NotFound
+from .identifiers import valid
 from .transport import Transport
 
 BACKEND = "editique"
@@ -164,6 +165,10 @@ class Editique:
     ) -> tuple[Document, ...]:
         """Documents of `person`, newest first; an unknown person has none. A period matching more
         than 500 documents is split in two halves until each fits."""
+        if not valid("editique.person", person) or (
+            contract is not None and not valid("policy-admin.contract", contract)
+        ):
+            return ()
         fields: list[tuple[str, str | None]] = [
             ("idPersonne", person),
             ("dateDebut", since.isoformat() if since else None),
@@ -197,6 +202,8 @@ class Editique:
 
     async def fetch(self, person: str, document_id: str) -> Pdf:
         """The PDF of a document of `person` (retried, never cached: it can be 5 MB)."""
+        if not valid("editique.person", person) or not valid("editique.document", document_id):
+            raise NotFound("Ce document")
 
         async def attempt(budget: float) -> Pdf | None:
             try:

@@ -36,6 +36,7 @@ from ..domain.values import (
     Relationship,
 )
 from ..errors import BackendUnavailable
+from .identifiers import segment, valid
 from .transport import Transport, json_answer
 
 BACKEND = "policy-admin"
@@ -212,7 +213,9 @@ class PolicyAdmin:
 
     async def person_contracts(self, person: str) -> tuple[ContractSummary, ...]:
         """Every contract on which the person holds a role (an unknown person holds none)."""
-        found = await self._get(f"/personnes/{person}/contrats", TTL_PERSON_S)
+        if not valid("policy-admin.person", person):
+            return ()
+        found = await self._get(f"/personnes/{segment(person)}/contrats", TTL_PERSON_S)
         if found is None:
             return ()
         return tuple(summary(c, c["ROLE"]) for c in found["CONTRATS"])
@@ -220,7 +223,13 @@ class PolicyAdmin:
     async def contracts(self, numbers: Iterable[str]) -> dict[str, ContractDetail]:
         """Details of many contracts: cached one by one, the missing ones through the batch read
         (50 numbers per call, concurrently)."""
-        keys = {f"GET /api/v1/contrats/{n}": n for n in dict.fromkeys(numbers)}
+        keys = {
+            f"GET /api/v1/contrats/{n}": n
+            for n in dict.fromkeys(numbers)
+            if valid("policy-admin.contract", n)
+        }
+        if not keys:
+            return {}
 
         def attempt(missing: list[str]) -> Callable[[float], Awaitable[dict[str, Any]]]:
             wanted = [keys[k] for k in missing]
@@ -249,7 +258,9 @@ class PolicyAdmin:
 
     async def affiliates(self, number: str) -> tuple[Affiliate, ...]:
         """All affiliates of a collective contract (pages of 20 walked, the rest concurrently)."""
-        path = f"/contrats/{number}/affilies"
+        if not valid("policy-admin.contract", number):
+            return ()
+        path = f"/contrats/{segment(number)}/affilies"
         first = await self._get(path, TTL_AFFILIATES_S, {"PAGE": 1})
         if first is None:
             return ()

@@ -7,7 +7,11 @@
   back-end's `Retry-After` (capped); only errors marked `retryable` are retried;
 * a **circuit breaker** per back-end (purgatory): it opens after `threshold` consecutive failed
   attempts, fails fast while open, lets requests probe once `ttl` has passed (half-open) and
-  closes on the first success. A 4xx rejection does not count: the system answered.
+  closes on the first success. A 4xx rejection does not count: the system answered. Nor does
+  anything that is not a back-end's failure (a not-found, a gateway bug, a spent call budget):
+  only a `BackendError` other than `BackendRejected` counts, so no request can open a breaker
+  by what it asks;
+* a **call budget** per request (`budget.spend_call`, before the breaker): see `budget.py`.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from purgatory.domain.model import OpenedState
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from ..errors import BackendError, BackendRejected, BackendTimeout, BackendUnavailable
+from .budget import spend_call
 
 T = TypeVar("T")
 deadline: ContextVar[float | None] = ContextVar("gateway_deadline", default=None)
@@ -69,12 +74,18 @@ def start_deadline(budget_s: float) -> None:
     deadline.set(_now() + budget_s)
 
 
+def not_a_failure(error: BaseException) -> bool:
+    """What a breaker ignores: anything but a back-end's own failure (a 4xx answer, a
+    cancelled request included)."""
+    return not isinstance(error, BackendError) or isinstance(error, BackendRejected)
+
+
 class Breakers:
     """One breaker per back-end, in this process."""
 
     def __init__(self, threshold: int = 10, ttl_s: float = 5.0) -> None:
         self.factory = AsyncCircuitBreakerFactory(
-            default_threshold=threshold, default_ttl=ttl_s, exclude=[BackendRejected]
+            default_threshold=threshold, default_ttl=ttl_s, exclude=[(BaseException, not_a_failure)]
         )
         self.names: set[str] = set()
 
@@ -119,6 +130,7 @@ class Guard:
     ) -> T:
         """One attempt through the breaker (a write, or one try of a read)."""
         budget = self.budget(attempt_timeout_s)
+        spend_call(self.backend)  # the request's call budget: before the breaker, never counted
         breaker = await self.breakers.get(self.backend)
         try:
             async with breaker:

@@ -41,7 +41,7 @@ from .brute_force import (
     hashed,
     remember_outcome,
 )
-from .mutations import EMAIL, Problem
+from .mutations import Problem, normalised_email
 
 log = structlog.get_logger("gateway.accounts")
 
@@ -90,7 +90,7 @@ def password_problems(password: str, confirmation: str, field: str) -> list[Prob
 
 def email_problems(email: str, confirmation: str) -> list[Problem]:
     cleaned = email.strip()
-    if not EMAIL.match(cleaned) or len(cleaned) > 254:
+    if normalised_email(cleaned) is None:
         return [Problem("email", "INVALID", "Adresse e-mail invalide.")]
     if confirmation.strip().lower() != cleaned.lower():
         return [
@@ -297,7 +297,7 @@ _pending: set[asyncio.Task[None]] = set()
 async def request_password_reset(ctx: Context, email: str) -> list[Problem]:
     """Same answer, same time, account or not: the CRM is asked after the answer is sent."""
     cleaned = email.strip()
-    if not EMAIL.match(cleaned) or len(cleaned) > 254:
+    if normalised_email(cleaned) is None:
         return [Problem("email", "INVALID", "Adresse e-mail invalide.")]
     limits = ctx.services.rate_limits
     await limits.hit(RESET_PER_IP, "reset-ip", client_ip(ctx), fail_open=False)

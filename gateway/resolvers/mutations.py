@@ -8,14 +8,18 @@ refused field and nothing is written (the CRM's change is all-or-nothing too).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
+
+from email_validator import EmailNotValidError, validate_email
 
 from ..adapters.crm import Refusal
 from ..context import Context
 from ..domain.records import Customer, Preferences
 from ..errors import Forbidden, Unauthenticated
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MARKUP = set("<>&\"'`")
+UNSAFE_CATEGORIES = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}  # controls, bidi, zero-width…
 FRENCH_MOBILE = re.compile(r"^(?:\+33|0033|0)([67][0-9]{8})$")
 CRM_FIELDS = {"email": "email", "mobile": "mobile"}
 
@@ -25,6 +29,25 @@ class Problem:
     field: str | None
     code: str  # REQUIRED, INVALID, MISMATCH, REFUSED
     message: str
+
+
+def normalised_email(value: str) -> str | None:
+    """The address as the CRM should store it (domain lower-cased, NFC), or None when it is not
+    an e-mail address (email-validator's syntax rules, no deliverability look-up) or holds a
+    control, bidi, zero-width character or markup: it is shown in letters and back-office pages."""
+    cleaned = value.strip()
+    if (
+        len(cleaned) > 254
+        or any(ch in MARKUP or unicodedata.category(ch) in UNSAFE_CATEGORIES for ch in cleaned)
+        or any(ch.isspace() for ch in cleaned)
+    ):
+        return None
+    try:
+        found = validate_email(cleaned, check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    normalized: str = found.normalized
+    return normalized
 
 
 def normalised_mobile(value: str) -> str | None:
@@ -46,10 +69,10 @@ def contact_changes(
             Problem(None, "REQUIRED", "Indiquez une adresse e-mail ou un numéro de mobile.")
         )
     if email is not None:
-        cleaned = email.strip()
-        if not EMAIL.match(cleaned) or len(cleaned) > 254:
+        cleaned = normalised_email(email)
+        if cleaned is None:
             problems.append(Problem("email", "INVALID", "Adresse e-mail invalide."))
-        elif (email_confirmation or "").strip().lower() != cleaned.lower():
+        elif (normalised_email(email_confirmation or "") or "").lower() != cleaned.lower():
             problems.append(
                 Problem(
                     "emailConfirmation", "MISMATCH", "Les deux adresses e-mail sont différentes."

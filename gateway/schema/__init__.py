@@ -23,6 +23,7 @@ from .mutation import Mutation
 from .query import Query
 from .roots import compose
 from .scalars import SCALARS
+from .stale import StaleAnswers
 from .types import Affiliate, Company, Contract, Demande, Document, Dossier, Individual, Reglement
 
 log = structlog.get_logger("gateway.errors")
@@ -94,6 +95,7 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
         scalar_overrides=SCALARS,  # Date, DateTime, Decimal with @specifiedBy (scalars.py)
         extensions=[
             TypedErrors,
+            StaleAnswers,
             ParserCache,
             ValidationCache,
             Rules,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Generic, TypeVar, overload
@@ -11,8 +11,9 @@ import strawberry
 
 from ..context import Context
 from ..domain import values as v
+from ..domain.records import Page
 from ..errors import BadInput
-from .ids import cursor, offset_after
+from .ids import cursor, offset_after, position
 
 Info = strawberry.Info[Context, None]
 N = TypeVar("N")
@@ -94,7 +95,9 @@ def window(first: int, after: str | None) -> tuple[int, int]:
 def connection(
     items: Sequence[R], total: int, offset: int, wrap: Callable[[R], N]
 ) -> Connection[N]:
-    edges = [Edge(cursor=cursor(offset + i), node=wrap(item)) for i, item in enumerate(items)]
+    edges = [
+        Edge(cursor=cursor(offset + i, total), node=wrap(item)) for i, item in enumerate(items)
+    ]
     return Connection(
         edges=edges,
         page_info=PageInfo(
@@ -112,3 +115,19 @@ def sliced(
 ) -> Connection[N]:
     offset, limit = window(first, after)
     return connection(items[offset : offset + limit], len(items), offset, wrap)
+
+
+async def paged(
+    first: int,
+    after: str | None,
+    fetch: Callable[[int, int], Awaitable[Page[R]]],
+    wrap: Callable[[R], N],
+) -> Connection[N]:
+    """A page of a back-end list: `fetch(offset, limit)` is called only when the page can hold
+    something: after the last item of the list (as the cursor's list counted it) the page is
+    empty with no back-end call."""
+    offset, limit = window(first, after)
+    if after is not None and offset >= position(after).total:
+        return connection([], position(after).total, offset, wrap)
+    page = await fetch(offset, limit)
+    return connection(page.items, page.total, offset, wrap)

@@ -1,13 +1,26 @@
-"""Opaque global ids: base64 of `Type:key`. A malformed id is reported as not found."""
+"""Opaque global ids (base64 of `Type:key`) and signed pagination cursors.
+
+A malformed id is reported as not found (the adapters check each legacy identifier's format
+before any call: `adapters/identifiers.py`). A cursor is `offset.total` and an HMAC: the gateway
+only accepts positions it issued, inside the list they were issued for, so `after` can never ask a
+back-end for a page far past the end of a list.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
+import secrets
+from contextvars import ContextVar
+from typing import NamedTuple
 
 import strawberry
 
-from ..errors import NotFound
+from ..errors import BadInput, NotFound
+
+MAX_KEY = 100  # the longest legacy key (`RMB…@A…`, `DOC…@EDQ-…`) is far shorter
 
 
 def to_global(kind: str, key: str) -> strawberry.ID:
@@ -20,24 +33,65 @@ def from_global(value: str, expected: str | None = None) -> tuple[str, str]:
         kind, sep, key = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise NotFound(expected or "Cet élément") from None
-    if not sep or not key or (expected is not None and kind != expected):
+    if (
+        not sep
+        or not key
+        or len(key) > MAX_KEY
+        or not key.isprintable()  # control characters: nothing legacy has them
+        or (expected is not None and kind != expected)
+    ):
         raise NotFound(expected or "Cet élément")
     return kind, key
 
 
-def cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
+class Position(NamedTuple):
+    """Where a signed cursor points: the item's offset and the list's total when it was issued."""
+
+    offset: int
+    total: int
+
+
+# HMAC key of pagination cursors, set per request by the app (`derive_cursor_key` of the gateway
+# secret: every gateway process derives the same); a random one outside requests.
+PROCESS_KEY = secrets.token_bytes(32)
+cursor_key: ContextVar[bytes | None] = ContextVar("gateway_cursor_key", default=None)
+SIGNATURE_BYTES = 12
+
+
+def derive_cursor_key(secret: str) -> bytes:
+    """A key for cursors only, derived from the gateway secret (as download links do)."""
+    return hmac.new(secret.encode(), b"pagination-cursors", hashlib.sha256).digest()
+
+
+def _sign(payload: bytes) -> bytes:
+    return hmac.new(cursor_key.get() or PROCESS_KEY, payload, hashlib.sha256).digest()[
+        :SIGNATURE_BYTES
+    ]
+
+
+def cursor(offset: int, total: int) -> str:
+    """The opaque, signed cursor of the item at `offset` of a list of `total` items."""
+    payload = f"{offset}.{total}".encode()
+    return base64.urlsafe_b64encode(payload + b"." + _sign(payload)).decode().rstrip("=")
+
+
+def position(after: str) -> Position:
+    """The position a cursor the gateway issued points at; a forged or altered one is refused
+    (`BadInput`) before anything is asked of a back-end."""
+    try:
+        raw = base64.urlsafe_b64decode((after + "=" * (-len(after) % 4)).encode())
+        payload, signature = raw[: -SIGNATURE_BYTES - 1], raw[-SIGNATURE_BYTES:]
+        if len(raw) <= SIGNATURE_BYTES + 1 or raw[-SIGNATURE_BYTES - 1 : -SIGNATURE_BYTES] != b".":
+            raise ValueError("not a cursor")
+        if not hmac.compare_digest(_sign(payload), signature):
+            raise ValueError("not signed by the gateway")
+        offset, total = (int(part) for part in payload.decode("ascii").split("."))
+        if not 0 <= offset < total:
+            raise ValueError("outside its list")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise BadInput("Curseur de pagination invalide.", "after") from None
+    return Position(offset, total)
 
 
 def offset_after(after: str | None) -> int:
-    if after is None:
-        return 0
-    try:
-        kind, _, number = base64.urlsafe_b64decode(after.encode()).decode().partition(":")
-        if kind == "offset" and number.isdigit():
-            return int(number) + 1
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    from ..errors import BadInput
-
-    raise BadInput("Curseur de pagination invalide.", "after")
+    return 0 if after is None else position(after).offset + 1

@@ -22,11 +22,10 @@ from .common import (
     Info,
     MoneyType,
     PeriodType,
-    connection,
     money,
+    paged,
     period,
     sliced,
-    window,
 )
 from .ids import from_global, to_global
 from .values import (
@@ -184,11 +183,15 @@ class Person(Node):
         after: str | None = None,
         filter: ReglementFilter | None = None,
     ) -> Connection[Reglement] | None:
-        offset, limit = window(first, after)
-        page = await queries.reglements(
-            info.context, self.scope, None, await criteria(info, self.scope, filter), offset, limit
+        wanted = await criteria(info, self.scope, filter)
+        return await paged(
+            first,
+            after,
+            lambda offset, limit: queries.reglements(
+                info.context, self.scope, None, wanted, offset, limit
+            ),
+            lambda r: Reglement.of(r, self.scope),
         )
-        return connection(page.items, page.total, offset, lambda r: Reglement.of(r, self.scope))
 
 
 async def queries_contract(info: Info, scope: Scope, contract_id: str) -> rec.ContractSummary:
@@ -435,16 +438,15 @@ class Contract(Node):
         after: str | None = None,
         filter: ReglementFilter | None = None,
     ) -> Connection[Reglement] | None:
-        offset, limit = window(first, after)
-        page = await queries.reglements(
-            info.context,
-            self.scope,
-            self.summary,
-            await criteria(info, self.scope, filter),
-            offset,
-            limit,
+        wanted = await criteria(info, self.scope, filter)
+        return await paged(
+            first,
+            after,
+            lambda offset, limit: queries.reglements(
+                info.context, self.scope, self.summary, wanted, offset, limit
+            ),
+            lambda r: Reglement.of(r, self.scope),
         )
-        return connection(page.items, page.total, offset, lambda r: Reglement.of(r, self.scope))
 
     @strawberry.field(description="Documents about this contract, newest first.")
     async def documents(
@@ -546,9 +548,13 @@ class Dossier(Node):
     async def reglements(
         self, info: Info, first: int = 20, after: str | None = None
     ) -> Connection[Reglement] | None:
-        offset, limit = window(first, after)
-        page = await queries.dossier_reglements(info.context, await self.load(info), offset, limit)
-        return connection(page.items, page.total, offset, lambda r: Reglement.of(r, self.scope))
+        found = await self.load(info)
+        return await paged(
+            first,
+            after,
+            lambda offset, limit: queries.dossier_reglements(info.context, found, offset, limit),
+            lambda r: Reglement.of(r, self.scope),
+        )
 
 
 # ---- règlement ------------------------------------------------------------------------------------

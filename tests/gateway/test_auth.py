@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
+from typing import Any
 
+import httpx
 import jwt
 import pytest
 
+from gateway.auth import TokenVerifier
+from gateway.downloads import Grant
+from gateway.errors import Unauthenticated
 from gateway.settings import Settings
 from tests.gateway.support import PERSONAS, Gateway, codes
 
@@ -120,8 +127,28 @@ def test_production_refuses_the_development_secret_and_the_mocks() -> None:
             policy_admin_url="http://pa",
             crm_url="http://crm",
         )
-    real = Settings(env="production", jwt_secret=secret, jwt_private_key=key, **urls)
+    public = {"public_url": "https://espace-client.example"}
+    real = Settings(env="production", jwt_secret=secret, jwt_private_key=key, **urls, **public)
     assert real.graphiql is False
+
+
+def test_production_refuses_a_short_secret_and_links_built_from_the_host_header() -> None:
+    urls = {
+        "policy_admin_url": "http://pa",
+        "claims_url": "http://c",
+        "editique_url": "http://e",
+        "crm_url": "http://crm",
+        "public_url": "https://espace-client.example",
+        "jwt_private_key": "/run/secrets/gateway-signing-key.pem",
+    }
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        Settings(env="production", jwt_secret="x", **urls)
+    with pytest.raises(ValueError, match="at least 32 bytes"):  # it also signs links and cursors
+        Settings(env="production", jwt_secret="x" * 31, jwks_url="https://idp/jwks", **urls)
+    del urls["public_url"]
+    with pytest.raises(ValueError, match="GATEWAY_PUBLIC_URL"):
+        Settings(env="production", jwt_secret="s" * 32, **urls)
+    assert Settings(env="development").public_url is None  # outside production: the request's
 
 
 def test_the_demo_calendar_is_the_fixtures_day_only_with_in_process_mocks() -> None:
@@ -133,3 +160,97 @@ def test_the_demo_calendar_is_the_fixtures_day_only_with_in_process_mocks() -> N
     assert demo_calendar(Settings()).today == TODAY
     assert demo_calendar(Settings(today=date(2030, 1, 1))).today == date(2030, 1, 1)
     assert demo_calendar(Settings(crm_url="http://crm.example")).today is None
+
+
+# ---- tokens of an identity provider (JWKS) ------------------------------------------------------
+def jwks_provider() -> tuple[dict[str, Any], list[int], Any, Any]:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    keys = [
+        {**json.loads(RSAAlgorithm.to_jwk(rsa_key.public_key())), "kid": "rsa-1"},
+        {**json.loads(ECAlgorithm.to_jwk(ec_key.public_key())), "kid": "ec-1"},
+    ]
+    return {"keys": keys}, [], rsa_key, ec_key
+
+
+async def jwks_verifier(delay_s: float = 0.0) -> tuple[TokenVerifier, list[int], Any, Any]:
+    jwks, fetches, rsa_key, ec_key = jwks_provider()
+
+    async def serve(request: httpx.Request) -> httpx.Response:
+        fetches.append(1)
+        await asyncio.sleep(delay_s)
+        return httpx.Response(200, json=jwks)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(serve))
+    return (
+        TokenVerifier(Settings(jwks_url="https://idp.test/jwks"), http=http),
+        fetches,
+        rsa_key,
+        ec_key,
+    )
+
+
+def signed(key: Any, alg: str, kid: str | None, **claims: object) -> str:
+    payload = {"sub": PERSONAS["chris"], "aud": "espace-client", "exp": int(time.time()) + 60}
+    headers = {"kid": kid} if kid is not None else {}
+    return jwt.encode({**payload, **claims}, key, algorithm=alg, headers=headers)
+
+
+async def test_identity_provider_tokens_with_a_wrong_kid_or_alg_are_unauthenticated() -> None:
+    verifier, fetches, rsa_key, ec_key = await jwks_verifier()
+    assert (
+        await verifier.verify(f"Bearer {signed(rsa_key, 'RS256', 'rsa-1')}")
+    ).subject == "C0001001"
+    assert (
+        await verifier.verify(f"Bearer {signed(ec_key, 'ES256', 'ec-1')}")
+    ).subject == "C0001001"
+    bad = [
+        signed(rsa_key, "RS256", "unknown"),
+        signed(rsa_key, "RS256", None),
+        signed(ec_key, "ES256", "rsa-1"),  # an EC signature checked with the RSA key: TypeError
+        signed(rsa_key, "RS256", "ec-1"),
+        signed("s" * 32, "HS256", "rsa-1"),
+        signed(rsa_key, "RS256", "rsa-1", exp=str(int(time.time()) + 60)),
+        signed(rsa_key, "RS256", "rsa-1", iat="yesterday"),
+        signed(rsa_key, "RS256", "rsa-1", nbf=True),
+    ]
+    for token in bad:
+        with pytest.raises(Unauthenticated):
+            await verifier.verify(f"Bearer {token}")
+    assert len(fetches) == 1  # unknown kids did not make the provider be asked again at once
+
+
+async def test_concurrent_unknown_kids_refresh_the_key_set_once() -> None:
+    verifier, fetches, rsa_key, _ = await jwks_verifier(delay_s=0.05)
+    tokens = [signed(rsa_key, "RS256", f"kid-{i}") for i in range(50)]
+    results = await asyncio.gather(
+        *(verifier.verify(f"Bearer {t}") for t in tokens), return_exceptions=True
+    )
+    assert all(isinstance(r, Unauthenticated) for r in results) and len(fetches) == 1
+
+
+async def test_a_mismatched_identity_provider_token_is_401_not_500(gateway: Gateway) -> None:
+    verifier, _, _, ec_key = await jwks_verifier()
+    services = gateway.app.state.services
+    services.verifier = verifier
+    token = signed(ec_key, "ES256", "rsa-1")
+    response = await gateway.http.post(
+        "/graphql",
+        json={"query": "{ viewer { id } }"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200 and codes(response.json()) == ["UNAUTHENTICATED"]
+    link = services.links.sign(Grant("DOC20231020000311", "EDQ-1001", PERSONAS["chris"]))
+    download = await gateway.http.get(
+        f"/documents/{link}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert download.status_code == 401 and download.json()["code"] == "UNAUTHENTICATED"
+
+
+async def test_hs256_tokens_need_numeric_dates(gateway: Gateway) -> None:
+    for claims in ({"exp": str(int(time.time()) + 60)}, {"iat": "now"}, {"nbf": "0"}):
+        body = await gateway.run("{ viewer { id } }", token=forge(gateway.settings, **claims))
+        assert codes(body) == ["UNAUTHENTICATED"], claims

@@ -79,17 +79,20 @@ async def _values(keys: list[str]) -> dict[str, str]:
     return {k: k.upper() for k in keys}
 
 
-async def test_the_memory_cache_is_bounded() -> None:
-    cache = ResponseCache.build(None)
-    cache.max_entries = 3
-    for i in range(6):
-        await cache.fetch(f"k{i}", 60, lambda i=i: _const(i))  # type: ignore[misc]
-    await asyncio.sleep(0)
-    assert list(cache.order) == ["k3", "k4", "k5"]
-    assert await cache.store.get("k0") is None and await cache.store.get("k5") == {"v": 5}
+async def test_the_memory_cache_is_bounded_by_bytes() -> None:
+    cache = ResponseCache.build(None, max_bytes=10_000)
+    for i in range(40):  # ~1 KB each: 40 KB offered to a 10 KB cache
+        await cache.fetch(f"k{i}", 60, lambda i=i: _const({"blob": "x" * 800, "i": i}))  # type: ignore[misc]
+    store = cache.store
+    assert 5 <= len(store) <= 10 and store.size_bytes <= 10_000
+    assert await store.get("k0") is None and (await cache.fetch("k39", 60, _never))["i"] == 39
 
 
-async def _const(value: int) -> int:
+async def _never() -> Any:
+    raise AssertionError("should have been a hit")
+
+
+async def _const(value: Any) -> Any:
     return value
 
 

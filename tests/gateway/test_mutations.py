@@ -127,3 +127,87 @@ async def test_mutations_are_refused_over_get(gateway: Gateway) -> None:
         response.status_code == 400 and "mutation" in response.text.lower()
     )  # GET never runs a mutation
     assert "PATCH /crm/api/clients/{clientId}/contact" not in gateway.mocks["crm"].log.counts
+
+
+# ---- writes with an unknown outcome (issue 11) ---------------------------------------------------
+CONTACT_ROUTE = "PATCH /crm/api/clients/{clientId}/contact"
+NEW_EMAIL = {"email": "chris.new@example.fr", "emailConfirmation": "chris.new@example.fr"}
+
+
+async def crm_faults(gateway: Gateway, **settings: object) -> None:
+    async with admin(gateway.mocks["crm"]) as control:
+        assert (await control.put("/_admin/faults", json=settings)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"timeout_rate": 1.0, "hang_ms": 5000},  # committed, the answer held past our timeout
+        {"quirk_rate": 1.0},  # committed, then 503 instead of the answer
+    ],
+)
+async def test_a_change_whose_answer_is_lost_is_confirmed_by_reading_it_back(
+    gateway: Gateway, fault: dict[str, object]
+) -> None:
+    await crm_faults(gateway, routes=[CONTACT_ROUTE], **fault)
+    body = await gateway.run(UPDATE, {"input": NEW_EMAIL}, as_=PERSONAS["chris"])
+    assert "errors" not in body, body
+    result = body["data"]["updateContactData"]
+    assert result["userErrors"] == [] and result["person"]["email"] == "chris.new@example.fr"
+    assert gateway.mocks["crm"].log.counts[CONTACT_ROUTE] == 1  # read back, never re-sent
+
+
+async def test_a_change_the_crm_did_not_make_is_reported_as_not_made(gateway: Gateway) -> None:
+    await crm_faults(gateway, routes=[CONTACT_ROUTE], error_rate=1.0)  # 503, not processed
+    body = await gateway.run(UPDATE, {"input": NEW_EMAIL}, as_=PERSONAS["chris"])
+    assert codes(body) == ["BACKEND_UNAVAILABLE"] and "pas été enregistrée" in str(body)
+    assert gateway.mocks["crm"].log.counts["GET /crm/api/clients/{clientId}"] >= 1
+    profile = await gateway.run("Profile", as_=PERSONAS["chris"])
+    assert profile["data"]["viewer"]["email"] == "chris.martin@example.fr"
+
+
+async def test_outcome_unknown_when_even_reading_back_fails(gateway: Gateway) -> None:
+    await crm_faults(gateway, routes=["/crm/api/clients"], timeout_rate=1.0, hang_ms=10_000)
+    body = await gateway.run(UPDATE, {"input": NEW_EMAIL}, as_=PERSONAS["chris"])
+    assert body["data"] is None and codes(body) == ["OUTCOME_UNKNOWN"]
+    assert body["errors"][0]["extensions"] == {"code": "OUTCOME_UNKNOWN", "backend": "crm"}
+    assert gateway.mocks["crm"].log.counts[CONTACT_ROUTE] == 1
+
+
+async def test_preferences_whose_answer_is_lost_are_confirmed(gateway: Gateway) -> None:
+    wanted = {
+        "paperless": False,
+        "consents": {
+            "groupOffers": True,
+            "targetedCommunication": True,
+            "satisfactionSurveys": False,
+        },
+    }
+    route = "PUT /crm/api/clients/{clientId}/preferences"
+    await crm_faults(gateway, routes=[route], timeout_rate=1.0, hang_ms=5000)
+    body = await gateway.run(PREFERENCES, {"input": wanted}, as_=PERSONAS["paul"])
+    result = body["data"]["updatePreferences"]
+    assert result["userErrors"] == [] and result["person"]["preferences"] == wanted
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "chris\u202e@example.fr",  # right-to-left override
+        "chris\u200b@example.fr",  # zero-width space
+        "chris\u0007@example.fr",  # a control character
+        "chris@exa\u2028mple.fr",  # a line separator
+        "<b>chris</b>@example.fr",
+        "chris@example.fr<script>",
+        '"chris"@example.fr',
+        "chris@localhost",
+    ],
+)
+async def test_unsafe_email_addresses_are_refused_before_anything_is_sent(
+    gateway: Gateway, email: str
+) -> None:
+    data = {"email": email, "emailConfirmation": email}
+    body = await gateway.run(UPDATE, {"input": data}, as_=PERSONAS["chris"])
+    errors = body["data"]["updateContactData"]["userErrors"]
+    assert [(e["field"], e["code"]) for e in errors] == [("email", "INVALID")]
+    assert gateway.mocks["crm"].log.counts[CONTACT_ROUTE] == 0

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -20,10 +22,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def redis_server(directory: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A real redis-server on a free port: its URL and its process (to stop it, SIGSTOP it…)."""
     port = free_port()
-    directory: Path = tmp_path_factory.mktemp("redis")
     server = subprocess.Popen(
         [
             "redis-server",
@@ -51,10 +53,17 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise TimeoutError("redis-server did not start")
             time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://127.0.0.1:{port}/0", server
     finally:
+        server.send_signal(signal.SIGCONT)
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with redis_server(tmp_path_factory.mktemp("redis")) as (url, _):
+        yield url
 
 
 def test_two_gateways_share_cached_answers_through_redis(redis_url: str) -> None:
@@ -66,6 +75,7 @@ def test_two_gateways_share_cached_answers_through_redis(redis_url: str) -> None
             "CRM_URL": urls["crm"],
             "GATEWAY_REDIS_URL": redis_url,
             "GATEWAY_TODAY": TODAY.isoformat(),
+            "GATEWAY_CACHE_TIMEOUT_S": "2",  # sharing is tested here, not the 50 ms bound
         }
         ports = [free_port(), free_port()]
         token = subprocess.run(
@@ -103,6 +113,7 @@ def test_two_gateways_share_cached_answers_through_redis(redis_url: str) -> None
                 )
 
             first = home(ports[0])
+            time.sleep(0.3)  # gateway A writes to Redis in the background, after answering
             after_first = calls()
             second = home(ports[1])
             assert (

@@ -113,6 +113,7 @@ async def test_production_serves_neither_graphiql_nor_its_files(
         env="production",
         jwt_secret="a-production-secret-of-enough-length-0123456789",  # type: ignore[arg-type]
         jwt_private_key=signing_key(),  # type: ignore[arg-type]
+        public_url="https://espace-client.example",
         today=TODAY,
         policy_admin_url="http://policy-admin.invalid",
         claims_url="http://claims.invalid",
