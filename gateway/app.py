@@ -2,7 +2,7 @@
 
 The lifespan is the composition root: it builds the `Services` (settings, back-end clients, token
 verifier, link signer, clock, audit) once; every request gets a fresh `Context` with its own
-loaders. An unauthenticated request resolves nothing: only introspection is answered.
+loaders. A request without a session reaches only the account's entry points (gateway/schema/anonymous.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, OperationDefinitionNode, parse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,7 +19,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.types import ExecutionResult as StrawberryResult
 
 from .adapters import Backends
 from .adapters.resilience import start_deadline
@@ -28,27 +26,14 @@ from .auth import TokenVerifier
 from .clock import Clock
 from .context import Audit, Context, Services
 from .downloads import DownloadLinks
-from .errors import GatewayError, NotFound, Unauthenticated
+from .errors import GatewayError, NotFound
+from .limits import Limits
 from .metrics import GatewayCollector
 from .ratelimit import RateLimits
 from .resolvers.loaders import Loaders
 from .schema import build_schema
 from .settings import Settings
 from .store import build_store
-
-
-def only_introspection(query: str | None) -> bool:
-    try:
-        document = parse(query or "")
-    except GraphQLError:
-        return False
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode):
-            for selection in definition.selection_set.selections:
-                name = getattr(selection, "name", None)
-                if name is None or not name.value.startswith("__"):
-                    return False
-    return True
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -76,11 +61,6 @@ class GraphQLApp(GraphQL[Context, None]):
         root_value: Any,
         request_data: Any,
     ) -> Any:
-        if context.principal is None and not only_introspection(request_data.query):
-            error = context.auth_error or Unauthenticated()
-            return StrawberryResult(
-                data=None, errors=[GraphQLError(error.message, extensions=error.extensions)]
-            )
         return await super().execute_single(
             request=request,
             request_adapter=request_adapter,
@@ -144,7 +124,9 @@ async def metrics(request: Request) -> Response:
 def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = None) -> Starlette:
     """The gateway. `mocks` lets tests hand in their own in-process mock instances."""
     settings = settings or Settings()
-    schema = build_schema(introspection=settings.graphiql)
+    schema = build_schema(
+        introspection=settings.graphiql, limits=Limits.of(settings), suggestions=settings.graphiql
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

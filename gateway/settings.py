@@ -66,6 +66,18 @@ class Settings(BaseSettings):
     breaker_ttl_s: float = 5.0
     cache: bool = True
 
+    # operation limits (gateway/limits.py), checked before anything runs
+    max_tokens: int = 2_000
+    max_comments: int = 200
+    max_query_length: int = 100_000
+    max_depth: int = 12
+    max_aliases: int = 20
+    max_root_fields: int = 10
+    max_fields: int = 400
+    max_directives: int = 20
+    max_cost: int = 5_000
+    max_page_size: int = 50
+
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:
         if (
