@@ -10,7 +10,8 @@ more to measure than to read. The measures, fragments expanded, per operation:
     root fields   fields at the operation's first level                       QUERY_TOO_COMPLEX
     fields        every field                                                 QUERY_TOO_COMPLEX
     directives    every directive                                             QUERY_TOO_COMPLEX
-    cost          1 per field, times `first` for what a page field selects    QUERY_TOO_COMPLEX
+    cost          1 per field, 10 per field taking arguments (a look-up, a page:  QUERY_TOO_COMPLEX
+                  what reaches a back-end), times `first` for what a page selects
     `first`       a literal above the page size                               QUERY_TOO_COMPLEX
 
 A `first` given by a variable counts as the page size (the worst case; the resolver refuses
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from graphql import (
@@ -44,6 +46,7 @@ from graphql import (
     ValidationRule,
     VariableNode,
     get_named_type,
+    parse,
 )
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 from graphql.validation import ASTValidationRule, ValidationContext
@@ -54,6 +57,7 @@ from .settings import Settings
 
 CAP = 10**12  # measures saturate here: an exponential document stays a small number
 PAGE_ARGUMENT = "first"
+LOOKUP_COST = 10  # a field taking arguments (a look-up by id, a page): what reaches a back-end
 INTROSPECTION = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}
 TOO_LARGE = "QUERY_TOO_LARGE"
 TOO_DEEP = "QUERY_TOO_DEEP"
@@ -194,12 +198,13 @@ class Measurer:
             kind = get_named_type(definition.type) if definition is not None else None
             child = self.selections(node.selection_set, kind)
         times = self.page_size(node, definition)
+        weight = LOOKUP_COST if definition is not None and definition.args else 1
         return Measure(
             depth=0 if name in INTROSPECTION else 1 + child.depth,
             fields=min(CAP, 1 + child.fields),
             aliases=min(CAP, child.aliases + (1 if node.alias else 0)),
             directives=child.directives,
-            cost=min(CAP, 1 + times * child.cost),
+            cost=min(CAP, weight + times * child.cost),
             width=1,
         )
 
@@ -267,13 +272,48 @@ def limits_rule(limits: Limits) -> type[ASTValidationRule]:
     return OperationLimits
 
 
+@lru_cache(maxsize=128)
+def cached_parse(query: str, options: tuple[tuple[str, int], ...]) -> DocumentNode:
+    return parse(query, **dict(options))
+
+
+def refused_document(error: GraphQLError) -> GraphQLError:
+    """A parse error, typed: QUERY_TOO_LARGE past a limit, GRAPHQL_PARSE_FAILED otherwise."""
+    aborted = "Parsing aborted" in error.message
+    typed = GraphQLError(
+        error.message, extensions={"code": TOO_LARGE if aborted else "GRAPHQL_PARSE_FAILED"}
+    )
+    typed.locations = error.locations
+    return typed
+
+
 def parse_limits(limits: Limits) -> type[SchemaExtension]:
-    """The extension handing `limits` to the parser (before the parser cache reads them)."""
+    """The parsing extension: a cached parse within `limits` (replaces strawberry's ParserCache).
+
+    A refused document raises its typed error from the hook: strawberry answers it as the
+    operation's only error, and does not parse it a second time. The length is checked before
+    the parser sees the text (a parse error computes its line and column: not over 1 MB)."""
     options = limits.parse_options()
+    key = tuple(sorted(options.items()))
 
     class ParseLimits(SchemaExtension):
         def on_operation(self) -> Iterator[None]:
             self.execution_context.parse_options.update(options)  # type: ignore[typeddict-item]
+            yield
+
+        def on_parse(self) -> Iterator[None]:
+            context = self.execution_context
+            if context.query and context.graphql_document is None:
+                if len(context.query) > limits.max_query_length:
+                    raise GraphQLError(
+                        f"Syntax Error: Source contains more than {limits.max_query_length} "
+                        "code points. Parsing aborted.",
+                        extensions={"code": TOO_LARGE},
+                    )
+                try:
+                    context.graphql_document = cached_parse(context.query, key)
+                except GraphQLError as error:
+                    raise refused_document(error) from None
             yield
 
     return ParseLimits

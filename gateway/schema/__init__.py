@@ -11,7 +11,6 @@ from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
-    ParserCache,
     SchemaExtension,
     ValidationCache,
 )
@@ -110,7 +109,6 @@ def build_schema(
             Errors,
             parse_limits(limits),
             Gate,
-            ParserCache,
             ValidationCache,
             Rules,
         ],
