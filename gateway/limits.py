@@ -273,8 +273,13 @@ def limits_rule(limits: Limits) -> type[ASTValidationRule]:
 
 
 @lru_cache(maxsize=128)
-def cached_parse(query: str, options: tuple[tuple[str, int], ...]) -> DocumentNode:
-    return parse(query, **dict(options))
+def cached_parse(query: str, limits: Limits) -> DocumentNode:
+    return parse(
+        query,
+        max_lexical_tokens=limits.max_tokens,
+        max_comments=limits.max_comments,
+        max_source_length=limits.max_query_length,
+    )
 
 
 def refused_document(error: GraphQLError) -> GraphQLError:
@@ -294,7 +299,6 @@ def parse_limits(limits: Limits) -> type[SchemaExtension]:
     operation's only error, and does not parse it a second time. The length is checked before
     the parser sees the text (a parse error computes its line and column: not over 1 MB)."""
     options = limits.parse_options()
-    key = tuple(sorted(options.items()))
 
     class ParseLimits(SchemaExtension):
         def on_operation(self) -> Iterator[None]:
@@ -311,7 +315,7 @@ def parse_limits(limits: Limits) -> type[SchemaExtension]:
                         extensions={"code": TOO_LARGE},
                     )
                 try:
-                    context.graphql_document = cached_parse(context.query, key)
+                    context.graphql_document = cached_parse(context.query, limits)
                 except GraphQLError as error:
                     raise refused_document(error) from None
             yield
