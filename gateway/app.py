@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
+from graphql import GraphQLError
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -19,7 +20,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.types import ExecutionResult as StrawberryResult
 
+from . import throttling
 from .adapters import Backends
 from .adapters.resilience import start_deadline
 from .auth import TokenVerifier
@@ -29,7 +32,7 @@ from .downloads import DownloadLinks
 from .errors import GatewayError, NotFound
 from .limits import Limits
 from .metrics import GatewayCollector
-from .ratelimit import RateLimits
+from .ratelimit import RateLimits, TooManyRequests
 from .resolvers.loaders import Loaders
 from .schema import build_schema
 from .settings import Settings
@@ -61,6 +64,14 @@ class GraphQLApp(GraphQL[Context, None]):
         root_value: Any,
         request_data: Any,
     ) -> Any:
+        try:
+            await throttling.spend(context)
+        except TooManyRequests as exc:
+            sub_response.status_code = 429
+            sub_response.headers["Retry-After"] = str(exc.retry_after)
+            return StrawberryResult(
+                data=None, errors=[GraphQLError(exc.message, extensions=exc.extensions)]
+            )
         return await super().execute_single(
             request=request,
             request_adapter=request_adapter,

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     max_cost: int = 5_000
     max_page_size: int = 50
 
+    # rate limits of /graphql (gateway/throttling.py), in the `limits` notation
+    rate_limit_client: str = "300/minute"
+    rate_limit_ip: str = "1200/minute"
+    rate_limit_anonymous: str = "60/minute"
+
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:
         if (
