@@ -44,6 +44,7 @@ def main() -> None:
         import uvicorn
 
         from .app import create_app
+        from .http_limits import guarded_protocol
 
         settings = demo_calendar(Settings())
         if settings.today is not None:
@@ -54,6 +55,8 @@ def main() -> None:
             port=args.port or settings.port,
             log_level="info",
             access_log=not args.no_access_log,
+            http=guarded_protocol(settings.max_header_bytes, settings.header_timeout_s),
+            timeout_keep_alive=settings.keep_alive_s,
         )
     elif args.command == "token":
         from .auth import TokenVerifier

@@ -30,6 +30,7 @@ from .clock import Clock
 from .context import Audit, Context, Services
 from .downloads import DownloadLinks
 from .errors import GatewayError, NotFound
+from .http_limits import HttpLimits
 from .limits import Limits
 from .metrics import GatewayCollector
 from .ratelimit import RateLimits, TooManyRequests
@@ -163,7 +164,7 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
     graphql = GraphQLApp(
         schema, graphql_ide="graphiql" if settings.graphiql else None, allow_queries_via_get=True
     )
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/documents/{token}", download, methods=["GET"]),
@@ -172,3 +173,7 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
         ],
         lifespan=lifespan,
     )
+    app.add_middleware(
+        HttpLimits, max_body_bytes=settings.max_body_bytes, max_json_depth=settings.max_json_depth
+    )
+    return app

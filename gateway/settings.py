@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     max_cost: int = 5_000
     max_page_size: int = 50
 
+    # HTTP limits (gateway/http_limits.py)
+    max_body_bytes: int = 1_000_000
+    max_json_depth: int = 16
+    max_header_bytes: int = 16_384
+    header_timeout_s: float = 10.0
+    keep_alive_s: int = 5
+
     # rate limits of /graphql (gateway/throttling.py), in the `limits` notation
     rate_limit_client: str = "300/minute"
     rate_limit_ip: str = "1200/minute"
