@@ -115,7 +115,9 @@ async def server(header_timeout_s: float = 0.5) -> AsyncIterator[int]:
     )
     running = uvicorn.Server(config)
     task = asyncio.create_task(running.serve())
-    while not running.started:
+    for _ in range(500):  # started within 5 s
+        if running.started:
+            break
         await asyncio.sleep(0.01)
     try:
         yield port
