@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -33,6 +34,7 @@ from .errors import GatewayError, NotFound
 from .http_limits import HttpLimits
 from .limits import Limits
 from .metrics import GatewayCollector
+from .persisted import TrustedDocuments
 from .ratelimit import RateLimits, TooManyRequests
 from .resolvers.loaders import Loaders
 from .schema import build_schema
@@ -41,6 +43,8 @@ from .store import build_store
 
 
 class GraphQLApp(GraphQL[Context, None]):
+    trusted: TrustedDocuments  # set by create_app
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
@@ -65,21 +69,36 @@ class GraphQLApp(GraphQL[Context, None]):
         root_value: Any,
         request_data: Any,
     ) -> Any:
+        """Rate limits and trusted documents first: a refused request is not even parsed."""
+        store = context.services.store
         try:
             await throttling.spend(context)
-        except TooManyRequests as exc:
-            sub_response.status_code = 429
-            sub_response.headers["Retry-After"] = str(exc.retry_after)
+            query, register = await self.trusted.resolve(
+                request_data.query, request_data.extensions, store
+            )
+        except GatewayError as exc:
+            if isinstance(exc, TooManyRequests):
+                sub_response.status_code = 429
+                sub_response.headers["Retry-After"] = str(exc.retry_after)
             return StrawberryResult(
                 data=None, errors=[GraphQLError(exc.message, extensions=exc.extensions)]
             )
-        return await super().execute_single(
+        result = await super().execute_single(
             request=request,
             request_adapter=request_adapter,
             sub_response=sub_response,
             context=context,
             root_value=root_value,
-            request_data=request_data,
+            request_data=replace(request_data, query=query),
+        )
+        if register and query and result.data is not None:  # it ran: worth keeping
+            await self.trusted.register(register, query, store)
+        return result
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """A GET with `extensions` and no `query` is a persisted query, not a browser."""
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
         )
 
     def encode_json(self, data: object) -> bytes:
@@ -163,6 +182,11 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
 
     graphql = GraphQLApp(
         schema, graphql_ide="graphiql" if settings.graphiql else None, allow_queries_via_get=True
+    )
+    graphql.trusted = TrustedDocuments(
+        persisted_only=settings.persisted_only,
+        ttl_s=settings.apq_ttl_s,
+        max_length=settings.apq_max_length,
     )
     app = Starlette(
         routes=[

@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     header_timeout_s: float = 10.0
     keep_alive_s: int = 5
 
+    # trusted documents and APQ (gateway/persisted.py)
+    persisted_only: bool = False
+    apq_ttl_s: float = 7 * 86_400
+    apq_max_length: int = 20_000
+
     # rate limits of /graphql (gateway/throttling.py), in the `limits` notation
     rate_limit_client: str = "300/minute"
     rate_limit_ip: str = "1200/minute"
