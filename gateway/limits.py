@@ -66,7 +66,7 @@ TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 
 @dataclass(frozen=True)
 class Limits:
-    max_tokens: int = 2_000
+    max_tokens: int = 1_000
     max_comments: int = 200
     max_query_length: int = 100_000
     max_depth: int = 12

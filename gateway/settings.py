@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     cache: bool = True
 
     # operation limits (gateway/limits.py), checked before anything runs
-    max_tokens: int = 2_000
+    max_tokens: int = 1_000
     max_comments: int = 200
     max_query_length: int = 100_000
     max_depth: int = 12
