@@ -204,3 +204,14 @@ def guarded_protocol(max_header_bytes: int, header_timeout_s: float) -> type[Htt
             super().on_headers_complete()
 
     return GuardedHttpToolsProtocol
+
+
+def __getattr__(name: str) -> Any:
+    """`uvicorn --http gateway.http_limits:SettingsProtocol`: the guarded protocol with the
+    environment's limits, for deployments that run uvicorn themselves (`--workers N`)."""
+    if name == "SettingsProtocol":
+        from .settings import Settings
+
+        settings = Settings()
+        return guarded_protocol(settings.max_header_bytes, settings.header_timeout_s)
+    raise AttributeError(name)

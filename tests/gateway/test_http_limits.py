@@ -8,6 +8,7 @@ import json
 import socket
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import uvicorn
 
@@ -100,7 +101,7 @@ async def hello(scope: dict, receive: object, send: object) -> None:  # type: ig
 
 
 @contextlib.asynccontextmanager
-async def server(header_timeout_s: float = 0.5) -> AsyncIterator[int]:
+async def server(header_timeout_s: float = 0.5, http: Any = None) -> AsyncIterator[int]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -108,7 +109,7 @@ async def server(header_timeout_s: float = 0.5) -> AsyncIterator[int]:
         hello,
         host="127.0.0.1",
         port=port,
-        http=guarded_protocol(max_header_bytes=16_384, header_timeout_s=header_timeout_s),
+        http=http or guarded_protocol(max_header_bytes=16_384, header_timeout_s=header_timeout_s),
         timeout_keep_alive=1,
         log_level="warning",
         lifespan="off",
@@ -142,6 +143,15 @@ async def test_headers_over_16_kib_are_refused() -> None:
         assert (await exchange(port, big)).startswith(b"HTTP/1.1 431")
         small = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
         assert b"\r\nok\r\n" in await exchange(port, small)
+
+
+async def test_uvicorn_run_by_hand_takes_the_limits_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GATEWAY_MAX_HEADER_BYTES", "512")
+    async with server(http="gateway.http_limits:SettingsProtocol") as port:
+        request = b"GET / HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 600 + b"\r\n\r\n"
+        assert (await exchange(port, request)).startswith(b"HTTP/1.1 431")
 
 
 async def test_a_client_sending_its_headers_slowly_is_cut_off() -> None:
