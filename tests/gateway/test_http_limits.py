@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 import uvicorn
 
 from gateway.http_limits import guarded_protocol
