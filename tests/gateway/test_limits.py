@@ -19,8 +19,8 @@ from mocks import MockSystem
 from tests.gateway import hostile
 from tests.gateway.support import OPERATIONS, PRODUCTION, Gateway, codes, serve
 
-BOUND_S = 0.25  # per request, parse + validation + refusal, on a shared CI core
-LIFTED_BOUND_S = 2.0  # with the token limit lifted to 100 000: parsing alone is ~0.3 s
+BOUND_S = 1.0  # per request (target 50 ms, measured 1-25 ms): generous, the machine is shared
+LIFTED_BOUND_S = 5.0  # with the token limit lifted to 100 000: parsing alone is ~0.3-0.6 s
 
 
 def refused(body: dict) -> dict[str, dict]:  # type: ignore[type-arg]
@@ -52,7 +52,7 @@ async def test_a_nested_fan_out_is_measured_once_per_fragment() -> None:
     document = parse(hostile.fragment_fanout(200, on="Query", leaf="__typename"), max_tokens=None)
     started = time.perf_counter()
     found = violations(schema._schema, document, Limits())
-    assert time.perf_counter() - started < BOUND_S
+    assert time.perf_counter() - started < 0.05  # ~1 ms: 200 fragments measured once each
     fields = next(v for v in found if v.limit == "fields")
     assert fields.value == 10**12  # 2^200 fields, saturated rather than computed in full
 
