@@ -3,7 +3,8 @@
     where            limit                                          answer
     ASGI middleware  body over GATEWAY_MAX_BODY_BYTES (1 MB)         413, nothing read past it
                      (multipart/form-data left to its handler, which has its own limit)
-    ASGI middleware  JSON nested deeper than GATEWAY_MAX_JSON_DEPTH  400 (variables, extensions)
+    ASGI middleware  JSON nested deeper than GATEWAY_MAX_JSON_DEPTH  400 (variables, extensions,
+                     in a POST body or a GET's parameters)
                      or not JSON at all (the stdlib parser would recurse: a 500)
     ASGI middleware  every /graphql answer                          Cache-Control: no-store
     uvicorn          headers over GATEWAY_MAX_HEADER_BYTES (16 KiB)  431, connection closed
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import parse_qs
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -73,7 +75,14 @@ class HttpLimits:
             send = no_store(send)
         headers = dict(scope["headers"])
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if scope["method"] in ("GET", "HEAD") or content_type == b"multipart/form-data":
+        if scope["method"] in ("GET", "HEAD"):
+            problem = self.query_string_problem(scope.get("query_string", b""))
+            if problem:
+                await refuse(send, 400, "BAD_USER_INPUT", problem)
+                return
+            await self.app(scope, receive, send)
+            return
+        if content_type == b"multipart/form-data":
             await self.app(scope, receive, send)
             return
         declared = headers.get(b"content-length", b"")
@@ -102,6 +111,18 @@ class HttpLimits:
     @property
     def too_large(self) -> str:
         return f"La requête dépasse {self.max_body_bytes} octets."
+
+    def query_string_problem(self, query_string: bytes) -> str | None:
+        """GET's `variables` and `extensions` are JSON too (bounded by the header limit)."""
+        if b"variables" not in query_string and b"extensions" not in query_string:
+            return None
+        params = parse_qs(query_string.decode("latin-1"))
+        for name in ("variables", "extensions"):
+            for value in params.get(name, []):
+                problem = self.json_problem(value.encode("utf-8", "surrogateescape"))
+                if problem:
+                    return problem
+        return None
 
     def json_problem(self, body: bytes) -> str | None:
         try:

@@ -69,6 +69,23 @@ async def test_json_nested_past_any_parser_is_a_bad_request_not_a_crash(gateway:
     assert response.status_code == 400 and codes(response.json()) == ["BAD_USER_INPUT"]
 
 
+async def test_get_variables_nested_too_deep_are_a_bad_request_not_a_crash(
+    gateway: Gateway,
+) -> None:
+    for variables in (
+        '{"v": ' + "[" * 5_000 + "]" * 5_000 + "}",
+        '{"v": [[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]}',
+    ):
+        response = await gateway.http.get(
+            "/graphql", params={"query": "{ __typename }", "variables": variables}
+        )
+        assert response.status_code == 400 and codes(response.json()) == ["BAD_USER_INPUT"]
+    fine = await gateway.http.get(
+        "/graphql", params={"query": "{ __typename }", "variables": '{"v": [1]}'}
+    )
+    assert fine.json() == {"data": {"__typename": "Query"}}
+
+
 async def test_graphql_answers_are_never_stored_by_a_cache(gateway: Gateway) -> None:
     token = gateway.token("C0001002")
     answered = await gateway.http.post(
