@@ -18,7 +18,7 @@ from strawberry.extensions import (
 from ..errors import GatewayError
 from ..limits import Limits, limits_rule, parse_limits
 from .anonymous import AnonymousGate
-from .client_errors import client_code, shaped
+from .client_errors import client_code, client_error
 from .mutation import Mutation
 from .query import Query
 from .roots import compose
@@ -45,22 +45,22 @@ class TypedErrors(SchemaExtension):
         result = self.execution_context.result
         if not result or not result.errors:
             return
-        shaped_errors = []
+        shaped = []
         for error in result.errors:
             original = error.original_error
             if (error.extensions or {}).get("code") and original is None:  # already typed
-                shaped_errors.append(error)
+                shaped.append(error)
                 continue
             code = client_code(error, id(error) in self.validation_errors)
             if code is not None:
-                shaped_errors.append(shaped(error, code, self.hide_suggestions))
+                shaped.append(client_error(error, code, self.hide_suggestions))
                 continue
             if isinstance(original, GatewayError):
                 message, extensions = original.message, original.extensions
             else:
                 log.error("unexpected_error", path=error.path, exc_info=original)
                 message, extensions = "Erreur interne.", {"code": "INTERNAL_SERVER_ERROR"}
-            shaped_errors.append(
+            shaped.append(
                 GraphQLError(
                     message,
                     nodes=error.nodes,
@@ -70,7 +70,7 @@ class TypedErrors(SchemaExtension):
                     extensions=extensions,
                 )
             )
-        result.errors = shaped_errors
+        result.errors = shaped
 
 
 # One class of root fields per domain (gateway/schema/<domain>.py); a field defined twice is an error.

@@ -63,7 +63,7 @@ def client_code(error: GraphQLError, validation: bool) -> str | None:
     return None
 
 
-def shaped(error: GraphQLError, code: str, hide_suggestions: bool) -> GraphQLError:
+def client_error(error: GraphQLError, code: str, hide_suggestions: bool) -> GraphQLError:
     message = without_suggestions(error.message) if hide_suggestions else error.message
     extensions: dict[str, Any] = {"code": code}
     if code == "BAD_USER_INPUT":
