@@ -197,6 +197,8 @@ async def main(args: argparse.Namespace) -> None:
             "CRM_URL": urls["crm"],
             "GATEWAY_TODAY": ANCHOR,
             "GATEWAY_CACHE": "false" if args.no_cache else "true",
+            "GATEWAY_RATE_LIMIT_CLIENT": "1000000/second",  # the load generator is one client
+            "GATEWAY_RATE_LIMIT_IP": "1000000/second",
         }
         port = free_port()
         base = f"http://127.0.0.1:{port}"

@@ -82,6 +82,8 @@ def main() -> None:
             port=args.port or settings.port,
             log_level="info",
             access_log=not args.no_access_log,
+            http="gateway.http_limits:SettingsProtocol",  # header size and timeout (each worker)
+            timeout_keep_alive=settings.keep_alive_s,
         )
     elif args.command == "token":
         from .auth import TokenVerifier

@@ -2,18 +2,19 @@
 
 The lifespan is the composition root: it builds the `Services` (settings, back-end clients, token
 verifier, link signer, clock, audit) once; every request gets a fresh `Context` with its own
-loaders. An unauthenticated request resolves nothing but introspection and the account fields of
-`ANONYMOUS_FIELDS` (login, registration…), which carry their own permission too.
+loaders. A request without a session reaches only the account's entry points (login,
+registration…: gateway/schema/anonymous.py), which carry their own permission too.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 import orjson
-from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
+from graphql import GraphQLError
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,43 +24,31 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.types import ExecutionResult as StrawberryResult
 
-from . import web
+from . import throttling, web
 from .adapters import Backends
 from .adapters.resilience import start_deadline
 from .auth import TokenVerifier
 from .clock import Clock
 from .context import Audit, Context, Services
 from .downloads import DownloadLinks
-from .errors import GatewayError, NotFound, Unauthenticated
+from .errors import GatewayError, NotFound
 from .hardening import begin_budget
+from .http_limits import HttpLimits
 from .keys import SigningKey
+from .limits import Limits
 from .metrics import GatewayCollector
-from .ratelimit import RateLimits
+from .persisted import TrustedDocuments
+from .ratelimit import RateLimits, TooManyRequests
 from .resolvers.loaders import Loaders
 from .schema import build_schema
-from .schema.accounts import ANONYMOUS_FIELDS
 from .sessions import Sessions
 from .settings import Settings
 from .store import build_store
 
 
-def only_introspection(query: str | None) -> bool:
-    try:
-        document = parse(query or "")
-    except GraphQLError:
-        return False
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode):
-            for selection in definition.selection_set.selections:
-                if not isinstance(selection, FieldNode) or not (
-                    selection.name.value.startswith("__")
-                    or selection.name.value in ANONYMOUS_FIELDS
-                ):
-                    return False
-    return True
-
-
 class GraphQLApp(GraphQL[Context, None]):
+    trusted: TrustedDocuments  # set by create_app
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
@@ -85,18 +74,36 @@ class GraphQLApp(GraphQL[Context, None]):
         root_value: Any,
         request_data: Any,
     ) -> Any:
-        if context.principal is None and not only_introspection(request_data.query):
-            error = context.auth_error or Unauthenticated()
-            return StrawberryResult(
-                data=None, errors=[GraphQLError(error.message, extensions=error.extensions)]
+        """Rate limits and trusted documents first: a refused request is not even parsed."""
+        store = context.services.store
+        try:
+            await throttling.spend(context)
+            query, register = await self.trusted.resolve(
+                request_data.query, request_data.extensions, store
             )
-        return await super().execute_single(
+        except GatewayError as exc:
+            if isinstance(exc, TooManyRequests):
+                sub_response.status_code = 429
+                sub_response.headers["Retry-After"] = str(exc.retry_after)
+            return StrawberryResult(
+                data=None, errors=[GraphQLError(exc.message, extensions=exc.extensions)]
+            )
+        result = await super().execute_single(
             request=request,
             request_adapter=request_adapter,
             sub_response=sub_response,
             context=context,
             root_value=root_value,
-            request_data=request_data,
+            request_data=replace(request_data, query=query),
+        )
+        if register and query and result.data is not None:  # it ran: worth keeping
+            await self.trusted.register(register, query, store)
+        return result
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """A GET with `extensions` and no `query` is a persisted query, not a browser."""
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
         )
 
     def encode_json(self, data: object) -> bytes:
@@ -165,7 +172,9 @@ async def metrics(request: Request) -> Response:
 def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = None) -> Starlette:
     """The gateway. `mocks` lets tests hand in their own in-process mock instances."""
     settings = settings or Settings()
-    schema = build_schema(introspection=settings.graphiql)
+    schema = build_schema(
+        introspection=settings.graphiql, limits=Limits.of(settings), suggestions=settings.graphiql
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -194,7 +203,12 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
     graphql = GraphQLApp(
         schema, graphql_ide="graphiql" if settings.graphiql else None, allow_queries_via_get=True
     )
-    return Starlette(
+    graphql.trusted = TrustedDocuments(
+        persisted_only=settings.persisted_only,
+        ttl_s=settings.apq_ttl_s,
+        max_length=settings.apq_max_length,
+    )
+    app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/documents/{token}", download, methods=["GET"]),
@@ -206,3 +220,7 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
         middleware=web.middleware(settings),  # CORS for GATEWAY_CORS_ORIGINS
         lifespan=lifespan,
     )
+    app.add_middleware(
+        HttpLimits, max_body_bytes=settings.max_body_bytes, max_json_depth=settings.max_json_depth
+    )
+    return app

@@ -48,7 +48,7 @@ def rule(text: str) -> RateLimitItem:
 
 
 class RateLimits:
-    def __init__(self, storage: Storage, timeout_s: float = 0.2) -> None:
+    def __init__(self, storage: Storage, timeout_s: float | None = 0.2) -> None:
         self.storage = storage
         self.limiter = MovingWindowRateLimiter(storage)
         self.timeout_s = timeout_s
@@ -59,7 +59,8 @@ class RateLimits:
         if redis_url:
             uri = "async+" + redis_url if not redis_url.startswith("async+") else redis_url
             return cls(RedisStorage(uri, implementation="redispy", wrap_exceptions=True))
-        return cls(MemoryStorage())
+        # no I/O in memory: a timeout would only measure a busy loop, and fail a flood open
+        return cls(MemoryStorage(), timeout_s=None)
 
     async def hit(self, limit: str, *identifiers: str, fail_open: bool = True) -> None:
         """Count one hit against `limit` for `identifiers`; raise `TooManyRequests` beyond it."""

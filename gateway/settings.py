@@ -103,6 +103,35 @@ class Settings(BaseSettings):
                 )
         return value
 
+    # operation limits (gateway/limits.py), checked before anything runs
+    max_tokens: int = 1_000
+    max_comments: int = 200
+    max_query_length: int = 100_000
+    max_depth: int = 12
+    max_aliases: int = 20
+    max_root_fields: int = 10
+    max_fields: int = 400
+    max_directives: int = 20
+    max_cost: int = 5_000
+    max_page_size: int = 50
+
+    # HTTP limits (gateway/http_limits.py)
+    max_body_bytes: int = 1_000_000
+    max_json_depth: int = 16
+    max_header_bytes: int = 16_384
+    header_timeout_s: float = 10.0
+    keep_alive_s: int = 5
+
+    # trusted documents and APQ (gateway/persisted.py)
+    persisted_only: bool = False
+    apq_ttl_s: float = 7 * 86_400
+    apq_max_length: int = 20_000
+
+    # rate limits of /graphql (gateway/throttling.py), in the `limits` notation
+    rate_limit_client: str = "300/minute"
+    rate_limit_ip: str = "1200/minute"
+    rate_limit_anonymous: str = "60/minute"
+
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:
         if self.env == "production" and self.jwt_secret.get_secret_value() == DEV_SECRET:

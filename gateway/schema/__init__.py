@@ -11,14 +11,15 @@ from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
-    ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
 
 from ..errors import GatewayError
+from ..limits import Limits, limits_rule, parse_limits
 from .accounts import AccountsMutation
+from .anonymous import AnonymousGate
+from .client_errors import client_code, client_error
 from .mutation import Mutation
 from .query import Query
 from .roots import compose
@@ -27,14 +28,22 @@ from .stale import StaleAnswers
 from .types import Affiliate, Company, Contract, Demande, Document, Dossier, Individual, Reglement
 
 log = structlog.get_logger("gateway.errors")
-MAX_DEPTH = 12
 
 
 class TypedErrors(SchemaExtension):
     """Gateway errors keep their message and carry `extensions.code` (and `backend`); anything
-    else is masked: a client never sees a stack trace, a URL or a legacy body."""
+    else is masked: a client never sees a stack trace, a URL or a legacy body. Errors of the
+    client's own request get their code from `client_errors` (never "Erreur interne.")."""
+
+    hide_suggestions = False  # set on the subclass `build_schema` makes outside development
+    validation_errors: set[int]  # ids of this operation's validation errors
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        self.validation_errors = {id(e) for e in self.execution_context.pre_execution_errors or ()}
 
     def on_operation(self) -> Iterator[None]:
+        self.validation_errors = set()
         yield
         result = self.execution_context.result
         if not result or not result.errors:
@@ -42,8 +51,12 @@ class TypedErrors(SchemaExtension):
         shaped = []
         for error in result.errors:
             original = error.original_error
-            if original is None:  # syntax and validation errors: the client's own document
+            if (error.extensions or {}).get("code") and original is None:  # already typed
                 shaped.append(error)
+                continue
+            code = client_code(error, id(error) in self.validation_errors)
+            if code is not None:
+                shaped.append(client_error(error, code, self.hide_suggestions))
                 continue
             if isinstance(original, GatewayError):
                 message, extensions = original.message, original.extensions
@@ -72,8 +85,6 @@ MUTATION = compose(
     AccountsMutation,
 )
 
-DEPTH_RULES = QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules  # built once, at import
-
 
 class GatewaySchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
@@ -81,12 +92,22 @@ class GatewaySchema(strawberry.Schema):
         counted by the breakers and metrics; only unexpected ones are logged, by TypedErrors."""
 
 
-def build_schema(introspection: bool = True) -> strawberry.Schema:
-    rules = [*DEPTH_RULES, *([] if introspection else [NoSchemaIntrospectionCustomRule])]
+def build_schema(
+    introspection: bool = True, limits: Limits | None = None, suggestions: bool = True
+) -> strawberry.Schema:
+    """`introspection` and `suggestions` are off in production; `limits` from the settings."""
+    limits = limits or Limits()
+    rules = [limits_rule(limits), *([] if introspection else [NoSchemaIntrospectionCustomRule])]
 
     class Rules(AddValidationRules):  # built once, so the validation cache keeps working
         def __init__(self) -> None:
             super().__init__(rules)
+
+    class Errors(TypedErrors):
+        hide_suggestions = not suggestions
+
+    class Gate(AnonymousGate):
+        allow_introspection = introspection
 
     return GatewaySchema(
         query=QUERY,
@@ -94,9 +115,10 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
         types=[Individual, Company, Contract, Dossier, Reglement, Demande, Document, Affiliate],
         scalar_overrides=SCALARS,  # Date, DateTime, Decimal with @specifiedBy (scalars.py)
         extensions=[
-            TypedErrors,
+            Errors,
             StaleAnswers,
-            ParserCache,
+            parse_limits(limits),
+            Gate,
             ValidationCache,
             Rules,
         ],

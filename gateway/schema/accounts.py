@@ -1,9 +1,9 @@
 """Account mutations: register, activate, sign in, stay signed in, recover, secure, join accounts.
 
 The rules live in `resolvers/accounts.py`; here are the inputs, the payloads and who may call.
-`ANONYMOUS_FIELDS` are the only root fields a request without a token reaches (the gate in
-`app.py` reads it); each of them is also `[Anyone]` on the field, every other account field
-`[Customer]`, so a field stays safe whatever the gate does.
+The fields of `anonymous.ANONYMOUS_FIELDS` are the only root fields a request without a token
+reaches (the gate decides on the resolved operation); each of them is also `[Anyone]` on the
+field, every other account field `[Customer]`, so a field stays safe whatever the gate does.
 """
 
 from __future__ import annotations
@@ -21,18 +21,6 @@ from .account_types import Account
 from .common import Info
 from .mutation import UserError, UserErrorCode
 from .permissions import Anyone, Customer
-
-ANONYMOUS_FIELDS = frozenset(
-    {
-        "registerAccount",
-        "activateAccount",
-        "login",
-        "refreshSession",
-        "logout",
-        "requestPasswordReset",
-        "resetPassword",
-    }
-)
 
 
 def user_errors(problems: list[Problem]) -> list[UserError]:

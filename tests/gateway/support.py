@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,3 +94,41 @@ class Gateway:
 
 def codes(body: dict[str, Any]) -> list[str]:
     return [e["extensions"]["code"] for e in body.get("errors", [])]
+
+
+def signing_key() -> str:
+    """A fresh EC P-256 private key (PEM): production signs sessions with an asymmetric key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+PRODUCTION = {
+    "env": "production",
+    "jwt_secret": "a-production-secret-of-more-than-32-bytes-0123456789",
+    "jwt_private_key": signing_key(),
+    "public_url": "https://espace-client.example",
+    "policy_admin_url": "http://127.0.0.1:9",
+    "claims_url": "http://127.0.0.1:9",
+    "editique_url": "http://127.0.0.1:9",
+    "crm_url": "http://127.0.0.1:9",
+}
+
+
+@asynccontextmanager
+async def serve(mocks: dict[str, MockSystem], **overrides: Any) -> AsyncIterator[Gateway]:
+    """The gateway with settings of the test's own (`**PRODUCTION` for production's), in process."""
+    from gateway.app import create_app
+
+    settings = Settings(today=TODAY, **overrides)
+    app = create_app(settings, mocks=mocks)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
+            yield Gateway(client, settings, mocks, app)

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from gateway.schema.ids import to_global
-from tests.gateway.support import PERSONAS, Gateway, codes
+from mocks import MockSystem
+from tests.gateway.support import PERSONAS, Gateway, codes, serve
 
 PAGE = """query Page($after: String) { viewer { reglements(first: 20, after: $after) {
   totalCount pageInfo { endCursor hasNextPage } edges { node { id } } } } }"""
@@ -103,7 +104,16 @@ def aliases(count: int) -> str:
     return "{ " + fields + " }"
 
 
-async def test_a_runaway_request_ends_at_its_backend_call_budget(gateway: Gateway) -> None:
+async def test_a_runaway_request_ends_at_its_backend_call_budget(
+    mocks: dict[str, MockSystem],
+) -> None:
+    """Defence in depth: with the operation limits lifted, the call budget still ends it."""
+    lifted = {"max_tokens": 10**6, "max_aliases": 10**4, "max_root_fields": 10**4}
+    async with serve(mocks, **lifted, max_fields=10**5, max_cost=10**9) as gateway:
+        await runaway(gateway)
+
+
+async def runaway(gateway: Gateway) -> None:
     gateway.app.state.services.settings.request_deadline_s = 30  # the budget ends it, not time
     await gateway.run("Profile", as_=PERSONAS["paul"])
     await gateway.clear_calls()

@@ -19,7 +19,7 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.web import ASSETS, PREFIX
 from mocks import MockSystem
-from tests.gateway.support import TODAY, Gateway
+from tests.gateway.support import TODAY, Gateway, signing_key
 
 ALLOWED = "https://espace-client.example.fr"
 OTHER = "https://evil.example.com"
@@ -92,18 +92,6 @@ def test_vendored_files_are_those_the_manifest_recorded_from_npm() -> None:
         body = (ASSETS / entry["path"]).read_bytes()
         assert hashlib.sha256(body).hexdigest() == entry["sha256"], entry["path"]
         assert len(body) == entry["bytes"]
-
-
-def signing_key() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
 
 
 async def test_production_serves_neither_graphiql_nor_its_files(
