@@ -35,6 +35,7 @@ from .resolvers.loaders import Loaders
 from .schema import build_schema
 from .settings import Settings
 from .store import build_store
+from .uploads import UploadGuard, is_multipart, only_uploads
 
 
 def only_introspection(query: str | None) -> bool:
@@ -80,6 +81,16 @@ class GraphQLApp(GraphQL[Context, None]):
             error = context.auth_error or Unauthenticated()
             return StrawberryResult(
                 data=None, errors=[GraphQLError(error.message, extensions=error.extensions)]
+            )
+        if is_multipart(request.scope) and not only_uploads(request_data.query):
+            return StrawberryResult(  # multipart is enabled for uploadAttachment only
+                data=None,
+                errors=[
+                    GraphQLError(
+                        "Seul uploadAttachment accepte un envoi multipart.",
+                        extensions={"code": "BAD_REQUEST"},
+                    )
+                ],
             )
         return await super().execute_single(
             request=request,
@@ -168,11 +179,14 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             await app.state.services.store.close()
 
     graphql = GraphQLApp(
-        schema, graphql_ide="graphiql" if settings.graphiql else None, allow_queries_via_get=True
+        schema,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        allow_queries_via_get=True,
+        multipart_uploads_enabled=True,  # guarded by UploadGuard, uploadAttachment only
     )
     return Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", UploadGuard(graphql), methods=["GET", "POST"]),
             Route("/documents/{token}", download, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from ..domain.iban import mask_ibans
 from ..domain.records import (
     Address,
     Attachment,
@@ -101,9 +102,9 @@ def demande(raw: dict[str, Any]) -> Demande:
             StatusChange(STATUSES[h["statut"]], datetime.fromisoformat(h["date"]))
             for h in raw["historique"]
         ),
-        subject=reminder["sujet"],
-        detail=reminder["detail"],
-        description=reminder["description"],
+        subject=mask_ibans(reminder["sujet"]),  # a RIB demande carries the full IBAN to the CRM
+        detail=mask_ibans(reminder["detail"]),
+        description=mask_ibans(reminder["description"]),
         attachments=tuple(
             Attachment(p["id"], p["nom"], p["type"], p["taille"]) for p in reminder["piecesJointes"]
         ),

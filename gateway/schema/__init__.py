@@ -18,6 +18,9 @@ from strawberry.extensions import (
 )
 
 from ..errors import GatewayError
+from .contract_acts import ContractActsMutation
+from .demandes import DemandesMutation, DemandesQuery
+from .documents import DocumentsMutation
 from .mutation import Mutation
 from .query import Query
 from .roots import compose
@@ -61,8 +64,15 @@ class TypedErrors(SchemaExtension):
 
 
 # One class of root fields per domain (gateway/schema/<domain>.py); a field defined twice is an error.
-QUERY = compose("Query", "Entry points of the customer-space graph.", Query)
-MUTATION = compose("Mutation", "Changes the customer makes: records, démarches, account.", Mutation)
+QUERY = compose("Query", "Entry points of the customer-space graph.", Query, DemandesQuery)
+MUTATION = compose(
+    "Mutation",
+    "Changes the customer makes: records, démarches, account.",
+    Mutation,
+    DemandesMutation,
+    ContractActsMutation,
+    DocumentsMutation,
+)
 
 DEPTH_RULES = QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules  # built once, at import
 
