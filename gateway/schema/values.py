@@ -13,6 +13,7 @@ from ..domain.termination import Termination, TerminationRule
 from ..resolvers import queries
 from ..resolvers.access import Scope
 from .common import Info, MoneyType, PeriodType
+from .enums import expose
 from .ids import from_global
 
 
@@ -251,7 +252,7 @@ class DemandeReminder:
     attachments: list[Attachment] = strawberry.field(description="Attached files.")
 
 
-strawberry.enum(TerminationRule, description="The French rule that sets a termination's date.")
+expose(TerminationRule, "The French rule that sets a termination's date.")
 
 
 @strawberry.type(
