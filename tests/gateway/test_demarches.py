@@ -352,7 +352,11 @@ async def test_an_oversized_body_is_refused_before_it_is_read(gateway: Gateway) 
 async def test_multipart_runs_no_other_operation(gateway: Gateway) -> None:
     body = await upload(
         gateway,
-        query="mutation($file: Upload!) { updatePreferences(input: {paperless: true, consents: {groupOffers: false, targetedCommunication: false, satisfactionSurveys: false}}) { userErrors { code } } }",
+        query=(
+            "mutation($file: Upload!) { updatePreferences(input: {paperless: true, consents: "
+            "{groupOffers: false, targetedCommunication: false, satisfactionSurveys: false}})"
+            " { userErrors { code } } }"
+        ),
     )
     assert codes(body) == ["BAD_REQUEST"]
     assert not any(c.method != "GET" for c in gateway.mocks["crm"].log.calls)
