@@ -2,8 +2,10 @@
 
 The éditique makes a new document on every call and has no reconciliation key: an unanswered
 call is reconciled by searching attestations of that type and contract emitted since the first
-call; each document found is claimed for one key only (`certificate:<id>` in the shared store), so
-two keys never share a document. The viewer's cached document searches are dropped afterwards.
+call. Generations and searches of one (viewer, contract, kind) run one at a time (a lock in the
+shared store; a concurrent one gets IN_PROGRESS), and each document is claimed for one key only
+(`certificate:<id>`), so two keys never share a document. The viewer's cached document searches
+are dropped afterwards.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from ..errors import NotFound
 from .access import Scope
 from .contract_acts import the_contract
 from .demandes import customer_of, own_scope
-from .idempotency import TTL_S, Idempotency, exactly_once
+from .idempotency import IN_PROGRESS, LEASE_S, TTL_S, Idempotency, exactly_once
 from .problems import Problem, Refused
 
 KINDS = {
@@ -120,7 +122,17 @@ async def generate_certificate(ctx: Context, key: str, contract_number: str, kin
                 return document.id
         return None
 
-    document_id = await exactly_once(claim, perform=perform, reconcile=reconcile)
+    if claim.replay is None:  # one generation or search at a time per contract and kind
+        lock = f"certificate-lock:{viewer}:{contract_number}:{kind}"
+        if not await ctx.services.store.put(lock, {"key": claim.key}, LEASE_S, only_if_absent=True):
+            await (claim.unknown() if claim.resumed else claim.release())
+            raise Refused([IN_PROGRESS])
+        try:
+            document_id = await exactly_once(claim, perform=perform, reconcile=reconcile)
+        finally:
+            await ctx.services.store.delete(lock)
+    else:
+        document_id = claim.replay
     if document_id in made:
         return made[document_id]
     return await find(ctx, scope, number, doc_type, document_id)
