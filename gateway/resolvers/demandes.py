@@ -9,6 +9,7 @@ the CRM's limits. Every CRM refusal becomes a userError; nothing is written when
 
 from __future__ import annotations
 
+import asyncio
 import time
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
@@ -99,6 +100,7 @@ async def offered(
     viewer's contracts), in the catalogue's order."""
     types = await catalogue(ctx)
     held = [contract] if contract else list(await access.contracts(ctx, scope))
+    await asyncio.gather(*(ctx.loaders.contract(c.number) for c in held))  # one batch read
     codes: set[str] = set()
     for item in held:
         codes |= {t.code for t in await offered_for_contract(ctx, item, types)}
@@ -234,7 +236,8 @@ async def checked_body(ctx: Context, scope: Scope, draft: Draft) -> dict[str, An
         raise Refused(
             [Problem(draft.input_field("numContrat"), "UNKNOWN", "Ce contrat est introuvable.")]
         )
-    if kind.code not in {t.code for t in await offered(ctx, scope, contract)}:
+    general = contract is None and not kind.families  # a message, a complaint: always offered
+    if not general and kind.code not in {t.code for t in await offered(ctx, scope, contract)}:
         where = "pour ce contrat" if contract else "pour vos contrats"
         raise Refused(
             [Problem("type", "NOT_OFFERED", f"Cette demande n'est pas proposée {where}.")]
