@@ -43,6 +43,7 @@ KINDS = {
     "THIRD_PARTY_PAYMENT": (DocumentType.THIRD_PARTY_PAYMENT_CARD, (ProductFamily.HEALTH,)),
 }
 CLOCK_SKEW_S = 120  # the éditique's clock may run a little behind ours
+SETTLE_S = 2.0  # after an unanswered call, let one still in flight land before another is made
 
 
 def check(contract: ContractSummary, kind: str) -> None:
@@ -128,7 +129,9 @@ async def generate_certificate(ctx: Context, key: str, contract_number: str, kin
             await (claim.unknown() if claim.resumed else claim.release())
             raise Refused([IN_PROGRESS])
         try:
-            document_id = await exactly_once(claim, perform=perform, reconcile=reconcile)
+            document_id = await exactly_once(
+                claim, perform=perform, reconcile=reconcile, settle_s=SETTLE_S
+            )
         finally:
             await ctx.services.store.delete(lock)
     else:

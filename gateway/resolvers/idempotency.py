@@ -97,9 +97,11 @@ class Claim:
         """Nothing was written: the key is free again."""
         await self.store.delete(self.key)
 
-    async def unknown(self) -> None:
-        """The outcome is unknown: keep the record, let the next attempt reconcile at once."""
-        self.record = {**self.record, "lease": 0}
+    async def unknown(self, settle_s: float = 0.0) -> None:
+        """The outcome is unknown: keep the record; the next attempt reconciles once `settle_s`
+        have passed (a call still in flight may yet land: the éditique has no key to refuse a
+        second one, the CRM has `referenceExterne`)."""
+        self.record = {**self.record, "lease": time.time() + settle_s if settle_s else 0}
         try:
             await self.store.put(self.key, self.record, self._ttl())
         except Exception:  # the lease then simply runs out
@@ -154,7 +156,11 @@ Reconcile = Callable[[float], Awaitable[str | None]]
 
 
 async def exactly_once(
-    claim: Claim, *, perform: Callable[[], Awaitable[str]], reconcile: Reconcile
+    claim: Claim,
+    *,
+    perform: Callable[[], Awaitable[str]],
+    reconcile: Reconcile,
+    settle_s: float = 0.0,
 ) -> str:
     """The id of what this key created: the stored one, the one an unanswered attempt created
     (found by `reconcile(first_at)`), or a new one made by `perform()` (at most once)."""
@@ -174,7 +180,7 @@ async def exactly_once(
         await (claim.unknown() if claim.resumed else claim.release())
         raise
     except BackendError:  # timeout, lost answer, 5xx: it may exist
-        await claim.unknown()
+        await claim.unknown(settle_s)
         try:
             found = await reconcile(claim.first_at)
         except Exception:
