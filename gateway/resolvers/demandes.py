@@ -111,8 +111,8 @@ async def available_actions(ctx: Context, scope: Scope, contract: ContractSummar
     """The contract's acts as the catalogue offers them (RESIL only where the preview allows)."""
     from .contract_acts import preview  # acts build on demandes, not the other way round
 
-    kinds = await offered_for_contract(ctx, contract, await catalogue(ctx))
-    codes = [t.code for t in kinds if t.code in await contract_acts(ctx, contract.number)]
+    kinds = {t.code for t in await offered_for_contract(ctx, contract, await catalogue(ctx))}
+    codes = [c for c in await contract_acts(ctx, contract.number) if c in kinds]  # ACTES order
     if "RESIL" in codes and not preview(scope, contract, ctx.today).allowed:
         codes.remove("RESIL")
     return codes
