@@ -86,6 +86,7 @@ async def change_bank_details(
     usage: str,
     attachment_id: str,
 ) -> tuple[Demande, str]:
+    await own_scope(ctx)  # staff are refused before anything is checked
     compact, why = iban.check(value)
     problems = [] if compact else [Problem("iban", "INVALID", why or "IBAN invalide.")]
     if not holder.strip() or len(holder) > 70:
@@ -168,6 +169,7 @@ def beneficiary_problems(items: Sequence[Beneficiary], today: date) -> list[Prob
 async def designate_beneficiaries(
     ctx: Context, key: str, number: str, items: Sequence[Beneficiary]
 ) -> Demande:
+    await own_scope(ctx)
     refuse_if_any(beneficiary_problems(items, ctx.today))
 
     async def draft(scope: Scope) -> Draft:
@@ -193,6 +195,7 @@ async def designate_beneficiaries(
 
 # ---- date de prélèvement -------------------------------------------------------------------
 async def change_debit_day(ctx: Context, key: str, number: str, day: int) -> Demande:
+    await own_scope(ctx)
     if day not in DEBIT_DAYS:
         raise Refused(
             [Problem("day", "INVALID", "Le prélèvement a lieu le 5, le 10 ou le 15 du mois.")]

@@ -252,14 +252,30 @@ async def test_the_debit_day_is_5_10_or_15_and_changes(
         assert posts(gateway) == 0
 
 
-async def test_staff_cannot_act_on_a_contract(gateway: Gateway) -> None:
+@pytest.mark.parametrize(
+    ("name", "fields"),
+    [
+        ("ChangeDebitDay", {"day": 7}),
+        ("RequestTermination", {}),
+        (
+            "ChangeBankDetails",
+            {"iban": "FR00", "holder": "X", "usage": "DEBIT", "ribAttachmentId": "PJ-000001"},
+        ),
+        ("DesignateBeneficiaries", {"beneficiaries": [beneficiary(100)]}),
+        ("GenerateCertificate", {"kind": "AFFILIATION"}),
+    ],
+)
+async def test_staff_cannot_act_on_a_contract(
+    gateway: Gateway, name: str, fields: dict[str, Any]
+) -> None:
     body = await gateway.run(
-        "demarches/ChangeDebitDay",
-        {"input": {"idempotencyKey": key(), "contractId": HEALTH, "day": 10}},
+        f"demarches/{name}",
+        {"input": {"idempotencyKey": key(), "contractId": HEALTH, **fields}},
         as_="agent-1",
         role="staff",
     )
     assert codes(body) == ["FORBIDDEN"] and posts(gateway) == 0
+    assert posts(gateway, "editique", "/ws") == 0
 
 
 # ---- attestations --------------------------------------------------------------------------
