@@ -366,3 +366,22 @@ async def test_a_down_editique_is_a_backend_error(gateway: Gateway) -> None:
     body = await certificate(gateway, GERALT, HEALTH, "AFFILIATION")
     assert codes(body) == ["BACKEND_UNAVAILABLE"] and attestations(gateway) == before
     assert demandes_count(gateway) >= 0
+
+
+async def test_the_next_documents_page_shows_the_new_attestation(gateway: Gateway) -> None:
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    from tests.gateway.support import TODAY
+
+    noon = datetime.combine(TODAY, time(12), ZoneInfo("Europe/Paris"))
+    async with admin(gateway.mocks["editique"]) as control:  # the éditique's day is the calendar's
+        offset = noon.timestamp() - datetime.now().timestamp()
+        assert (await control.put("/_admin/clock", json={"offset_s": offset})).status_code == 200
+    before = await gateway.run("Documents", as_=GERALT)  # cached search of the viewer
+    count = before["data"]["viewer"]["documents"]["totalCount"]
+    made = await certificate(gateway, GERALT, HEALTH, "AFFILIATION")
+    document = made["data"]["generateCertificate"]["document"]
+    after = await gateway.run("Documents", as_=GERALT)
+    assert after["data"]["viewer"]["documents"]["totalCount"] == count + 1
+    assert after["data"]["viewer"]["documents"]["edges"][0]["node"]["id"] == document["id"]
