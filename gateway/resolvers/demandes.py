@@ -281,7 +281,7 @@ def crm_refusals(draft: Draft, refusals: list[Refusal]) -> list[Problem]:
         if name == "piecesJointes" and index:
             problems.append(
                 Problem(
-                    f"{path}.{index.rstrip(']')}",
+                    path if draft.single_attachment else f"{path}.{index.rstrip(']')}",
                     "ALREADY_USED",
                     "Cette pièce jointe est expirée ou a déjà été envoyée avec une demande.",
                 )

@@ -385,3 +385,67 @@ async def test_the_next_documents_page_shows_the_new_attestation(gateway: Gatewa
     after = await gateway.run("Documents", as_=GERALT)
     assert after["data"]["viewer"]["documents"]["totalCount"] == count + 1
     assert after["data"]["viewer"]["documents"]["edges"][0]["node"]["id"] == document["id"]
+
+
+POST_DEMANDE = "POST /crm/api/clients/{clientId}/demandes"
+
+
+async def act_fields(gateway: Gateway, name: str) -> tuple[str, str, dict[str, Any]]:
+    """(persona, payload field, input) of a valid act of each kind."""
+    if name == "ChangeBankDetails":
+        rib = await uploaded(gateway)
+        fields = {
+            "contractId": HEALTH,
+            "iban": VALID_IBAN,
+            "holder": "M. GERALT RIVIERE",
+            "usage": "DEBIT",
+            "ribAttachmentId": rib,
+        }
+        return GERALT, "changeBankDetails", fields
+    if name == "DesignateBeneficiaries":
+        fields = {"contractId": CHRIS_SAVINGS, "beneficiaries": [beneficiary(100)]}
+        return PERSONAS["chris"], "designateBeneficiaries", fields
+    if name == "ChangeDebitDay":
+        return GERALT, "changeDebitDay", {"contractId": HEALTH, "day": 15}
+    return GERALT, "requestTermination", {"contractId": HEALTH}
+
+
+ACTS = ["RequestTermination", "ChangeBankDetails", "DesignateBeneficiaries", "ChangeDebitDay"]
+
+
+@pytest.mark.parametrize("name", ACTS)
+async def test_an_act_whose_answer_is_lost_is_sent_once(gateway: Gateway, name: str) -> None:
+    persona, field, fields = await act_fields(gateway, name)
+    async with admin(gateway.mocks["crm"]) as control:
+        await control.put(
+            "/_admin/faults", json={"timeout_rate": 1.0, "hang_ms": 1500, "routes": [POST_DEMANDE]}
+        )
+    before = demandes_count(gateway)
+    variables = {"input": {"idempotencyKey": key(), **fields}}
+    first = await gateway.run(f"demarches/{name}", variables, as_=persona)
+    again = await gateway.run(f"demarches/{name}", variables, as_=persona)
+    assert first["data"][field]["demande"]["id"] == again["data"][field]["demande"]["id"]
+    assert demandes_count(gateway) == before + 1 and posts(gateway) == 1
+
+
+@pytest.mark.parametrize("name", ACTS)
+async def test_an_act_with_the_crm_down_writes_nothing(gateway: Gateway, name: str) -> None:
+    persona, _, fields = await act_fields(gateway, name)
+    async with admin(gateway.mocks["crm"]) as control:
+        await control.put("/_admin/faults", json={"error_rate": 1.0, "routes": [POST_DEMANDE]})
+    before = demandes_count(gateway)
+    body = await gateway.run(
+        f"demarches/{name}", {"input": {"idempotencyKey": key(), **fields}}, as_=persona
+    )
+    assert codes(body) == ["BACKEND_UNAVAILABLE"] and demandes_count(gateway) == before
+
+
+async def test_a_rib_the_crm_refuses_is_a_user_error(gateway: Gateway) -> None:
+    persona, _, fields = await act_fields(gateway, "ChangeBankDetails")
+    async with admin(gateway.mocks["crm"]) as control:  # the RIB expired on the CRM's side
+        assert (await control.put("/_admin/clock", json={"offset_s": 25 * 3600})).status_code == 200
+    result = await act(gateway, "ChangeBankDetails", "changeBankDetails", persona, **fields)
+    assert [(e["field"], e["code"]) for e in result["userErrors"]] == [
+        ("ribAttachmentId", "ALREADY_USED")
+    ]
+    assert result["demande"] is None and result["maskedIban"] is None

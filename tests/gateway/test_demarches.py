@@ -366,3 +366,15 @@ async def test_an_upload_pdf_is_forwarded_with_its_bytes(gateway: Gateway) -> No
     attachment = await uploaded(gateway)
     piece = gateway.mocks["crm"].pieces[attachment]  # type: ignore[attr-defined]
     assert piece["contenu"] == PDF and piece["type"] == "application/pdf"
+
+
+@pytest.mark.parametrize(
+    ("faulted", "code"),
+    [({"error_rate": 1.0}, "BACKEND_UNAVAILABLE"), ({"timeout_rate": 1.0}, "BACKEND_TIMEOUT")],
+)
+async def test_an_upload_with_the_crm_down_or_silent_is_a_backend_error(
+    gateway: Gateway, faulted: dict[str, Any], code: str
+) -> None:
+    await faults(gateway, "crm", hang_ms=5000, routes=["POST /crm/api/pieces-jointes"], **faulted)
+    body = await upload(gateway)
+    assert codes(body) == [code]
