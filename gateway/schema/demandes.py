@@ -6,6 +6,7 @@ import strawberry
 from strawberry.file_uploads import Upload
 
 from ..domain import records as rec
+from ..errors import NotFound
 from ..resolvers import access, attachments, demandes
 from ..resolvers.access import Scope
 from .common import Info
@@ -22,7 +23,7 @@ def contract_number(contract_id: str | None) -> str | None:
         return None
     try:
         return from_global(contract_id, "Contract")[1]
-    except Exception:
+    except NotFound:
         return ""
 
 

@@ -378,3 +378,27 @@ async def test_an_upload_with_the_crm_down_or_silent_is_a_backend_error(
     await faults(gateway, "crm", hang_ms=5000, routes=["POST /crm/api/pieces-jointes"], **faulted)
     body = await upload(gateway)
     assert codes(body) == [code]
+
+
+async def test_a_chunked_oversized_body_is_cut_off_once_past_the_limit(gateway: Gateway) -> None:
+    sent = 0
+
+    async def body() -> Any:
+        nonlocal sent
+        yield b'--x\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{}\r\n'
+        yield b'--x\r\nContent-Disposition: form-data; name="0"; filename="a.pdf"\r\n\r\n%PDF-'
+        for _ in range(40):  # 40 MiB offered, no Content-Length
+            sent += 1
+            yield b"0" * (1024 * 1024)
+
+    response = await gateway.http.post(
+        "/graphql",
+        content=body(),
+        headers={
+            "Content-Type": "multipart/form-data; boundary=x",
+            "Apollo-Require-Preflight": "1",
+            "Authorization": f"Bearer {gateway.token(GERALT)}",
+        },
+    )
+    assert response.status_code == 413 and posts(gateway, route="/pieces-jointes") == 0
+    assert sent < 40  # refused before the whole body was read
