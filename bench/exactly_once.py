@@ -45,6 +45,7 @@ CLIENTS = ["C0001001", "C0001002", "C0001003", "C0001004", "C0001006"]
 POST_DEMANDE = "POST /crm/api/clients/{clientId}/demandes"
 GENERER = "POST /editique/ws GenererAttestation"
 PARIS = ZoneInfo("Europe/Paris")
+ATTEMPTS = 200  # a client keeps retrying (IN_PROGRESS: one attestation at a time per contract)
 # (client, contract, kind) pairs the éditique accepts
 CERTIFICATES = [
     ("C0001002", "AA565656", "AFFILIATION"),
@@ -85,7 +86,7 @@ async def call_until_done(
     give_up_s: float = 10.0,
 ) -> str:
     """One client's call, retried with the same key (alternating gateways) until it succeeds."""
-    for attempt in range(40):
+    for attempt in range(ATTEMPTS):
         url = gateways[attempt % len(gateways)]
         try:
             response = await http.post(
@@ -110,8 +111,8 @@ async def call_until_done(
         ]
         outcome.attempts[",".join(str(w) for w in why)] += 1
         if "IN_PROGRESS" in why:
-            await asyncio.sleep(0.2 + random.random() * 0.3)
-    raise RuntimeError(f"no success after 40 attempts: {variables}")
+            await asyncio.sleep(0.2 + random.random() * 0.6)
+    raise RuntimeError(f"no success after {ATTEMPTS} attempts: {variables}")
 
 
 async def create_demandes(

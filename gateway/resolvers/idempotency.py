@@ -167,7 +167,11 @@ async def exactly_once(
     if claim.replay is not None:
         return claim.replay
     if claim.resumed:
-        found = await reconcile(claim.first_at)
+        try:
+            found = await reconcile(claim.first_at)
+        except BaseException:  # could not look: still unknown, the next retry looks again
+            await claim.unknown()
+            raise
         if found is not None:
             await claim.done(found)
             return found
