@@ -402,3 +402,21 @@ async def test_a_chunked_oversized_body_is_cut_off_once_past_the_limit(gateway: 
     )
     assert response.status_code == 413 and posts(gateway, route="/pieces-jointes") == 0
     assert sent < 40  # refused before the whole body was read
+
+
+async def test_staff_cannot_upload_for_a_customer(gateway: Gateway) -> None:
+    response = await gateway.http.post(
+        "/graphql",
+        data={
+            "operations": '{"query": "mutation($file: Upload!) { uploadAttachment(file: $file) '
+            '{ attachment { id } } }", "variables": {"file": null}}',
+            "map": '{"0": ["variables.file"]}',
+        },
+        files={"0": ("a.pdf", PDF, "application/pdf")},
+        headers={
+            "Authorization": f"Bearer {gateway.token('agent-1', 'staff')}",
+            "Apollo-Require-Preflight": "1",
+        },
+    )
+    assert codes(response.json()) == ["FORBIDDEN"]
+    assert posts(gateway, route="/pieces-jointes") == 0
