@@ -160,14 +160,15 @@ async def insured_names(ctx: Context, scope: Scope, contract: ContractSummary) -
 
 def text_problems(draft: Draft, kind: DemandeType) -> list[Problem]:
     problems = []
-    values = {"subject": draft.subject, "detail": draft.detail, "description": draft.description}
-    for name, value in values.items():
-        if value is not None and len(value) > LIMITS[name]:
+    texts = {"sujet": draft.subject, "detail": draft.detail, "description": draft.description}
+    for name, value in texts.items():
+        limit = LIMITS[FIELDS[name]]
+        if value is not None and len(value) > limit:
             problems.append(
                 Problem(
-                    draft.input_field({"subject": "sujet"}.get(name, name)),
+                    draft.input_field(name),
                     "TOO_LONG",
-                    f"{LIMITS[name]} caractères au plus ({len(value)} saisis).",
+                    f"{limit} caractères au plus ({len(value)} saisis).",
                 )
             )
     present = {
