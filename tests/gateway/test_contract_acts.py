@@ -449,3 +449,36 @@ async def test_a_rib_the_crm_refuses_is_a_user_error(gateway: Gateway) -> None:
         ("ribAttachmentId", "ALREADY_USED")
     ]
     assert result["demande"] is None and result["maskedIban"] is None
+
+
+async def test_the_full_iban_is_never_logged_nor_returned(
+    gateway: Gateway, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    full = VALID_IBAN.replace(" ", "")
+    persona, field, fields = await act_fields(gateway, "ChangeBankDetails")
+    bodies = [
+        await gateway.run(
+            "demarches/ChangeBankDetails",
+            {"input": {"idempotencyKey": key(), **fields}},
+            as_=persona,
+        )
+    ]
+    async with admin(gateway.mocks["crm"]) as control:  # and when the CRM fails
+        await control.put("/_admin/faults", json={"error_rate": 1.0, "routes": [POST_DEMANDE]})
+    bodies.append(
+        await gateway.run(
+            "demarches/ChangeBankDetails",
+            {
+                "input": {
+                    "idempotencyKey": key(),
+                    **fields,
+                    "ribAttachmentId": await uploaded(gateway),
+                }
+            },
+            as_=persona,
+        )
+    )
+    printed = capsys.readouterr()
+    seen = " ".join([str(bodies), printed.out, printed.err, caplog.text])
+    assert bodies[0]["data"][field]["maskedIban"] and codes(bodies[1]) == ["BACKEND_UNAVAILABLE"]
+    assert full not in seen and full[4:] not in seen.replace(" ", "")
