@@ -266,6 +266,19 @@ async def route_count(url: str, route: str) -> int:
     return int(counts.get(route, 0))
 
 
+async def last_seq(url: str) -> int:
+    async with httpx.AsyncClient() as http:
+        calls = (await http.get(f"{url}/_admin/calls")).json()["calls"]
+    return int(calls[-1]["seq"]) if calls else 0
+
+
+async def conflicts(url: str, route: str, since: int) -> int:
+    """POSTs the CRM refused with 409: a second POST of a key, stopped by `referenceExterne`."""
+    async with httpx.AsyncClient() as http:
+        calls = (await http.get(f"{url}/_admin/calls", params={"since": since})).json()["calls"]
+    return sum(1 for c in calls if c["route"] == route and c["status"] == 409)
+
+
 @contextmanager
 def redis_server() -> Iterator[str]:
     from tests.redis_support import redis_server as start
@@ -324,13 +337,16 @@ async def measure(
     else:
         system, route = mocks["crm"], POST_DEMANDE
         sent = await route_count(system, route)
+        since = await last_seq(system)
         before = await crm_total(system)
         await set_faults(
             system, {"timeout_rate": lost, "hang_ms": 1500, "seed": seed, "routes": [route]}
         )
         outcome = await create_demandes(urls, calls, concurrency, client_timeout)
         await set_faults(system, {})
+        await asyncio.sleep(1.6)  # held answers (hang 1.5 s) come back, with their status
         report = {
+            "posts_refused_409": await conflicts(system, route, since),
             "demandes_made": await crm_total(system) - before,
             **await check_demandes(system, outcome),
         }
