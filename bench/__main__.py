@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,21 @@ WORKLOAD: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "CompanyAffiliates": [
         ("C0009001", {"contractId": gid("Contract", "80785436")}),
         ("C0009002", {"contractId": gid("Contract", "81000001")}),
+    ],
+    # a write: each request gets its own idempotency key ("*" below)
+    "demarches/CreateDemande": [
+        (
+            c,
+            {
+                "input": {
+                    "idempotencyKey": "*",
+                    "type": "MESSAGE",
+                    "subject": "Mesure",
+                    "description": "Bench",
+                }
+            },
+        )
+        for c in ("C0001001", "C0001002", "C0001003")
     ],
     "ReglementDetail": [],  # ids taken from a HomePage at start
     "DemandeDetail": [],
@@ -146,6 +162,8 @@ async def run_phase(
         while time.perf_counter() < stop_at:
             client_id, variables = jobs[i % len(jobs)]
             i += 1
+            if variables.get("input", {}).get("idempotencyKey") == "*":
+                variables = {"input": {**variables["input"], "idempotencyKey": uuid.uuid4().hex}}
             t0 = time.perf_counter()
             try:
                 response = await client.post(

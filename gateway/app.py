@@ -44,6 +44,7 @@ from .schema import build_schema
 from .sessions import Sessions
 from .settings import Settings
 from .store import build_store
+from .uploads import UploadGuard, is_multipart, only_uploads
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -87,6 +88,16 @@ class GraphQLApp(GraphQL[Context, None]):
                 sub_response.headers["Retry-After"] = str(exc.retry_after)
             return StrawberryResult(
                 data=None, errors=[GraphQLError(exc.message, extensions=exc.extensions)]
+            )
+        if is_multipart(request.scope) and not only_uploads(query):
+            return StrawberryResult(  # multipart is enabled for uploadAttachment only
+                data=None,
+                errors=[
+                    GraphQLError(
+                        "Seul uploadAttachment accepte un envoi multipart.",
+                        extensions={"code": "BAD_REQUEST"},
+                    )
+                ],
             )
         result = await super().execute_single(
             request=request,
@@ -201,7 +212,10 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             await app.state.services.store.close()
 
     graphql = GraphQLApp(
-        schema, graphql_ide="graphiql" if settings.graphiql else None, allow_queries_via_get=True
+        schema,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        allow_queries_via_get=True,
+        multipart_uploads_enabled=True,  # guarded by UploadGuard, uploadAttachment only
     )
     graphql.trusted = TrustedDocuments(
         persisted_only=settings.persisted_only,
@@ -210,7 +224,7 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
     )
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", UploadGuard(graphql), methods=["GET", "POST"]),
             Route("/documents/{token}", download, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),

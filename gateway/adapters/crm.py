@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ..domain.accounts import AccountStatus
+from ..domain.iban import mask_ibans
 from ..domain.records import (
     Address,
     Attachment,
@@ -113,9 +114,9 @@ def demande(raw: dict[str, Any]) -> Demande:
             StatusChange(STATUSES[h["statut"]], datetime.fromisoformat(h["date"]))
             for h in raw["historique"]
         ),
-        subject=reminder["sujet"],
-        detail=reminder["detail"],
-        description=reminder["description"],
+        subject=mask_ibans(reminder["sujet"]),  # a RIB demande carries the full IBAN to the CRM
+        detail=mask_ibans(reminder["detail"]),
+        description=mask_ibans(reminder["description"]),
         attachments=tuple(
             Attachment(p["id"], p["nom"], p["type"], p["taille"]) for p in reminder["piecesJointes"]
         ),

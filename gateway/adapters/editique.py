@@ -227,3 +227,87 @@ class Editique:
         if pdf is None:
             raise NotFound("Ce document")
         return pdf
+
+
+GENERATE_TIMEOUT_S = 2.5  # GenererAttestation takes 1–2 s in production
+
+
+class AttestationImpossible(Exception):
+    """The éditique refuses to produce it (contract not held, not active, wrong family)."""
+
+
+async def generate_attestation(
+    editique: Editique, person: str, contract: str, kind: DocumentType
+) -> Document:
+    """ONE `GenererAttestation` (not idempotent: never retried). A timeout, a lost answer or
+    INDISPONIBLE leave the outcome unknown (`BackendError`): find it with `search` since then."""
+
+    async def attempt(budget: float) -> Document:
+        try:
+            answer = await editique._call(
+                "GenererAttestation",
+                [
+                    ("idPersonne", person),
+                    ("numContrat", contract),
+                    ("typeAttestation", TYPE_CODES[kind]),
+                ],
+                budget,
+            )
+        except Fault as fault:
+            if fault.code in ("ATTESTATION_IMPOSSIBLE", "PERSONNE_INCONNUE"):
+                raise AttestationImpossible(fault.code) from None
+            raise BackendRejected(BACKEND) from None
+        found = answer.find(q("document"))
+        if found is None:
+            raise BackendUnavailable(BACKEND)
+        return document({child.tag.rsplit("}", 1)[-1]: child.text for child in found})
+
+    return await editique.transport.guard.once(attempt, GENERATE_TIMEOUT_S)
+
+
+async def forget_searches(
+    editique: Editique, person: str, starts: list[date], until: date, contracts: list[str | None]
+) -> None:
+    """Drop the cached searches a new document changes (each period start × contract filter ×
+    block filter the gateway asks for)."""
+    keys = []
+    for since in starts:
+        for contract in contracts:
+            for bloc in (None, "CONTRAT"):
+                fields = [
+                    ("idPersonne", person),
+                    ("dateDebut", since.isoformat()),
+                    ("dateFin", until.isoformat()),
+                    ("numContrat", contract),
+                    ("bloc", bloc),
+                ]
+                keys.append(
+                    "RechercherDocuments "
+                    + "&".join(f"{k}={v}" for k, v in fields if v is not None)
+                )
+    await editique.transport.forget(*keys)
+
+
+async def find_attestations(
+    editique: Editique, person: str, contract: str, kind: DocumentType, since: date
+) -> tuple[Document, ...]:
+    """Attestations of `kind` for `contract` emitted on or after `since` (Paris date), newest
+    first: the reconciliation of an unanswered `GenererAttestation`. Never cached."""
+    fields: list[tuple[str, str | None]] = [
+        ("idPersonne", person),
+        ("dateDebut", since.isoformat()),
+        ("typeDocument", TYPE_CODES[kind]),
+        ("numContrat", contract),
+    ]
+
+    async def attempt(budget: float) -> tuple[Document, ...]:
+        try:
+            answer = await editique._call("RechercherDocuments", fields, budget)
+        except Fault:
+            raise BackendRejected(BACKEND) from None
+        return tuple(
+            document({child.tag.rsplit("}", 1)[-1]: child.text for child in element})
+            for element in answer.findall(q("document"))
+        )
+
+    return await editique.transport.read(None, 0, attempt)

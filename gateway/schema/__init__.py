@@ -20,6 +20,9 @@ from ..limits import Limits, limits_rule, parse_limits
 from .accounts import AccountsMutation
 from .anonymous import AnonymousGate
 from .client_errors import client_code, client_error
+from .contract_acts import ContractActsMutation
+from .demandes import DemandesMutation, DemandesQuery
+from .documents import DocumentsMutation
 from .mutation import Mutation
 from .query import Query
 from .roots import compose
@@ -77,12 +80,15 @@ class TypedErrors(SchemaExtension):
 
 
 # One class of root fields per domain (gateway/schema/<domain>.py); a field defined twice is an error.
-QUERY = compose("Query", "Entry points of the customer-space graph.", Query)
+QUERY = compose("Query", "Entry points of the customer-space graph.", Query, DemandesQuery)
 MUTATION = compose(
     "Mutation",
     "Changes the customer makes: records, démarches, account.",
     Mutation,
     AccountsMutation,
+    DemandesMutation,
+    ContractActsMutation,
+    DocumentsMutation,
 )
 
 

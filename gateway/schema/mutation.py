@@ -53,6 +53,33 @@ class UserErrorCode(enum.Enum):
     LINK_REFUSED = strawberry.enum_value(
         "LINK_REFUSED", description="Ce compte ne peut pas être rattaché."
     )
+    # démarches (issue 8)
+    IDEMPOTENCY_CONFLICT = strawberry.enum_value(
+        "IDEMPOTENCY_CONFLICT", description="La clé d'idempotence a servi pour une autre saisie."
+    )
+    IN_PROGRESS = strawberry.enum_value(
+        "IN_PROGRESS", description="La même demande est en cours de traitement."
+    )
+    UNKNOWN = strawberry.enum_value("UNKNOWN", description="Introuvable (ou pas au client).")
+    NOT_OFFERED = strawberry.enum_value(
+        "NOT_OFFERED", description="Cette démarche n'est pas proposée pour ce contrat."
+    )
+    NOT_ALLOWED = strawberry.enum_value(
+        "NOT_ALLOWED", description="Les règles du contrat ne le permettent pas."
+    )
+    TERMINATED = strawberry.enum_value("TERMINATED", description="Le contrat n'est plus en cours.")
+    TOO_LONG = strawberry.enum_value("TOO_LONG", description="Le texte est trop long.")
+    TOO_MANY = strawberry.enum_value("TOO_MANY", description="La liste est trop longue.")
+    ALREADY_USED = strawberry.enum_value(
+        "ALREADY_USED", description="La pièce jointe a déjà été envoyée."
+    )
+    EXPIRED = strawberry.enum_value("EXPIRED", description="La pièce jointe a plus de 24 heures.")
+    TOO_LARGE = strawberry.enum_value("TOO_LARGE", description="Le fichier dépasse 10 Mo.")
+    UNSUPPORTED_TYPE = strawberry.enum_value(
+        "UNSUPPORTED_TYPE", description="Le fichier n'est ni un PDF, ni un JPEG, ni un PNG."
+    )
+    SHARES = strawberry.enum_value("SHARES", description="Les parts ne totalisent pas 100 %.")
+    UNCHANGED = strawberry.enum_value("UNCHANGED", description="C'est déjà la valeur en vigueur.")
 
 
 @strawberry.type(description="A problem with one input field, to show next to it.")

@@ -11,9 +11,10 @@ import strawberry
 
 from ..domain import records as rec
 from ..domain import values as v
+from ..domain.termination import termination
 from ..downloads import Grant
 from ..errors import NotFound
-from ..resolvers import access, queries
+from ..resolvers import access, demandes, queries
 from ..resolvers.access import Scope
 from . import enums as _enums  # noqa: F401  (registers the GraphQL enums)
 from .account_types import Account
@@ -49,6 +50,7 @@ from .values import (
     Recipient,
     ReglementFilter,
     Savings,
+    TerminationPreview,
     account,
     criteria,
     intermediary,
@@ -409,11 +411,22 @@ class Contract(Node):
         found = (await self.detail(info)).intermediary_id
         return intermediary(await info.context.loaders.intermediary(found)) if found else None
 
-    @strawberry.field(description="Online acts allowed on the contract, in display order.")
+    @strawberry.field(
+        description="Online acts allowed on the contract, in display order: each is a type that "
+        "`demandeTypes(contractId)` offers for it."
+    )
     async def available_actions(self, info: Info) -> list[Action] | None:
-        codes = (await self.detail(info)).actions
+        codes = await demandes.available_actions(info.context, self.scope, self.summary)
         labels = await info.context.loaders.demande_type_labels()
         return [Action(code=c, label=labels.get(c, c)) for c in codes]
+
+    @strawberry.field(
+        description="Whether and from when the viewer can terminate the contract (reading it writes nothing)."
+    )
+    def termination(self, info: Info) -> TerminationPreview:
+        return TerminationPreview.of(
+            termination(self.summary, self.scope.is_company, info.context.today)
+        )
 
     @strawberry.field(description="Prévoyance dossiers with a règlement under 3 years.")
     async def dossiers(

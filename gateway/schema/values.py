@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 
 import strawberry
 
 from ..domain import records as rec
 from ..domain import values as v
+from ..domain.termination import Termination, TerminationRule
 from ..resolvers import queries
 from ..resolvers.access import Scope
 from .common import Info, MoneyType, PeriodType
+from .enums import expose
 from .ids import from_global
 
 
@@ -191,6 +194,39 @@ class DemandeType:
     label: str = strawberry.field(description="French label.")
     category: v.DemandeCategory = strawberry.field(description="Category.")
     category_label: str = strawberry.field(description="French label of `category`.")
+    required: strawberry.Private[tuple[str, ...] | None] = None
+
+    @strawberry.field(
+        description="Fields the form must ask for (the CRM refuses the demande without them)."
+    )
+    async def required_fields(self, info: Info) -> list[DemandeField]:
+        required = self.required
+        if required is None:
+            from ..resolvers.demandes import catalogue
+
+            found = next((t for t in await catalogue(info.context) if t.code == self.code), None)
+            required = found.required_fields if found else ()
+        return [DEMANDE_FIELDS[name] for name in required if name in DEMANDE_FIELDS]
+
+
+@strawberry.enum(description="A field of the demande form.")
+class DemandeField(enum.Enum):
+    CONTRACT = strawberry.enum_value("CONTRACT", description="Le contrat concerné.")
+    BENEFICIARIES = strawberry.enum_value("BENEFICIARIES", description="Les personnes concernées.")
+    ATTACHMENTS = strawberry.enum_value("ATTACHMENTS", description="Une pièce jointe au moins.")
+    DESCRIPTION = strawberry.enum_value("DESCRIPTION", description="La description de la demande.")
+    SUBJECT = strawberry.enum_value("SUBJECT", description="L'objet de la demande.")
+    DETAIL = strawberry.enum_value("DETAIL", description="La précision de l'objet.")
+
+
+DEMANDE_FIELDS = {
+    "numContrat": DemandeField.CONTRACT,
+    "beneficiaires": DemandeField.BENEFICIARIES,
+    "piecesJointes": DemandeField.ATTACHMENTS,
+    "description": DemandeField.DESCRIPTION,
+    "sujet": DemandeField.SUBJECT,
+    "detail": DemandeField.DETAIL,
+}
 
 
 @strawberry.type(description="A status change of a demande.")
@@ -214,3 +250,27 @@ class DemandeReminder:
     detail: str | None = strawberry.field(description="Detail.")
     description: str | None = strawberry.field(description="Message.")
     attachments: list[Attachment] = strawberry.field(description="Attached files.")
+
+
+expose(TerminationRule, "The French rule that sets a termination's date.")
+
+
+@strawberry.type(
+    description="Whether and from when the contract can be terminated (writes nothing)."
+)
+class TerminationPreview:
+    allowed: bool = strawberry.field(description="True when the customer may terminate it online.")
+    refusal: str | None = strawberry.field(description="Why not, when not allowed.")
+    effective_date: date | None = strawberry.field(description="Date the contract would end.")
+    rule: TerminationRule | None = strawberry.field(description="The rule applied.")
+    rule_label: str | None = strawberry.field(description="French label of `rule`.")
+
+    @classmethod
+    def of(cls, found: Termination) -> TerminationPreview:
+        return cls(
+            allowed=found.allowed,
+            refusal=found.refusal,
+            effective_date=found.effective_date,
+            rule=found.rule,
+            rule_label=found.rule.label if found.rule else None,
+        )

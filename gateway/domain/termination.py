@@ -1,0 +1,77 @@
+"""When a contract can end (résiliation), by French rules; pure, no I/O.
+
+* Already terminated: refused. An affiliate's membership to a collective contract: refused (the
+  company terminates it). Savings and retirement contracts are not terminated online (RESIL
+  applies to santé, prévoyance and IARD only, as the CRM catalogue says).
+* Résiliation infra-annuelle (loi Hamon): a santé or IARD contract held by an individual for more
+  than a year ends one month after the request.
+* Otherwise at the next anniversary of the effective date with two months' notice (loi Chatel): a
+  request within two months of the anniversary aims at the following one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from .records import ContractSummary
+from .values import ContractRole, ContractStatus, Labelled, NumberKind, ProductFamily
+
+TERMINABLE = (ProductFamily.HEALTH, ProductFamily.PROTECTION, ProductFamily.PROPERTY_CASUALTY)
+HAMON = (ProductFamily.HEALTH, ProductFamily.PROPERTY_CASUALTY)
+
+
+class TerminationRule(Labelled):
+    INFRA_ANNUAL = (
+        "INFRA_ANNUAL",
+        "Résiliation infra-annuelle (loi Hamon) : un mois après la demande",
+    )
+    ANNUAL_TERM = "ANNUAL_TERM", "À l'échéance annuelle, avec un préavis de deux mois (loi Chatel)"
+
+
+@dataclass(frozen=True, slots=True)
+class Termination:
+    allowed: bool
+    refusal: str | None
+    effective_date: date | None
+    rule: TerminationRule | None
+
+
+def shifted(day: date, months: int) -> date:
+    """The same day `months` later (clamped to the month's end)."""
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, candidate)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def refused(reason: str) -> Termination:
+    return Termination(False, reason, None, None)
+
+
+def termination(contract: ContractSummary, by_company: bool, today: date) -> Termination:
+    if contract.status == ContractStatus.TERMINATED:
+        return refused("Ce contrat est déjà résilié.")
+    if contract.collective and (
+        contract.number_kind == NumberKind.MEMBERSHIP or contract.role == ContractRole.MEMBER
+    ):
+        return refused(
+            "Un contrat collectif est résilié par l'entreprise qui l'a souscrit, pas par un affilié."
+        )
+    if contract.family not in TERMINABLE:
+        return refused(
+            "Un contrat d'épargne ou de retraite ne se résilie pas en ligne : contactez votre conseiller."
+        )
+    start = contract.effective_date or today
+    if not by_company and contract.family in HAMON and shifted(start, 12) <= today:
+        return Termination(True, None, shifted(today, 1), TerminationRule.INFRA_ANNUAL)
+    years = max(1, today.year - start.year)
+    anniversary = shifted(start, 12 * years)
+    while shifted(anniversary, -2) < today:  # two months' notice at least
+        years += 1
+        anniversary = shifted(start, 12 * years)
+    return Termination(True, None, anniversary, TerminationRule.ANNUAL_TERM)

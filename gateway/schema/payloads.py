@@ -1,0 +1,27 @@
+"""One helper builds every mutation payload: the value, or the refusal's `userErrors`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from ..resolvers.problems import Problem, Refused
+from .mutation import UserError, UserErrorCode
+
+T = TypeVar("T")
+P = TypeVar("P")
+
+
+def user_errors(problems: list[Problem]) -> list[UserError]:
+    return [
+        UserError(field=p.field, code=UserErrorCode[p.code], message=p.message) for p in problems
+    ]
+
+
+async def payload(build: Callable[[T | None, list[UserError]], P], work: Awaitable[T]) -> P:
+    """`build(value, [])` on success, `build(None, userErrors)` when the input is refused."""
+    try:
+        value = await work
+    except Refused as refused:
+        return build(None, user_errors(refused.problems))
+    return build(value, [])
