@@ -13,13 +13,12 @@ from typing import Any
 
 import orjson
 from graphql import GraphQLError, OperationDefinitionNode, parse
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 from strawberry.types import ExecutionResult as StrawberryResult
 
 from .adapters import Backends
@@ -29,12 +28,16 @@ from .clock import Clock
 from .context import Audit, Context, Services
 from .downloads import DownloadLinks
 from .errors import GatewayError, NotFound, Unauthenticated
-from .metrics import GatewayCollector
+from .logs import configure as configure_logging
+from .metrics import exposition, worker_started, worker_stopped
+from .observability import Observability, ObservedGraphQL
+from .probes import livez, readyz
 from .ratelimit import RateLimits
 from .resolvers.loaders import Loaders
 from .schema import build_schema
 from .settings import Settings
 from .store import build_store
+from .telemetry import setup_tracing
 
 
 def only_introspection(query: str | None) -> bool:
@@ -51,7 +54,7 @@ def only_introspection(query: str | None) -> bool:
     return True
 
 
-class GraphQLApp(GraphQL[Context, None]):
+class GraphQLApp(ObservedGraphQL):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
@@ -137,13 +140,15 @@ async def healthz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    registry = request.app.state.metrics
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    body, media_type = exposition()
+    return Response(body, media_type=media_type)
 
 
 def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = None) -> Starlette:
     """The gateway. `mocks` lets tests hand in their own in-process mock instances."""
     settings = settings or Settings()
+    configure_logging(production=settings.env == "production")
+    setup_tracing()
     schema = build_schema(introspection=settings.graphiql)
 
     @asynccontextmanager
@@ -159,11 +164,11 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             build_store(settings.redis_url),
             RateLimits.build(settings.redis_url),
         )
-        app.state.metrics = CollectorRegistry()
-        app.state.metrics.register(GatewayCollector(backends))
+        worker_started()
         try:
             yield
         finally:
+            worker_stopped()
             await backends.aclose()
             await app.state.services.store.close()
 
@@ -176,6 +181,9 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             Route("/documents/{token}", download, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            Route("/livez", livez, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
         ],
+        middleware=[Middleware(Observability)],
         lifespan=lifespan,
     )

@@ -20,8 +20,15 @@ from aiocache import Cache
 from aiocache.base import BaseCache
 from aiocache.serializers import JsonSerializer, NullSerializer
 
+from .. import metrics
+
 log = structlog.get_logger("gateway.cache")
 NAMESPACE = "gw:v1:"
+
+
+def system(key: str) -> str:
+    """The back-end a key belongs to: keys start with its name (`crm GET /crm/api/…`)."""
+    return key.split(" ", 1)[0]
 
 
 class ResponseCache:
@@ -65,8 +72,10 @@ class ResponseCache:
             found = None
         if found is not None:
             self.hits += 1
+            metrics.cache_lookup(system(key), 1, 0)
             return found["v"]
         self.misses += 1
+        metrics.cache_lookup(system(key), 0, 1)
         future = self.inflight.get(key)
         if future is None:
             future = asyncio.ensure_future(self._load(key, ttl, load))
@@ -89,6 +98,8 @@ class ResponseCache:
         missing = [k for k in keys if k not in values]
         self.hits += len(values)
         self.misses += len(missing)
+        if keys:
+            metrics.cache_lookup(system(keys[0]), len(values), len(missing))
         if missing:
             loaded = await load(missing)
             try:

@@ -18,6 +18,7 @@ from strawberry.extensions import (
 )
 
 from ..errors import GatewayError
+from ..observability import ObservedOperation
 from .mutation import Mutation
 from .query import Query
 from .roots import compose
@@ -85,6 +86,7 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
         mutation=MUTATION,
         types=[Individual, Company, Contract, Dossier, Reglement, Demande, Document, Affiliate],
         extensions=[
+            ObservedOperation,  # outermost: its span covers parsing, validation and execution
             TypedErrors,
             ParserCache,
             ValidationCache,
