@@ -27,9 +27,12 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
     multiprocess,
 )
+
+disable_created_metrics()  # `*_created` series double the output and no dashboard reads them
 
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,9 +96,7 @@ RATE_LIMIT_REFUSALS = Counter(
     "Requests refused by one of the gateway's own rate limits, by limit.",
     ["limit"],
 )
-WORKERS = Gauge(
-    "gateway_workers", "Live gateway worker processes.", multiprocess_mode="livesum"
-)
+WORKERS = Gauge("gateway_workers", "Live gateway worker processes.", multiprocess_mode="livesum")
 WORKER_MEMORY = Gauge(
     "gateway_workers_resident_memory_bytes",
     "Peak resident memory, summed over live workers.",
@@ -185,7 +186,7 @@ def sample_worker() -> None:
 
 def worker_stopped() -> None:
     if MULTIPROCESS:
-        multiprocess.mark_process_dead(os.getpid())
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 def exposition() -> tuple[bytes, str]:
@@ -197,4 +198,3 @@ def exposition() -> tuple[bytes, str]:
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
-

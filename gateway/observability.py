@@ -128,7 +128,9 @@ class Observability:
         seconds = time.perf_counter() - info.started
         if route == "/graphql":
             if info.outcome is None:
-                info.outcome = "refused" if 400 <= status < 500 else "error" if status >= 500 else "ok"
+                info.outcome = (
+                    "refused" if 400 <= status < 500 else "error" if status >= 500 else "ok"
+                )
             metrics.graphql_request(info.operation, info.outcome, seconds)
         log.info(
             "request",
@@ -145,10 +147,12 @@ class Observability:
 
 
 def outcome_of(response: GraphQLHTTPResponse) -> tuple[str, list[str]]:
-    errors = response.get("errors") or []
+    errors: list[dict[str, Any]] = list(response.get("errors") or [])  # type: ignore[arg-type]
     if not errors:
         return "ok", []
-    codes = [str((e.get("extensions") or {}).get("code", "GRAPHQL_VALIDATION_FAILED")) for e in errors]
+    codes = [
+        str((e.get("extensions") or {}).get("code", "GRAPHQL_VALIDATION_FAILED")) for e in errors
+    ]
     data = response.get("data")
     has_data = isinstance(data, dict) and any(v is not None for v in data.values())
     if has_data:
@@ -180,7 +184,8 @@ class ObservedGraphQL(GraphQL[Any, None]):
             return response
         info.outcome, codes = outcome_of(response)
         info.error_codes.extend(codes)
-        for error in response.get("errors") or []:
+        errors: list[dict[str, Any]] = response.get("errors") or []  # type: ignore[assignment]
+        for error in errors:
             error["extensions"] = {**(error.get("extensions") or {}), "requestId": info.request_id}
         return response
 

@@ -19,6 +19,7 @@ from strawberry.extensions import (
 
 from ..errors import GatewayError
 from ..observability import ObservedOperation
+from .dashboards import DashboardsQuery
 from .mutation import Mutation
 from .query import Query
 from .roots import compose
@@ -62,7 +63,7 @@ class TypedErrors(SchemaExtension):
 
 
 # One class of root fields per domain (gateway/schema/<domain>.py); a field defined twice is an error.
-QUERY = compose("Query", "Entry points of the customer-space graph.", Query)
+QUERY = compose("Query", "Entry points of the customer-space graph.", Query, DashboardsQuery)
 MUTATION = compose("Mutation", "Changes the customer makes: records, démarches, account.", Mutation)
 
 DEPTH_RULES = QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules  # built once, at import
