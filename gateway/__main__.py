@@ -54,6 +54,7 @@ def main() -> None:
             port=args.port or settings.port,
             log_level="info",
             access_log=not args.no_access_log,
+            timeout_graceful_shutdown=settings.shutdown_grace_s,
         )
     elif args.command == "token":
         from .auth import TokenVerifier
