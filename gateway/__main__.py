@@ -53,6 +53,7 @@ def main() -> None:
             host=args.host or settings.host,
             port=args.port or settings.port,
             log_level="info",
+            log_config=None,  # create_app routed uvicorn's loggers to the gateway's handler
             access_log=not args.no_access_log,
             timeout_graceful_shutdown=settings.shutdown_grace_s,
         )
