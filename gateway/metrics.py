@@ -32,7 +32,8 @@ from prometheus_client import (
     multiprocess,
 )
 
-disable_created_metrics()  # `*_created` series double the output and no dashboard reads them
+# `*_created` series double the output and no dashboard reads them
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 ROOT = Path(__file__).resolve().parents[1]

@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     breaker_threshold: int = 10
     breaker_ttl_s: float = 5.0
     cache: bool = True
-    shutdown_grace_s: float = 10.0  # SIGTERM: in-flight requests get this long to finish
+    shutdown_grace_s: int = 10  # SIGTERM: in-flight requests get this long to finish
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:

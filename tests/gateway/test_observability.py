@@ -17,11 +17,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from gateway import metrics, telemetry
 from gateway.app import create_app
+from gateway.auth import TokenVerifier
 from gateway.ratelimit import RateLimits, TooManyRequests
 from gateway.settings import Settings
 from mocks import MockSystem
 from tests.conftest import admin
 from tests.gateway.support import OPERATIONS, PERSONAS, TODAY, Gateway, operation
+from tests.redis_support import needs_redis, redis_server
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -185,7 +187,7 @@ def test_multiprocess_workers_are_merged_in_one_scrape(tmp_path: Path) -> None:
     args = ["-m", "uvicorn", "gateway.app:create_app", "--factory", "--workers", "2"]
     base = f"http://127.0.0.1:{port}"
     with process([*args, "--port", str(port)], [base + "/livez"], env=env, timeout=60):
-        token = Gateway(httpx.AsyncClient(), Settings(), {}, None).token(PERSONAS["chris"])
+        token = TokenVerifier(Settings()).issue(PERSONAS["chris"], "customer")
         for _ in range(6):  # a new connection each: the kernel spreads them over the workers
             answer = httpx.post(
                 base + "/graphql",
@@ -334,3 +336,24 @@ async def test_liveness_and_readiness_going_503_when_a_breaker_opens(gateway: Ga
     await faults(gateway, "claims")  # the system is back: reachable although the breaker is open
     ready = await gateway.http.get("/readyz")
     assert ready.status_code == 200 and (await breakers.states())["claims"]["state"] == "opened"
+
+
+@needs_redis
+async def test_readiness_needs_the_configured_redis(
+    mocks: dict[str, MockSystem], tmp_path: Path
+) -> None:
+    async def ready(url: str) -> httpx.Response:
+        app = create_app(Settings(today=TODAY, redis_url=url), mocks=mocks)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://gateway.test"
+            ) as client,
+        ):
+            return await client.get("/readyz")
+
+    with redis_server(tmp_path) as url:
+        up = await ready(url)
+    assert up.status_code == 200 and up.json()["checks"]["redis"] == "ok"
+    down = await ready(url)  # the same server, stopped
+    assert down.status_code == 503 and down.json()["checks"]["redis"] == "unreachable"
