@@ -18,9 +18,9 @@ from .values import DemandeType
 
 @strawberry.enum(description="State of a back-end's circuit breaker in this gateway process.")
 class CircuitState(Enum):
-    CLOSED = "CLOSED"
-    HALF_OPEN = "HALF_OPEN"
-    OPEN = "OPEN"
+    CLOSED = strawberry.enum_value("CLOSED", description="Calls go through.")
+    HALF_OPEN = strawberry.enum_value("HALF_OPEN", description="A probe call is let through.")
+    OPEN = strawberry.enum_value("OPEN", description="Failing fast: no call is made.")
 
 
 @strawberry.type(description="Latency percentiles in milliseconds (null without calls).")

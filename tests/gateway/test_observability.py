@@ -209,7 +209,7 @@ def test_multiprocess_workers_are_merged_in_one_scrape(tmp_path: Path) -> None:
             re.M,
         )
         assert found and float(found.group(1)) == 6
-        assert len(list(tmp_path.glob("counter_*.db"))) == 2  # one file per worker, merged
+        assert len(list(tmp_path.glob("gauge_livesum_*.db"))) == 2  # one file per worker, merged
 
 
 # ---- traces -------------------------------------------------------------------------------------
