@@ -19,6 +19,7 @@ import resource
 import time
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -126,19 +127,25 @@ def operation_names() -> frozenset[str]:
     return frozenset(names)
 
 
+@cache
+def child(family: Any, *labels: str) -> Any:
+    """A family's child for these label values, looked up once (label values are bounded)."""
+    return family.labels(*labels)
+
+
 def operation_label(name: str | None) -> str:
     return name if name and name in operation_names() else "other"
 
 
 def graphql_request(operation: str | None, outcome: str, seconds: float) -> None:
     label = operation_label(operation)
-    GRAPHQL_REQUESTS.labels(label, outcome).inc()
-    GRAPHQL_DURATION.labels(label).observe(seconds)
+    child(GRAPHQL_REQUESTS, label, outcome).inc()
+    child(GRAPHQL_DURATION, label).observe(seconds)
 
 
 def backend_call(backend: str, route: str, outcome: str, seconds: float) -> None:
-    BACKEND_CALLS.labels(backend, route, outcome).inc()
-    BACKEND_DURATION.labels(backend, route).observe(seconds)
+    child(BACKEND_CALLS, backend, route, outcome).inc()
+    child(BACKEND_DURATION, backend, route).observe(seconds)
 
 
 def retry(backend: str) -> None:
@@ -153,9 +160,9 @@ def breaker_state(backend: str, state: str, transition: bool = True) -> None:
 
 def cache_lookup(backend: str, hits: int, misses: int) -> None:
     if hits:
-        CACHE_HITS.labels(backend).inc(hits)
+        child(CACHE_HITS, backend).inc(hits)
     if misses:
-        CACHE_MISSES.labels(backend).inc(misses)
+        child(CACHE_MISSES, backend).inc(misses)
 
 
 _mutations: set[str] = set()
