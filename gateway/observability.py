@@ -126,11 +126,10 @@ class Observability:
     @staticmethod
     def finish(info: RequestInfo, route: str, method: str, status: int, path: str) -> None:
         seconds = time.perf_counter() - info.started
-        if route == "/graphql":
+        if route == "/graphql" and (info.outcome is not None or status >= 400):
+            # no outcome and a success: the GraphiQL page, not a GraphQL request
             if info.outcome is None:
-                info.outcome = (
-                    "refused" if 400 <= status < 500 else "error" if status >= 500 else "ok"
-                )
+                info.outcome = "refused" if status < 500 else "error"
             metrics.graphql_request(info.operation, info.outcome, seconds)
         log.info(
             "request",

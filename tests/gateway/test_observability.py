@@ -125,6 +125,25 @@ async def test_unknown_operation_names_are_other_and_outcomes_are_told_apart(
     )
 
 
+async def test_bad_bodies_are_refused_and_the_ide_page_is_not_a_request(gateway: Gateway) -> None:
+    before = await scrape(gateway)
+    bad = await gateway.http.post(
+        "/graphql", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert bad.status_code == 400
+    ide = await gateway.http.get("/graphql", headers={"Accept": "text/html"})
+    assert ide.status_code == 200 and "graphiql" in ide.text.lower()
+    after = await scrape(gateway)
+    requests = "gateway_graphql_requests_total"
+    assert (
+        value(after, requests, operation="other", outcome="refused")
+        == value(before, requests, operation="other", outcome="refused") + 1
+    )
+    assert value(after, requests, operation="other", outcome="ok") == value(
+        before, requests, operation="other", outcome="ok"
+    )
+
+
 async def test_breaker_transitions_are_counted(gateway: Gateway) -> None:
     gateway.app.state.services.backends.breakers.factory.default_threshold = 2
     before = await scrape(gateway)
