@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
@@ -249,7 +250,8 @@ def sdk_provider() -> TracerProvider:
     """The process's SDK tracer provider, installed once."""
     global _provider
     if _provider is None:
-        _provider = TracerProvider()
+        service = os.environ.get("OTEL_SERVICE_NAME", "espace-client-gateway")
+        _provider = TracerProvider(resource=Resource.create({"service.name": service}))
         trace.set_tracer_provider(_provider)
     return _provider
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from collections.abc import Iterator
@@ -302,6 +303,8 @@ async def test_a_home_page_is_one_trace_server_operation_and_one_span_per_back_e
             ("query HomePage", "editique POST /editique/ws RechercherDocuments"),
         ]
     )
+    expected_service = os.environ.get("OTEL_SERVICE_NAME", "espace-client-gateway")
+    assert all(s.resource.attributes["service.name"] == expected_service for s in mine)
     # the back-ends got the trace: each call carries its own span as parent
     sent = [t for r in recorders.values() for t in r.traceparents]
     client_spans = {f"{s.context.span_id:016x}" for s in mine if s.name.split()[0] in mocks}
