@@ -74,6 +74,9 @@ def main() -> None:
             print(f"business calendar pinned to {settings.today}")
         if args.workers is not None and args.workers < 1:
             parser.error("--workers must be at least 1")
+        from .metrics import prepare_multiprocess_directory
+
+        prepare_multiprocess_directory()  # one scrape sees every worker, none of a previous run
         uvicorn.run(
             "gateway.__main__:app_factory",
             factory=True,
@@ -81,9 +84,11 @@ def main() -> None:
             host=args.host or settings.host,
             port=args.port or settings.port,
             log_level="info",
+            log_config=None,  # create_app routed uvicorn's loggers to the gateway's handler
             access_log=not args.no_access_log,
             http="gateway.http_limits:SettingsProtocol",  # header size and timeout (each worker)
             timeout_keep_alive=settings.keep_alive_s,
+            timeout_graceful_shutdown=settings.shutdown_grace_s,
         )
     elif args.command == "token":
         from .auth import TokenVerifier

@@ -15,13 +15,12 @@ from typing import Any
 
 import orjson
 from graphql import GraphQLError
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 from strawberry.types import ExecutionResult as StrawberryResult
 
 from . import throttling, web
@@ -36,18 +35,22 @@ from .hardening import begin_budget
 from .http_limits import HttpLimits
 from .keys import SigningKey
 from .limits import Limits
-from .metrics import GatewayCollector
+from .logs import configure as configure_logging
+from .metrics import exposition, worker_started, worker_stopped
+from .observability import Observability, ObservedGraphQL
 from .persisted import TrustedDocuments
+from .probes import livez, readyz
 from .ratelimit import RateLimits, TooManyRequests
 from .resolvers.loaders import Loaders
 from .schema import build_schema
 from .sessions import Sessions
 from .settings import Settings
 from .store import build_store
+from .telemetry import setup_tracing
 from .uploads import UploadGuard, is_multipart, only_uploads
 
 
-class GraphQLApp(GraphQL[Context, None]):
+class GraphQLApp(ObservedGraphQL):
     trusted: TrustedDocuments  # set by create_app
 
     async def get_context(
@@ -176,13 +179,15 @@ async def jwks(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    registry = request.app.state.metrics
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    body, media_type = exposition()
+    return Response(body, media_type=media_type)
 
 
 def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = None) -> Starlette:
     """The gateway. `mocks` lets tests hand in their own in-process mock instances."""
     settings = settings or Settings()
+    configure_logging(production=settings.env == "production")
+    setup_tracing()
     schema = build_schema(
         introspection=settings.graphiql, limits=Limits.of(settings), suggestions=settings.graphiql
     )
@@ -203,11 +208,11 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             RateLimits.build(settings.redis_url),
             sessions,
         )
-        app.state.metrics = CollectorRegistry()
-        app.state.metrics.register(GatewayCollector(backends))
+        worker_started()
         try:
             yield
         finally:
+            worker_stopped()
             await backends.aclose()
             await app.state.services.store.close()
 
@@ -228,13 +233,20 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             Route("/documents/{token}", download, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            Route("/livez", livez, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
             Route("/.well-known/jwks.json", jwks, methods=["GET"]),
             *web.routes(settings),  # GraphiQL's scripts and styles, outside production
         ],
-        middleware=web.middleware(settings),  # CORS for GATEWAY_CORS_ORIGINS
+        middleware=[
+            Middleware(Observability),  # outermost: request id, access log, server span
+            *web.middleware(settings),  # CORS for GATEWAY_CORS_ORIGINS
+            Middleware(
+                HttpLimits,
+                max_body_bytes=settings.max_body_bytes,
+                max_json_depth=settings.max_json_depth,
+            ),
+        ],
         lifespan=lifespan,
-    )
-    app.add_middleware(
-        HttpLimits, max_body_bytes=settings.max_body_bytes, max_json_depth=settings.max_json_depth
     )
     return app

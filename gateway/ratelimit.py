@@ -23,6 +23,7 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
+from . import metrics
 from .errors import GatewayError
 
 log = structlog.get_logger("gateway.ratelimit")
@@ -77,6 +78,7 @@ class RateLimits:
                 return
             raise TooManyRequests(item.get_expiry()) from None
         self.refusals += 1
+        metrics.rate_limit_refused(limit)
         raise TooManyRequests(stats.reset_time - time.time())
 
     async def clear(self, limit: str, *identifiers: str) -> None:

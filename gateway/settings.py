@@ -132,6 +132,8 @@ class Settings(BaseSettings):
     rate_limit_ip: str = "1200/minute"
     rate_limit_anonymous: str = "60/minute"
 
+    shutdown_grace_s: int = 10  # SIGTERM: in-flight requests get this long to finish
+
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:
         if self.env == "production" and self.jwt_secret.get_secret_value() == DEV_SECRET:

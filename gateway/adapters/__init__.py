@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from ..settings import Settings
+from ..telemetry import HealthWindow
 from .cache import ResponseCache
 from .claims import Claims
 from .crm import Crm
@@ -27,6 +28,7 @@ class Backends:
     transports: list[Transport]
     cache: ResponseCache
     breakers: Breakers
+    health: HealthWindow = field(default_factory=HealthWindow)
     in_process: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -55,11 +57,12 @@ class Backends:
         )
         breakers = Breakers(settings.breaker_threshold, settings.breaker_ttl_s)
         policy = RetryPolicy(attempts=settings.retry_attempts)
+        health = HealthWindow()
 
         def transport(name: str, timeout: float, **kwargs: Any) -> Transport:
             guard = Guard(name, breakers, timeout, policy)
             return Transport.build(
-                name, urls[name], apps.get(name), guard=guard, cache=cache, **kwargs
+                name, urls[name], apps.get(name), guard=guard, cache=cache, health=health, **kwargs
             )
 
         pa = transport(
@@ -88,6 +91,7 @@ class Backends:
             transports=[pa, claims, editique, crm],
             cache=cache,
             breakers=breakers,
+            health=health,
             in_process={name: app for name, app in apps.items() if not urls[name]},
         )
 

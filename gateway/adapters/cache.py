@@ -40,6 +40,7 @@ from aiocache import Cache
 from aiocache.serializers import JsonSerializer
 from redis.asyncio import BlockingConnectionPool
 
+from .. import metrics
 from ..errors import BackendError, BackendRejected, TooManyBackendCalls
 from .budget import may_add_to_cache, note_stale
 
@@ -197,6 +198,11 @@ def redis_store(url: str, pool_size: int) -> Any:
     )
 
 
+def system(key: str) -> str:
+    """The back-end a key belongs to: keys start with its name (`crm GET /crm/api/…`)."""
+    return key.split(" ", 1)[0]
+
+
 class ResponseCache:
     def __init__(
         self,
@@ -250,6 +256,7 @@ class ResponseCache:
             return await call()
         if self.breaker.is_open:
             self.errors += 1
+            metrics.cache_error()
             return default
         # its own task, not awaited past the bound: a client cleaning up after a cancellation
         # (closing a socket to a stopped server) can take far longer than the bound itself
@@ -263,6 +270,7 @@ class ResponseCache:
             error = task.exception()
         if error is not None:  # a cache outage is a miss, whatever it is
             self.errors += 1
+            metrics.cache_error()
             self.breaker.failed()
             log.warning("cache_failed", operation=what, error=type(error).__name__)
             return default
@@ -301,8 +309,10 @@ class ResponseCache:
         entry = await self._ask(partial(self.store.get, key), None, "get")
         if self._fresh(entry, ttl):
             self.hits += 1
+            metrics.cache_lookup(system(key), 1, 0)
             return entry["v"]
         self.misses += 1
+        metrics.cache_lookup(system(key), 0, 1)
         future = self.inflight.get(key)
         joined = future is not None
         if future is None:
@@ -338,6 +348,8 @@ class ResponseCache:
         missing = [k for k in keys if k not in values]
         self.hits += len(values)
         self.misses += len(missing)
+        if keys:
+            metrics.cache_lookup(system(keys[0]), len(values), len(missing))
         if not missing:
             return values
         try:
@@ -357,6 +369,7 @@ class ResponseCache:
 
     def _served_stale(self, key: str, entry: dict[str, Any]) -> None:
         self.stale_served += 1
+        metrics.stale_served()
         note_stale(key.split(" ", 1)[0], float(entry["t"]))
 
     # ---- changes -------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from ..domain.records import (
     StatusChange,
     SystemIds,
 )
+from ..domain.statistics import DemandeStatistics, StatusCount, TypeCount
 from ..domain.values import Civility, DemandeCategory, DemandeStatus, HealthScheme
 from ..errors import BackendTimeout, BackendUnavailable, NotFound, OutcomeUnknown
 from .identifiers import segment, valid
@@ -126,6 +127,7 @@ def demande(raw: dict[str, Any]) -> Demande:
 TTL_CUSTOMER_S = 30  # person data: short, and invalidated by the gateway's own changes
 TTL_DEMANDES_S = 30
 TTL_REFERENCE_S = 3600  # the catalogue and the intermediaries: reference data
+TTL_STATISTICS_S = 60  # dashboard counts over all clients
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +181,35 @@ class Crm:
         """The catalogue's French labels by type code (also the policy-admin act codes)."""
         raw = await self._get("/types-demandes", TTL_REFERENCE_S)
         return {t["code"]: t["libelle"] for t in (raw or {"types": []})["types"]}
+
+    async def demande_types(self) -> dict[str, DemandeType]:
+        """The catalogue by type code, with each type's category."""
+        raw = await self._get("/types-demandes", TTL_REFERENCE_S)
+        return {
+            t["code"]: DemandeType(t["code"], t["libelle"], CATEGORIES[t["categorie"]], (), ())
+            for t in (raw or {"types": []})["types"]
+        }
+
+    async def demande_statistics(self, since: date, until: date) -> DemandeStatistics:
+        """Counts of every client's demandes created between `since` and `until` (both included;
+        at most 366 days apart: the caller checks, so a CRM 400 never happens)."""
+        raw = await self._get(
+            "/demandes/statistiques",
+            TTL_STATISTICS_S,
+            {"depuis": since.isoformat(), "jusqua": until.isoformat()},
+        )
+        types = await self.demande_types()
+        by_type = []
+        for code, per_status in sorted((raw or {}).get("parType", {}).items()):
+            known = types.get(code) or DemandeType(code, code, DemandeCategory.CONTACT, (), ())
+            counts = tuple(
+                StatusCount(STATUSES[s], n) for s, n in per_status.items() if s in STATUSES
+            )
+            order = list(DemandeStatus)
+            by_type.append(
+                TypeCount(known, tuple(sorted(counts, key=lambda c: order.index(c.status))))
+            )
+        return DemandeStatistics(since, until, tuple(by_type))
 
     async def _change(
         self,

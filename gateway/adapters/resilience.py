@@ -27,6 +27,7 @@ from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import OpenedState
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
+from .. import metrics
 from ..errors import BackendError, BackendRejected, BackendTimeout, BackendUnavailable
 from .budget import spend_call
 
@@ -88,6 +89,15 @@ class Breakers:
             default_threshold=threshold, default_ttl=ttl_s, exclude=[(BaseException, not_a_failure)]
         )
         self.names: set[str] = set()
+        self.factory.add_listener(self._observe)
+
+    @staticmethod
+    def _observe(name: str, event: str, message: Any) -> None:
+        """Breaker states and transitions to the metrics."""
+        if event == "circuit_breaker_created":
+            metrics.breaker_state(name, "closed", transition=False)
+        elif event == "state_changed":
+            metrics.breaker_state(name, message.state)
 
     async def get(self, name: str) -> Any:
         self.names.add(name)
@@ -146,6 +156,7 @@ class Guard:
             stop=self.policy.stop,
             wait=self.policy.wait,
             retry=retry_if_exception(lambda e: isinstance(e, BackendError) and e.retryable),
+            before_sleep=lambda _: metrics.retry(self.backend),
             reraise=True,
         )
         async for try_ in retrying:

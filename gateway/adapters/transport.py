@@ -21,6 +21,7 @@ import httpx
 import orjson
 
 from ..errors import BackendRejected, BackendTimeout, BackendUnavailable
+from ..telemetry import HealthWindow, backend_call
 from .cache import ResponseCache
 from .resilience import Guard
 
@@ -51,12 +52,18 @@ def json_answer(response: httpx.Response, backend: str) -> Any:
 
 class Transport:
     def __init__(
-        self, backend: str, client: httpx.AsyncClient, guard: Guard, cache: ResponseCache
+        self,
+        backend: str,
+        client: httpx.AsyncClient,
+        guard: Guard,
+        cache: ResponseCache,
+        health: HealthWindow | None = None,
     ) -> None:
         self.backend = backend
         self.client = client
         self.guard = guard
         self.cache = cache
+        self.health = health  # recent exchanges of this system (the backendHealth dashboard)
 
     @classmethod
     def build(
@@ -69,6 +76,7 @@ class Transport:
         cache: ResponseCache,
         headers: Mapping[str, str] | None = None,
         auth: httpx.Auth | None = None,
+        health: HealthWindow | None = None,
     ) -> Transport:
         """Over HTTP when `base_url` is set, else to the in-process ASGI `app`."""
         transport: httpx.AsyncBaseTransport
@@ -85,17 +93,22 @@ class Transport:
             timeout=httpx.Timeout(guard.attempt_timeout_s),
             follow_redirects=False,
         )
-        return cls(backend, client, guard, cache)
+        return cls(backend, client, guard, cache, health)
 
     async def send(self, method: str, path: str, budget: float, **kwargs: Any) -> httpx.Response:
         """One HTTP exchange that may take at most `budget` seconds."""
-        try:
-            async with asyncio.timeout(budget):
-                return await self.client.request(method, path, timeout=budget, **kwargs)
-        except (TimeoutError, httpx.TimeoutException):
-            raise BackendTimeout(self.backend) from None
-        except httpx.TransportError:
-            raise BackendUnavailable(self.backend) from None
+        # observability (span, traceparent, metrics, timings): one hook around the exchange
+        with backend_call(self.backend, method, path, kwargs.get("headers"), self.health) as call:
+            kwargs["headers"] = call.headers
+            try:
+                async with asyncio.timeout(budget):
+                    response = await self.client.request(method, path, timeout=budget, **kwargs)
+            except (TimeoutError, httpx.TimeoutException):
+                raise BackendTimeout(self.backend) from None
+            except httpx.TransportError:
+                raise BackendUnavailable(self.backend) from None
+            call.answered(response.status_code)
+            return response
 
     async def get(
         self,

@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 import structlog
 
+from .. import metrics
 from ..adapters.resilience import CircuitOpen
 from ..errors import BackendError, BackendRejected
 from ..store import Store
@@ -137,6 +138,7 @@ class Idempotency:
         if found["hash"] != fingerprint:
             raise Refused([CONFLICT])
         if found["state"] == "DONE":
+            metrics.idempotency_replay(mutation)
             return Claim(self.store, record_key, found, replay=str(found["result"]))
         if float(found["lease"]) > now:
             raise Refused([IN_PROGRESS])

@@ -17,10 +17,12 @@ from strawberry.extensions import (
 
 from ..errors import GatewayError
 from ..limits import Limits, limits_rule, parse_limits
+from ..observability import ObservedOperation
 from .accounts import AccountsMutation
 from .anonymous import AnonymousGate
 from .client_errors import client_code, client_error
 from .contract_acts import ContractActsMutation
+from .dashboards import DashboardsQuery
 from .demandes import DemandesMutation, DemandesQuery
 from .documents import DocumentsMutation
 from .mutation import Mutation
@@ -80,7 +82,9 @@ class TypedErrors(SchemaExtension):
 
 
 # One class of root fields per domain (gateway/schema/<domain>.py); a field defined twice is an error.
-QUERY = compose("Query", "Entry points of the customer-space graph.", Query, DemandesQuery)
+QUERY = compose(
+    "Query", "Entry points of the customer-space graph.", Query, DemandesQuery, DashboardsQuery
+)
 MUTATION = compose(
     "Mutation",
     "Changes the customer makes: records, démarches, account.",
@@ -121,6 +125,7 @@ def build_schema(
         types=[Individual, Company, Contract, Dossier, Reglement, Demande, Document, Affiliate],
         scalar_overrides=SCALARS,  # Date, DateTime, Decimal with @specifiedBy (scalars.py)
         extensions=[
+            ObservedOperation,  # outermost: its span covers parsing, validation and execution
             Errors,
             StaleAnswers,
             parse_limits(limits),

@@ -30,7 +30,11 @@ from mocks.processes import ROOT, free_port, process
 DEPLOY = ROOT / "deploy"
 KUBERNETES = "1.31.0"  # the oldest version still supported upstream when this was written
 BASE_IMAGE = "python:3.11-slim-bookworm"
-UNSET_ON_PURPOSE = {"GATEWAY_TODAY", "GATEWAY_JWKS_URL"}  # see deploy/configmap.yaml
+UNSET_ON_PURPOSE = {
+    "GATEWAY_TODAY",
+    "GATEWAY_JWKS_URL",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+}  # see deploy/configmap.yaml
 
 
 def manifests() -> list[dict[str, Any]]:
@@ -260,6 +264,7 @@ def test_the_manifests_configuration_starts_a_production_gateway(
     legacy = {"POLICY_ADMIN_URL", "POLICY_ADMIN_API_KEY", "CLAIMS_URL", "CLAIMS_USER"}
     legacy |= {"CLAIMS_PASSWORD", "EDITIQUE_URL", "EDITIQUE_USER", "EDITIQUE_PASSWORD"}
     legacy |= {"CRM_URL", "CRM_TOKEN", "WEB_CONCURRENCY", "FORWARDED_ALLOW_IPS"}
+    legacy |= {"PROMETHEUS_MULTIPROC_DIR"}  # prometheus-client's own
     for name in configured():  # no misspelt key silently ignored
         assert name in legacy or name.removeprefix("GATEWAY_") in fields, name
 

@@ -31,7 +31,7 @@ PERSONAS = {
 
 
 def operation(name: str) -> str:
-    return (OPERATIONS / f"{name}.graphql").read_text("utf-8")
+    return (OPERATIONS / f"{name}.graphql").read_text("utf-8")  # name may be "folder/Name"
 
 
 def fixture(name: str) -> dict[str, Any]:

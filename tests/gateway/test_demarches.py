@@ -70,6 +70,13 @@ async def test_available_actions_are_what_the_catalogue_offers_for_the_contract(
 
 
 # ---- createDemande -------------------------------------------------------------------------
+def replayed(mutation: str) -> float:
+    from prometheus_client import REGISTRY
+
+    found = REGISTRY.get_sample_value("gateway_idempotency_replays_total", {"mutation": mutation})
+    return found or 0.0
+
+
 async def test_a_demande_is_created_once_and_the_next_page_shows_it(gateway: Gateway) -> None:
     before = await gateway.run("Demandes", as_=GERALT)  # cached list of the viewer
     count = before["data"]["viewer"]["demandes"]["totalCount"]
@@ -89,9 +96,11 @@ async def test_a_demande_is_created_once_and_the_next_page_shows_it(gateway: Gat
     assert demande["type"]["code"] == "JUSTIF_REMB" and demande["tracked"] is False
     assert demande["contract"]["number"] == "AA565656"
     assert [a["id"] for a in demande["reminder"]["attachments"]] == [attachment]
+    replays = replayed("createDemande")
     again = await gateway.run("demarches/CreateDemande", variables, as_=GERALT)
     assert again["data"]["createDemande"]["demande"]["id"] == demande["id"]
     assert posts(gateway) == 1
+    assert replayed("createDemande") == replays + 1  # counted on /metrics
     after = await gateway.run("Demandes", as_=GERALT)
     assert after["data"]["viewer"]["demandes"]["totalCount"] == count + 1
     assert after["data"]["viewer"]["demandes"]["edges"][0]["node"]["id"] == demande["id"]

@@ -122,6 +122,7 @@ async def test_depth_counts_through_fragments(gateway: Gateway) -> None:
         "limit": "depth",
         "value": 14,
         "max": 12,
+        "requestId": body["errors"][0]["extensions"]["requestId"],
     }
     body = await gateway.run(hostile.deep_through_fragments(2), as_="C0009001")  # depth 10
     assert "QUERY_TOO_DEEP" not in codes(body)

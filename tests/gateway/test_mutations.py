@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest.mock import ANY
+
 import pytest
 
 from tests.conftest import admin
@@ -170,7 +172,8 @@ async def test_outcome_unknown_when_even_reading_back_fails(gateway: Gateway) ->
     await crm_faults(gateway, routes=["/crm/api/clients"], timeout_rate=1.0, hang_ms=10_000)
     body = await gateway.run(UPDATE, {"input": NEW_EMAIL}, as_=PERSONAS["chris"])
     assert body["data"] is None and codes(body) == ["OUTCOME_UNKNOWN"]
-    assert body["errors"][0]["extensions"] == {"code": "OUTCOME_UNKNOWN", "backend": "crm"}
+    extensions = body["errors"][0]["extensions"]
+    assert extensions == {"code": "OUTCOME_UNKNOWN", "backend": "crm", "requestId": ANY}
     assert gateway.mocks["crm"].log.counts[CONTACT_ROUTE] == 1
 
 

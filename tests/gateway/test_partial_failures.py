@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest.mock import ANY
+
 import pytest
 
 from tests.conftest import admin
@@ -26,7 +28,11 @@ async def test_editique_down_leaves_the_rest_of_the_home_page(gateway: Gateway) 
     )
     [error] = body["errors"]
     assert error["path"] == ["viewer", "documents"]
-    assert error["extensions"] == {"code": "BACKEND_UNAVAILABLE", "backend": "editique"}
+    assert error["extensions"] == {
+        "code": "BACKEND_UNAVAILABLE",
+        "backend": "editique",
+        "requestId": error["extensions"]["requestId"],
+    }
     assert "http" not in error["message"] and "dev-" not in error["message"]
 
 
@@ -66,7 +72,8 @@ async def test_a_hanging_backend_times_out_with_its_name(gateway: Gateway) -> No
     await fail(gateway, "editique", timeout_rate=1.0, hang_ms=2000)
     body = await gateway.run("HomePage", as_=PERSONAS["chris"])
     assert body["data"]["viewer"]["documents"] is None
-    assert body["errors"][0]["extensions"] == {"code": "BACKEND_TIMEOUT", "backend": "editique"}
+    extensions = body["errors"][0]["extensions"]
+    assert extensions == {"code": "BACKEND_TIMEOUT", "backend": "editique", "requestId": ANY}
 
 
 async def test_an_unexpected_error_is_masked(
