@@ -107,5 +107,7 @@ def configure(production: bool, level: int = logging.INFO) -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+        logger.disabled = False  # an earlier dictConfig (uvicorn's own) may have switched it off
+        logger.setLevel(logging.NOTSET)  # the root's level, whatever uvicorn set
     for name in ("httpx", "httpcore"):  # their INFO lines carry every back-end URL (client ids)
         logging.getLogger(name).setLevel(logging.WARNING)
