@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Generic, TypeVar
+from zoneinfo import ZoneInfo
 
 from .values import (
     AffiliateStatus,
@@ -259,6 +260,7 @@ class Reglement:
 
 
 T = TypeVar("T")
+PARIS = ZoneInfo("Europe/Paris")
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +281,11 @@ class Document:
     owner: str  # éditique person id
     size_bytes: int
     category: DocumentCategory
+
+    @property
+    def issued_on(self) -> date:
+        """The Europe/Paris day of issue, the one éditique's date filters compare."""
+        return self.issued_at.astimezone(PARIS).date()
 
 
 @dataclass(frozen=True, slots=True)

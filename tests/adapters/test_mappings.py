@@ -101,11 +101,53 @@ def test_claims_amounts_are_decimals_from_strings(raw: str, expected: str) -> No
         ("BERTRAND Paul", "Paul BERTRAND"),
         ("D'ARCY-LEFÈVRE Élodie", "Élodie D'ARCY-LEFÈVRE"),
         ("DE LA TOUR D'AUVERGNE Marie-Françoise", "Marie-Françoise DE LA TOUR D'AUVERGNE"),
-        ("SARL BRICO", "SARL BRICO"),
+        ("N'DIAYE Aïssatou", "Aïssatou N'DIAYE"),
+        ("LE GOFF Jean Marie", "Jean Marie LE GOFF"),
+        ("ØSTERGÅRD Åsa", "Åsa ØSTERGÅRD"),
+        ("MARTIN", "MARTIN"),  # no first name: shown as given
     ],
 )
-def test_claims_names_are_shown_first_name_first(raw: str, expected: str) -> None:
-    assert claims.display_name(raw) == expected
+def test_claims_person_names_are_shown_first_name_first(raw: str, expected: str) -> None:
+    assert claims.person_name(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "company",
+    [
+        "SARL BRICO",
+        "Transports Lefèvre & Fils",
+        "BOULANGERIE DU PORT & Cie",
+        "sas 2M Conseil",
+        "3D Print SAS",
+        "L'Atelier d'Anne",
+    ],
+)
+def test_a_payment_to_a_company_shows_the_company_name_as_registered(company: str) -> None:
+    payment = claims.reglement(reglement_raw({"type": "ENT", "libelle": company}))
+    assert payment.recipient_name == company
+
+
+def test_a_payment_to_the_affiliate_shows_the_person_first_name_first() -> None:
+    payment = claims.reglement(reglement_raw({"type": "AFF", "libelle": "DU PONT Anne-Sophie"}))
+    assert payment.recipient_name == "Anne-Sophie DU PONT"
+
+
+def reglement_raw(payee: dict[str, str]) -> dict[str, object]:
+    return {
+        "refReglement": "ABCD0000000000001",
+        "numDossier": "123456789",
+        "numContrat": "C1",
+        "numAffilie": "A0000001",
+        "nomAffilie": "DU PONT Anne-Sophie",
+        "codeGarantie": "INC",
+        "dateReglement": "22/11/2025",
+        "periodeDebut": None,
+        "periodeFin": None,
+        "montantBrut": "100,00",
+        "montantNet": "100,00",
+        "destinataire": payee,
+        "modePaiement": "VIR",
+    }
 
 
 @pytest.mark.parametrize(
