@@ -110,6 +110,10 @@ def demande(raw: dict[str, Any]) -> Demande:
     )
 
 
+def intermediary_of(raw: dict[str, Any]) -> Intermediary:
+    return Intermediary(raw["id"], raw["nom"], raw["agence"], raw["telephone"], raw["email"])
+
+
 TTL_CUSTOMER_S = 30  # person data: short, and invalidated by the gateway's own changes
 TTL_DEMANDES_S = 30
 TTL_REFERENCE_S = 3600  # the catalogue and the intermediaries: reference data
@@ -138,9 +142,7 @@ class Crm:
 
     async def intermediary(self, intermediary_id: str) -> Intermediary | None:
         raw = await self._get(f"/interlocuteurs/{intermediary_id}", TTL_REFERENCE_S)
-        if raw is None:
-            return None
-        return Intermediary(raw["id"], raw["nom"], raw["agence"], raw["telephone"], raw["email"])
+        return intermediary_of(raw) if raw else None
 
     async def demandes(self, client_id: str, since: date) -> tuple[Demande, ...]:
         raw = await self._get(

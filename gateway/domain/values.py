@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from functools import cache
 
 from babel.numbers import format_currency
@@ -28,7 +28,11 @@ class Money:
 
     @classmethod
     def of(cls, amount: Decimal | int | str, currency: str = "EUR") -> Money:
-        return cls(Decimal(amount).quantize(CENT, ROUND_HALF_UP), currency)
+        """Exact to the cent whatever the number of digits (the default context keeps 28)."""
+        value = Decimal(amount)
+        with localcontext() as exact:
+            exact.prec = max(exact.prec, len(value.as_tuple().digits) + 3)
+            return cls(value.quantize(CENT, ROUND_HALF_UP), currency)
 
     @property
     def formatted(self) -> str:
