@@ -152,7 +152,7 @@ def remboursement(raw: dict[str, Any], insured: str) -> Reglement:
         net=money(raw["montantComplementaire"]),
         payment_method=METHODS[raw["modePaiement"]],
         affiliate_id=insured,
-        beneficiary_name=f"{who['prenom']} {who['nom']}",
+        beneficiary_name=f"{who['prenom']} {who['nom']}".strip(),
         detailed=True,
         care_date=day(raw["dateSoins"]),
         act=raw["acte"],

@@ -153,7 +153,7 @@ class Dependent:
 
     @property
     def display_name(self) -> str:
-        return f"{self.first_name} {self.last_name}"
+        return f"{self.first_name} {self.last_name}".strip()  # policy admin may give no first name
 
 
 @dataclass(frozen=True, slots=True)

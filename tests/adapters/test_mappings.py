@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from gateway.adapters import claims, policy_admin
-from gateway.domain.values import Money
+from gateway.domain.records import Dependent
+from gateway.domain.values import Money, Relationship
 
 
 @pytest.mark.parametrize(
@@ -164,3 +165,17 @@ def test_a_slice_maps_onto_few_claims_pages(
     offset: int, limit: int, expected: tuple[int, list[int]]
 ) -> None:
     assert claims.pages_for(offset, limit) == expected
+
+
+def test_a_dependant_without_first_name_shows_the_family_name_alone() -> None:
+    dependent = Dependent("", "RIVIÈRE", None, Relationship.CHILD)
+    assert dependent.display_name == "RIVIÈRE"
+
+
+def test_money_stays_exact_beyond_the_default_decimal_precision() -> None:
+    assert claims.money("123456789012345678901234567890,07").amount == Decimal(
+        "123456789012345678901234567890.07"
+    )
+    assert policy_admin.cents(12345678901234567890123456789012).amount == Decimal(
+        "123456789012345678901234567890.12"
+    )
