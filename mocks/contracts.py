@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Callable
 from datetime import date
 from functools import cache
@@ -19,7 +20,7 @@ from jsonschema import Draft7Validator
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACTS = ROOT / "contracts" / "legacy"
-FIXTURES = ROOT / "fixtures"
+FIXTURES = Path(os.environ.get("MOCK_FIXTURES") or ROOT / "fixtures")  # another world: its directory
 
 DOCUMENTS = {
     "policy-admin": "policy-admin.openapi.yaml",

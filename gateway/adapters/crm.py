@@ -50,6 +50,11 @@ CATEGORIES = {
 }
 
 
+def instant(value: str) -> datetime:
+    """An RFC 3339 `date-time` (`format: date-time`): `t` and `z` may be written in lower case."""
+    return datetime.fromisoformat(value.upper())
+
+
 def address(raw: dict[str, Any] | None) -> Address | None:
     if raw is None:
         return None
@@ -91,14 +96,14 @@ def demande(raw: dict[str, Any]) -> Demande:
         id=raw["id"],
         reference=raw["reference"],
         type=DemandeType(raw["type"], raw["libelleType"], CATEGORIES[raw["categorie"]], (), ()),
-        created_at=datetime.fromisoformat(raw["dateCreation"]),
+        created_at=instant(raw["dateCreation"]),
         status=STATUSES[raw["statut"]],
         tracked=raw["suivi"],
         beneficiaries=tuple(raw["beneficiaires"]),
         contract=raw["numContrat"],
         is_complaint=raw["reclamation"],
         history=tuple(
-            StatusChange(STATUSES[h["statut"]], datetime.fromisoformat(h["date"]))
+            StatusChange(STATUSES[h["statut"]], instant(h["date"]))
             for h in raw["historique"]
         ),
         subject=reminder["sujet"],

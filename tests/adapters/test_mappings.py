@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from gateway.adapters import claims, policy_admin
+from gateway.adapters import claims, crm, policy_admin
 from gateway.domain.records import Dependent
 from gateway.domain.values import Money, Relationship
 
@@ -179,3 +179,7 @@ def test_money_stays_exact_beyond_the_default_decimal_precision() -> None:
     assert policy_admin.cents(12345678901234567890123456789012).amount == Decimal(
         "123456789012345678901234567890.12"
     )
+
+
+def test_crm_date_times_are_read_as_rfc_3339_allows_them() -> None:
+    assert crm.instant("2023-11-24t09:12:00z") == crm.instant("2023-11-24T10:12:00+01:00")

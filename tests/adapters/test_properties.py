@@ -37,9 +37,15 @@ DATE8 = "^([0-9]{8})?$"
 DAYS = st.dates(min_value=date(1900, 1, 1), max_value=date(2099, 12, 31))
 OFFSETS = st.integers(-14 * 4, 14 * 4).map(lambda q: timezone(timedelta(minutes=15 * q)))
 MOMENTS = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2099, 12, 31))
+XSD_DATETIMES = st.builds(  # xs:dateTime with an offset (`Z` for UTC), as éditique sends them
+    lambda m, tz: m.replace(tzinfo=tz).isoformat().replace("+00:00", "Z"), MOMENTS, OFFSETS
+)
 FORMATS = {
     "date": DAYS.map(date.isoformat),
-    "date-time": st.builds(lambda m, tz: m.replace(tzinfo=tz).isoformat(), MOMENTS, OFFSETS),
+    # RFC 3339 `date-time`: `T`/`Z` may also be written `t`/`z`
+    "date-time": st.builds(
+        lambda text, low: text.lower() if low else text, XSD_DATETIMES, st.booleans()
+    ),
     # the documents say these are calendar dates; their patterns alone allow 31/02
     "fr-date": DAYS.map(lambda d: d.strftime("%d/%m/%Y")),
     "date8": st.one_of(st.just(""), st.just("00000000"), DAYS.map(lambda d: d.strftime("%Y%m%d"))),
@@ -207,7 +213,7 @@ def xsd_text(simple: Any) -> st.SearchStrategy[str]:
         return st.sampled_from([str(v) for v in simple.enumeration])
     name = simple.local_name
     if name == "dateTime":
-        return FORMATS["date-time"]
+        return XSD_DATETIMES
     if name == "long":
         return st.integers(-(2**63), 2**63 - 1).map(str)
     if simple.patterns:
