@@ -20,7 +20,8 @@ from jsonschema import Draft7Validator
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACTS = ROOT / "contracts" / "legacy"
-FIXTURES = Path(os.environ.get("MOCK_FIXTURES") or ROOT / "fixtures")  # another world: its directory
+# MOCK_FIXTURES: the directory of another world (`fixtures/build.py --seed N --out DIR`)
+FIXTURES = Path(os.environ.get("MOCK_FIXTURES") or ROOT / "fixtures")
 
 DOCUMENTS = {
     "policy-admin": "policy-admin.openapi.yaml",

@@ -103,8 +103,7 @@ def demande(raw: dict[str, Any]) -> Demande:
         contract=raw["numContrat"],
         is_complaint=raw["reclamation"],
         history=tuple(
-            StatusChange(STATUSES[h["statut"]], instant(h["date"]))
-            for h in raw["historique"]
+            StatusChange(STATUSES[h["statut"]], instant(h["date"])) for h in raw["historique"]
         ),
         subject=reminder["sujet"],
         detail=reminder["detail"],
