@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -790,11 +789,3 @@ async def test_bad_pagination_arguments_are_typed_errors(gateway: Gateway, world
     assert codes(body) == ["BAD_USER_INPUT"] and body["data"]["viewer"]["demandes"] is None
     body = await gateway.run("Demandes", {"after": "not-a-cursor"}, as_=saver)
     assert codes(body) == ["BAD_USER_INPUT"]
-
-
-def test_another_seed_is_another_population(world: World) -> None:
-    if world.name == "default":
-        pytest.skip("the default world is the reference")
-    default = World("default", Path(FIXTURES))
-    assert not {p.client_id for p in world.personas} & {p.client_id for p in default.personas}
-    assert not {p.display_name for p in world.personas} & {p.display_name for p in default.personas}

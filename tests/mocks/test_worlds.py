@@ -93,3 +93,12 @@ def test_the_mocks_serve_the_world_named_by_mock_fixtures(other: Path) -> None:
         check=True,
     )
     assert out.stdout.strip() == "2027-03-15"
+
+
+def test_another_seed_is_another_population(other: Path) -> None:
+    def people(directory: Path) -> tuple[set[str], set[str]]:
+        clients = json.loads((directory / "crm.json").read_text("utf-8"))["clients"]
+        return {c["clientId"] for c in clients}, {f"{c['prenom']} {c['nom']}" for c in clients}
+
+    (ids, names), (default_ids, default_names) = people(other), people(FIXTURES)
+    assert not ids & default_ids and not names & default_names
