@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Callable
 from datetime import date
 from functools import cache
@@ -20,7 +21,8 @@ from jsonschema import Draft7Validator
 # symbolic links to the project's contracts/legacy/ and fixtures/: a wheel carries the files themselves
 DATA = Path(__file__).resolve().parent / "data"
 CONTRACTS = DATA / "legacy"
-FIXTURES = DATA / "fixtures"
+# MOCK_FIXTURES: the directory of another world (`fixtures/build.py --seed N --out DIR`)
+FIXTURES = Path(os.environ.get("MOCK_FIXTURES") or DATA / "fixtures")
 
 DOCUMENTS = {
     "policy-admin": "policy-admin.openapi.yaml",

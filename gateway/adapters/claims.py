@@ -2,7 +2,8 @@
 
 Quirks handled here: `dd/mm/yyyy` dates, `"459,50"` amounts parsed to Decimal, every list paged
 (`taille` ≤ 50: an offset/limit slice is mapped onto as few pages as possible), 429 with
-`Retry-After`, names `NOM Prénom` turned into `Prénom NOM`.
+`Retry-After`, persons' names `NOM Prénom` turned into `Prénom NOM` (company
+names never).
 """
 
 from __future__ import annotations
@@ -66,12 +67,21 @@ def money(value: str) -> Money:
     return Money.of(amount(value))
 
 
-def display_name(legacy: str) -> str:
-    """`BERTRAND Paul` → `Paul BERTRAND`; a name without first name (a company) is kept."""
-    words = legacy.split(" ")
-    split = next((i for i, w in enumerate(words) if not w.isupper()), len(words))
+def person_name(legacy: str) -> str:
+    """A person's `NOM Prénom` → `Prénom NOM`: the family name is the leading words written in
+    upper case (accents, apostrophes, hyphens and particles kept: `DE LA TOUR Marie`), the first
+    name the rest as written. A name that cannot be split that way is shown as given."""
+    words = legacy.split()
+    split = next((i for i, w in enumerate(words) if w != w.upper()), len(words))
     family, first = " ".join(words[:split]), " ".join(words[split:])
-    return f"{first} {family}" if first and family else legacy
+    return f"{first} {family}" if first and family else " ".join(words) or legacy
+
+
+def payee_name(raw: dict[str, Any]) -> str:
+    """`destinataire.libelle`: a person's name for `AFF`; for `ENT` the company name as registered
+    (never reordered: `Transports Dupont & Fils`, `sas 2M` stay as they are)."""
+    name: str = raw["libelle"]
+    return person_name(name) if raw["type"] == "AFF" else name
 
 
 def dossier(raw: dict[str, Any]) -> Dossier:
@@ -82,7 +92,7 @@ def dossier(raw: dict[str, Any]) -> Dossier:
         membership=raw["numAdhesion"],
         company_name=raw["raisonSociale"],
         affiliate_id=raw["numAffilie"],
-        affiliate_name=display_name(raw["nomAffilie"]),
+        affiliate_name=person_name(raw["nomAffilie"]),
         guarantee=GUARANTEES[raw["codeGarantie"]],
         status=STATUSES[raw["statut"]],
         occurred_on=day(raw["dateSurvenance"]),
@@ -116,11 +126,11 @@ def reglement(raw: dict[str, Any]) -> Reglement:
         payment_method=METHODS[raw["modePaiement"]],
         dossier=raw["numDossier"],
         affiliate_id=raw["numAffilie"],
-        beneficiary_name=display_name(raw["nomAffilie"]),
+        beneficiary_name=person_name(raw["nomAffilie"]),
         guarantee=GUARANTEES[raw["codeGarantie"]],
         period=Period(start, end) if start and end else None,
         recipient_kind=RECIPIENTS[raw["destinataire"]["type"]],
-        recipient_name=display_name(raw["destinataire"]["libelle"]),
+        recipient_name=payee_name(raw["destinataire"]),
         detailed=detailed,
         breakdown=tuple(
             DeductionLine(line["code"], line["libelle"], money(line["montant"]))
@@ -143,7 +153,7 @@ def remboursement(raw: dict[str, Any], insured: str) -> Reglement:
         net=money(raw["montantComplementaire"]),
         payment_method=METHODS[raw["modePaiement"]],
         affiliate_id=insured,
-        beneficiary_name=f"{who['prenom']} {who['nom']}",
+        beneficiary_name=f"{who['prenom']} {who['nom']}".strip(),
         detailed=True,
         care_date=day(raw["dateSoins"]),
         act=raw["acte"],

@@ -62,6 +62,11 @@ CATEGORIES = {
 }
 
 
+def instant(value: str) -> datetime:
+    """An RFC 3339 `date-time` (`format: date-time`): `t` and `z` may be written in lower case."""
+    return datetime.fromisoformat(value.upper())
+
+
 def address(raw: dict[str, Any] | None) -> Address | None:
     if raw is None:
         return None
@@ -105,15 +110,14 @@ def demande(raw: dict[str, Any]) -> Demande:
         id=raw["id"],
         reference=raw["reference"],
         type=DemandeType(raw["type"], raw["libelleType"], CATEGORIES[raw["categorie"]], (), ()),
-        created_at=datetime.fromisoformat(raw["dateCreation"]),
+        created_at=instant(raw["dateCreation"]),
         status=STATUSES[raw["statut"]],
         tracked=raw["suivi"],
         beneficiaries=tuple(raw["beneficiaires"]),
         contract=raw["numContrat"],
         is_complaint=raw["reclamation"],
         history=tuple(
-            StatusChange(STATUSES[h["statut"]], datetime.fromisoformat(h["date"]))
-            for h in raw["historique"]
+            StatusChange(STATUSES[h["statut"]], instant(h["date"])) for h in raw["historique"]
         ),
         subject=mask_ibans(reminder["sujet"]),  # a RIB demande carries the full IBAN to the CRM
         detail=mask_ibans(reminder["detail"]),
@@ -122,6 +126,10 @@ def demande(raw: dict[str, Any]) -> Demande:
             Attachment(p["id"], p["nom"], p["type"], p["taille"]) for p in reminder["piecesJointes"]
         ),
     )
+
+
+def intermediary_of(raw: dict[str, Any]) -> Intermediary:
+    return Intermediary(raw["id"], raw["nom"], raw["agence"], raw["telephone"], raw["email"])
 
 
 TTL_CUSTOMER_S = 30  # person data: short, and invalidated by the gateway's own changes
@@ -157,9 +165,7 @@ class Crm:
         if not valid("crm.intermediary", intermediary_id):
             return None
         raw = await self._get(f"/interlocuteurs/{segment(intermediary_id)}", TTL_REFERENCE_S)
-        if raw is None:
-            return None
-        return Intermediary(raw["id"], raw["nom"], raw["agence"], raw["telephone"], raw["email"])
+        return intermediary_of(raw) if raw else None
 
     async def demandes(self, client_id: str, since: date) -> tuple[Demande, ...]:
         if not valid("crm.client", client_id):

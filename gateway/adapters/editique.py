@@ -72,6 +72,14 @@ def q(tag: str) -> str:
     return f"{{{ED}}}{tag}"
 
 
+def documents_in(answer: Element) -> list[dict[str, str | None]]:
+    """The `document` elements of a `RechercherDocumentsResponse` as plain fields (cacheable)."""
+    return [
+        {child.tag.rsplit("}", 1)[-1]: child.text for child in element}
+        for element in answer.findall(q("document"))
+    ]
+
+
 def document(raw: dict[str, str | None]) -> Document:
     return Document(
         id=raw["idDocument"] or "",
@@ -145,10 +153,7 @@ class Editique:
                 if fault.code == "REQUETE_INVALIDE":
                     raise TooMany() from None
                 raise BackendRejected(BACKEND) from None
-            return [
-                {child.tag.rsplit("}", 1)[-1]: child.text for child in element}
-                for element in answer.findall(q("document"))
-            ]
+            return documents_in(answer)
 
         key = "RechercherDocuments " + "&".join(f"{k}={v}" for k, v in fields if v is not None)
         return await self.transport.read(key, TTL_SEARCH_S, attempt)

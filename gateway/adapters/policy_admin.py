@@ -94,7 +94,7 @@ def text(value: str) -> str | None:
 
 def cents(value: int) -> Money:
     """Integer cents → exact Decimal euros (`8950` → 89,50 €)."""
-    return Money.of(Decimal(value).scaleb(-2))
+    return Money.of(Decimal(f"{int(value)}e-2"))  # exact: no context rounding, whatever the size
 
 
 def mask_iban(iban: str) -> str:

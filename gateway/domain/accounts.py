@@ -16,10 +16,10 @@ PASSWORD_MIN, PASSWORD_MAX = 12, 64
 
 
 class AccountStatus(Labelled):
-    ACTIVE = ("ACTIVE", "Actif")
-    PENDING_ACTIVATION = ("PENDING_ACTIVATION", "En attente d'activation")
-    LOCKED = ("LOCKED", "Verrouillé")
-    NONE = ("NONE", "Pas de compte")
+    ACTIVE = "ACTIVE"
+    PENDING_ACTIVATION = "PENDING_ACTIVATION"
+    LOCKED = "LOCKED"
+    NONE = "NONE"
 
 
 def broken_password_rules(password: str) -> list[str]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Generic, TypeVar
+from zoneinfo import ZoneInfo
 
 from .accounts import AccountStatus
 from .values import (
@@ -155,7 +156,7 @@ class Dependent:
 
     @property
     def display_name(self) -> str:
-        return f"{self.first_name} {self.last_name}"
+        return f"{self.first_name} {self.last_name}".strip()  # policy admin may give no first name
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +263,7 @@ class Reglement:
 
 
 T = TypeVar("T")
+PARIS = ZoneInfo("Europe/Paris")
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +284,11 @@ class Document:
     owner: str  # éditique person id
     size_bytes: int
     category: DocumentCategory
+
+    @property
+    def issued_on(self) -> date:
+        """The Europe/Paris day of issue, the one éditique's date filters compare."""
+        return self.issued_at.astimezone(PARIS).date()
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,11 +22,8 @@ HAMON = (ProductFamily.HEALTH, ProductFamily.PROPERTY_CASUALTY)
 
 
 class TerminationRule(Labelled):
-    INFRA_ANNUAL = (
-        "INFRA_ANNUAL",
-        "Résiliation infra-annuelle (loi Hamon) : un mois après la demande",
-    )
-    ANNUAL_TERM = "ANNUAL_TERM", "À l'échéance annuelle, avec un préavis de deux mois (loi Chatel)"
+    INFRA_ANNUAL = "INFRA_ANNUAL"
+    ANNUAL_TERM = "ANNUAL_TERM"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """Domain values shared by adapters, resolvers and schema: money, periods, coded statuses with labels.
 
-Frozen and I/O-free. Every coded value is a `Labelled` enum whose members carry the French label the
-frontends show verbatim (`status` + `statusLabel`).
+Frozen and I/O-free. Every coded value is a `Labelled` enum; its French label, which the frontends
+show verbatim (`status` + `statusLabel`), is in the one table of `labels.py`.
 """
 
 from __future__ import annotations
@@ -9,10 +9,12 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from functools import cache
 
 from babel.numbers import format_currency
+
+from .labels import LABELS
 
 CENT = Decimal("0.01")
 
@@ -26,7 +28,11 @@ class Money:
 
     @classmethod
     def of(cls, amount: Decimal | int | str, currency: str = "EUR") -> Money:
-        return cls(Decimal(amount).quantize(CENT, ROUND_HALF_UP), currency)
+        """Exact to the cent whatever the number of digits (the default context keeps 28)."""
+        value = Decimal(amount)
+        with localcontext() as exact:
+            exact.prec = max(exact.prec, len(value.as_tuple().digits) + 3)
+            return cls(value.quantize(CENT, ROUND_HALF_UP), currency)
 
     @property
     def formatted(self) -> str:
@@ -48,145 +54,141 @@ class Period:
 
 
 class Labelled(enum.Enum):
-    """An enum whose members are `(code, French label)`; `.value` is the code."""
+    """A coded value; `.value` is the code, `.label` its French label from `labels.LABELS`."""
 
-    label: str
-
-    def __new__(cls, code: str, label: str) -> Labelled:
-        member = object.__new__(cls)
-        member._value_ = code
-        member.label = label
-        return member
+    @property
+    def label(self) -> str:
+        return LABELS[type(self).__name__][self.value]
 
 
 class PersonKind(Labelled):
-    INDIVIDUAL = "INDIVIDUAL", "Particulier"
-    COMPANY = "COMPANY", "Entreprise"
+    INDIVIDUAL = "INDIVIDUAL"
+    COMPANY = "COMPANY"
 
 
 class ProductFamily(Labelled):
-    HEALTH = "HEALTH", "Santé"
-    PROTECTION = "PROTECTION", "Prévoyance"
-    SAVINGS = "SAVINGS", "Épargne"
-    RETIREMENT = "RETIREMENT", "Retraite"
-    PROPERTY_CASUALTY = "PROPERTY_CASUALTY", "IARD"
+    HEALTH = "HEALTH"
+    PROTECTION = "PROTECTION"
+    SAVINGS = "SAVINGS"
+    RETIREMENT = "RETIREMENT"
+    PROPERTY_CASUALTY = "PROPERTY_CASUALTY"
 
 
 class ContractStatus(Labelled):
-    ACTIVE = "ACTIVE", "En cours"
-    TERMINATED = "TERMINATED", "Résilié"
-    SUSPENDED = "SUSPENDED", "Suspendu"
-    PENDING = "PENDING", "En cours d'émission"
+    ACTIVE = "ACTIVE"
+    TERMINATED = "TERMINATED"
+    SUSPENDED = "SUSPENDED"
+    PENDING = "PENDING"
 
 
 class AffiliateStatus(Labelled):
-    ACTIVE = "ACTIVE", "Affilié"
-    LEFT = "LEFT", "Radié"
-    SUSPENDED = "SUSPENDED", "Suspendu"
-    PENDING = "PENDING", "En cours d'affiliation"
+    ACTIVE = "ACTIVE"
+    LEFT = "LEFT"
+    SUSPENDED = "SUSPENDED"
+    PENDING = "PENDING"
 
 
 class ContractRole(Labelled):
-    SUBSCRIBER = "SUBSCRIBER", "Souscripteur"
-    MEMBER = "MEMBER", "Affilié"
-    INSURED = "INSURED", "Assuré"
-    DEPENDENT = "DEPENDENT", "Ayant droit"
+    SUBSCRIBER = "SUBSCRIBER"
+    MEMBER = "MEMBER"
+    INSURED = "INSURED"
+    DEPENDENT = "DEPENDENT"
 
 
 class NumberKind(Labelled):
-    CONTRACT = "CONTRACT", "Contrat"
-    MEMBERSHIP = "MEMBERSHIP", "Adhésion"
+    CONTRACT = "CONTRACT"
+    MEMBERSHIP = "MEMBERSHIP"
 
 
 class PremiumFrequency(Labelled):
-    MONTHLY = "MONTHLY", "Mensuelle"
-    QUARTERLY = "QUARTERLY", "Trimestrielle"
-    HALF_YEARLY = "HALF_YEARLY", "Semestrielle"
-    YEARLY = "YEARLY", "Annuelle"
+    MONTHLY = "MONTHLY"
+    QUARTERLY = "QUARTERLY"
+    HALF_YEARLY = "HALF_YEARLY"
+    YEARLY = "YEARLY"
 
 
 class Relationship(Labelled):
-    SPOUSE = "SPOUSE", "Conjoint"
-    CHILD = "CHILD", "Enfant"
-    OTHER = "OTHER", "Autre ayant droit"
+    SPOUSE = "SPOUSE"
+    CHILD = "CHILD"
+    OTHER = "OTHER"
 
 
 class DossierStatus(Labelled):
-    OPEN = "OPEN", "En cours"
-    CLOSED = "CLOSED", "Clos"
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
 
 
 class Guarantee(Labelled):
-    INCAPACITY = "INCAPACITY", "Incapacité temporaire de travail"
-    INVALIDITY = "INVALIDITY", "Invalidité"
-    DEATH = "DEATH", "Décès"
-    EDUCATION_ANNUITY = "EDUCATION_ANNUITY", "Rente éducation"
+    INCAPACITY = "INCAPACITY"
+    INVALIDITY = "INVALIDITY"
+    DEATH = "DEATH"
+    EDUCATION_ANNUITY = "EDUCATION_ANNUITY"
 
 
 class ReglementKind(Labelled):
-    BENEFIT = "BENEFIT", "Prestation prévoyance"
-    HEALTH_REIMBURSEMENT = "HEALTH_REIMBURSEMENT", "Remboursement santé"
+    BENEFIT = "BENEFIT"
+    HEALTH_REIMBURSEMENT = "HEALTH_REIMBURSEMENT"
 
 
 class PaymentMethod(Labelled):
-    TRANSFER = "TRANSFER", "Virement"
-    CHEQUE = "CHEQUE", "Chèque"
+    TRANSFER = "TRANSFER"
+    CHEQUE = "CHEQUE"
 
 
 class RecipientKind(Labelled):
-    COMPANY = "COMPANY", "Entreprise"
-    AFFILIATE = "AFFILIATE", "Affilié"
+    COMPANY = "COMPANY"
+    AFFILIATE = "AFFILIATE"
 
 
 class PaidTo(Labelled):
-    INSURED = "INSURED", "Assuré"
-    PROVIDER = "PROVIDER", "Professionnel de santé"
+    INSURED = "INSURED"
+    PROVIDER = "PROVIDER"
 
 
 class CareRecipient(Labelled):
-    INSURED = "INSURED", "Assuré"
-    SPOUSE = "SPOUSE", "Conjoint"
-    CHILD = "CHILD", "Enfant"
+    INSURED = "INSURED"
+    SPOUSE = "SPOUSE"
+    CHILD = "CHILD"
 
 
 class DemandeStatus(Labelled):
-    RECEIVED = "RECEIVED", "Reçue"
-    IN_PROGRESS = "IN_PROGRESS", "En cours de traitement"
-    DONE = "DONE", "Traitée"
-    REJECTED = "REJECTED", "Rejetée"
-    CLOSED = "CLOSED", "Clôturée"
+    RECEIVED = "RECEIVED"
+    IN_PROGRESS = "IN_PROGRESS"
+    DONE = "DONE"
+    REJECTED = "REJECTED"
+    CLOSED = "CLOSED"
 
 
 class DemandeCategory(Labelled):
-    HEALTH = "HEALTH", "Santé"
-    PERSONAL_LIFE = "PERSONAL_LIFE", "Vie personnelle"
-    CONTRACT = "CONTRACT", "Gérer mon contrat"
-    CONTACT = "CONTACT", "Nous envoyer une demande"
-    COMPLAINT = "COMPLAINT", "Réclamation"
+    HEALTH = "HEALTH"
+    PERSONAL_LIFE = "PERSONAL_LIFE"
+    CONTRACT = "CONTRACT"
+    CONTACT = "CONTACT"
+    COMPLAINT = "COMPLAINT"
 
 
 class DocumentType(Labelled):
-    SITUATION_LETTER = "SITUATION_LETTER", "Lettre de situation"
-    ANNUAL_INFORMATION = "ANNUAL_INFORMATION", "Lettre d'information annuelle"
-    BENEFIT_STATEMENT = "BENEFIT_STATEMENT", "Décompte de règlement"
-    MEMBERSHIP_CERTIFICATE = "MEMBERSHIP_CERTIFICATE", "Attestation d'affiliation"
-    THIRD_PARTY_PAYMENT_CARD = "THIRD_PARTY_PAYMENT_CARD", "Carte tiers payant"
-    PREMIUM_NOTICE = "PREMIUM_NOTICE", "Avis d'échéance"
-    REPLY_LETTER = "REPLY_LETTER", "Courrier de réponse"
+    SITUATION_LETTER = "SITUATION_LETTER"
+    ANNUAL_INFORMATION = "ANNUAL_INFORMATION"
+    BENEFIT_STATEMENT = "BENEFIT_STATEMENT"
+    MEMBERSHIP_CERTIFICATE = "MEMBERSHIP_CERTIFICATE"
+    THIRD_PARTY_PAYMENT_CARD = "THIRD_PARTY_PAYMENT_CARD"
+    PREMIUM_NOTICE = "PREMIUM_NOTICE"
+    REPLY_LETTER = "REPLY_LETTER"
 
 
 class DocumentCategory(Labelled):
-    CONTRACT = "CONTRACT", "Documents contractuels"
-    BENEFIT = "BENEFIT", "Documents de prestations"
-    CORRESPONDENCE = "CORRESPONDENCE", "Courriers"
+    CONTRACT = "CONTRACT"
+    BENEFIT = "BENEFIT"
+    CORRESPONDENCE = "CORRESPONDENCE"
 
 
 class DocumentPeriod(Labelled):
-    LAST_MONTH = "LAST_MONTH", "Le dernier mois"
-    LAST_3_MONTHS = "LAST_3_MONTHS", "Les 3 derniers mois"
-    LAST_6_MONTHS = "LAST_6_MONTHS", "Les 6 derniers mois"
-    LAST_12_MONTHS = "LAST_12_MONTHS", "Les 12 derniers mois"
-    LAST_24_MONTHS = "LAST_24_MONTHS", "Les 24 derniers mois"
+    LAST_MONTH = "LAST_MONTH"
+    LAST_3_MONTHS = "LAST_3_MONTHS"
+    LAST_6_MONTHS = "LAST_6_MONTHS"
+    LAST_12_MONTHS = "LAST_12_MONTHS"
+    LAST_24_MONTHS = "LAST_24_MONTHS"
 
     @property
     def months(self) -> int:
@@ -194,16 +196,16 @@ class DocumentPeriod(Labelled):
 
 
 class Civility(Labelled):
-    MR = "MR", "Monsieur"
-    MRS = "MRS", "Madame"
+    MR = "MR"
+    MRS = "MRS"
 
 
 class HealthScheme(Labelled):
-    GENERAL = "GENERAL", "Régime général"
-    AGRICULTURAL = "AGRICULTURAL", "Régime agricole (MSA)"
-    ALSACE_MOSELLE = "ALSACE_MOSELLE", "Régime local d'Alsace-Moselle"
-    SELF_EMPLOYED = "SELF_EMPLOYED", "Sécurité sociale des indépendants"
-    OTHER = "OTHER", "Autre régime"
+    GENERAL = "GENERAL"
+    AGRICULTURAL = "AGRICULTURAL"
+    ALSACE_MOSELLE = "ALSACE_MOSELLE"
+    SELF_EMPLOYED = "SELF_EMPLOYED"
+    OTHER = "OTHER"
 
 
 def months_before(day: date, months: int) -> date:

@@ -27,7 +27,7 @@ from ..domain.records import (
     Page,
     Reglement,
 )
-from ..domain.values import DocumentCategory, Guarantee
+from ..domain.values import DocumentCategory, DocumentType, Guarantee
 
 T = TypeVar("T")
 
@@ -148,12 +148,13 @@ class Loaders:
         until: date | None = None,
         contract: str | None = None,
         category: DocumentCategory | None = None,
+        type: DocumentType | None = None,
     ) -> tuple[Document, ...]:
-        key = ("editique.search", person, since, until, contract, category)
+        key = ("editique.search", person, since, until, contract, category, type)
         return await self.once(
             key,
             lambda: self.backends.editique.search(
-                person, since=since, until=until, contract=contract, category=category
+                person, since=since, until=until, contract=contract, category=category, type=type
             ),
         )
 

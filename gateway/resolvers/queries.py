@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from ..context import Context
 from ..domain.records import (
@@ -26,6 +26,7 @@ from ..domain.values import (
     DemandeStatus,
     DocumentCategory,
     DocumentPeriod,
+    DocumentType,
     DossierStatus,
     Guarantee,
     NumberKind,
@@ -218,19 +219,33 @@ async def dossier_reglements(
     )
 
 
+def health_key(item: Reglement) -> str:
+    """Global key of a health reimbursement: `RMB…@insured@paid-on`. Claims has no read by
+    reference and its references are opaque, so the key keeps what the look-up needs: whose list
+    and the payment day (`dateMin` = `dateMax`) to find it in."""
+    return f"{item.reference}@{item.affiliate_id}@{item.paid_on.isoformat()}"
+
+
 async def reglement(ctx: Context, scope: Scope, key: str) -> Reglement:
-    """A règlement by its global key: `ref` (benefit) or `RMB…@insured` (health)."""
-    reference, _, insured = key.partition("@")
-    if not insured:
+    """A règlement by its global key: `ref` (benefit) or `health_key` (health)."""
+    reference, _, rest = key.partition("@")
+    if not rest:
         found = await ctx.loaders.reglement(reference)
         return await access.visible_reglement(ctx, scope, found)
+    insured, _, paid_text = rest.partition("@")
     if not scope.unrestricted and insured not in scope.claims_ids:
         raise NotFound("Ce règlement")
-    paid = date_in(reference, 3)
+    paid = iso_day(paid_text)
     if paid is None:
         raise NotFound("Ce règlement")
-    page = await ctx.loaders.remboursements(insured, offset=0, limit=50, since=paid, until=paid)
-    match = next((r for r in page.items if r.reference == reference), None)
+    match = None
+    offset, total = 0, 1
+    while match is None and offset < total:  # rarely more than one page for one day
+        page = await ctx.loaders.remboursements(
+            insured, offset=offset, limit=50, since=paid, until=paid
+        )
+        match = next((r for r in page.items if r.reference == reference), None)
+        offset, total = offset + 50, page.total
     return await access.visible_reglement(ctx, scope, match)
 
 
@@ -241,10 +256,10 @@ async def detailed(ctx: Context, item: Reglement) -> Reglement:
     return await ctx.loaders.reglement(item.reference) or item
 
 
-def date_in(identifier: str, start: int) -> date | None:
-    """The YYYYMMDD date legacy ids embed (`RMB20200124…`, `DOC20211124…`)."""
+def iso_day(text: str) -> date | None:
+    """A day the gateway wrote into a global key itself (never one read out of a legacy id)."""
     try:
-        return datetime.strptime(identifier[start : start + 8], "%Y%m%d").date()
+        return date.fromisoformat(text)
     except ValueError:
         return None
 
@@ -276,10 +291,17 @@ async def documents(
     return tuple(sorted(merged, key=lambda d: (d.issued_at, d.id), reverse=True))
 
 
+def document_key(item: Document) -> str:
+    """Global key of a document: `id@owner@issued-on` (Paris day of `dateEmission`). Éditique ids
+    are opaque: the key keeps the day a `RechercherDocuments` of the owner finds it on."""
+    return f"{item.id}@{item.owner}@{item.issued_on.isoformat()}"
+
+
 async def document(ctx: Context, scope: Scope, key: str) -> Document:
-    """A document by its global key `DOC…@owner`; only the owner's scope (or staff) finds it."""
-    document_id, _, owner = key.partition("@")
-    issued = date_in(document_id, 3)
+    """A document by its global key; only the owner's scope (or staff) finds it."""
+    document_id, _, rest = key.partition("@")
+    owner, _, issued_text = rest.partition("@")
+    issued = iso_day(issued_text)
     if issued is None or not owner or (not scope.unrestricted and owner not in scope.editique_ids):
         raise NotFound("Ce document")
     found = await ctx.loaders.documents(owner, since=issued, until=issued)
@@ -290,15 +312,23 @@ async def document(ctx: Context, scope: Scope, key: str) -> Document:
 
 
 async def statement(ctx: Context, scope: Scope, item: Reglement) -> Document | None:
-    """The payment letter (décompte) of a règlement, when it is addressed to the scope's person."""
+    """The payment letter (décompte) of a règlement, when it is addressed to the scope's person.
+
+    `refCourrier` is the letter's opaque éditique id: the letter is found among the person's
+    décomptes (`DECP`, bloc `PRESTATION`) issued since the payment day, never by a date read out
+    of the id."""
     full = await detailed(ctx, item)
     addressee = next((m for m in scope.members if m.ids.claims == full.affiliate_id), None)
     if full.letter_id is None or addressee is None or addressee.ids.editique is None:
         return None
-    try:
-        return await document(ctx, scope, f"{full.letter_id}@{addressee.ids.editique}")
-    except NotFound:
-        return None
+    found = await ctx.loaders.documents(
+        addressee.ids.editique,
+        since=full.paid_on,
+        until=ctx.today,
+        type=DocumentType.BENEFIT_STATEMENT,
+        category=DocumentCategory.BENEFIT,
+    )
+    return next((d for d in found if d.id == full.letter_id), None)
 
 
 # ---- demandes --------------------------------------------------------------------------------------

@@ -645,11 +645,7 @@ class Reglement(Node):
 
     @strawberry.field(description="Opaque global id.")
     def id(self) -> strawberry.ID:
-        key = (
-            f"{self.record.reference}@{self.record.affiliate_id}"
-            if self.record.is_health
-            else self.record.reference
-        )
+        key = queries.health_key(self.record) if self.record.is_health else self.record.reference
         return to_global("Reglement", key)
 
     @strawberry.field(description="Who received a prévoyance payment.")
@@ -804,7 +800,7 @@ class Document(Node):
 
     @strawberry.field(description="Opaque global id.")
     def id(self) -> strawberry.ID:
-        return to_global("Document", f"{self.record.id}@{self.record.owner}")
+        return to_global("Document", queries.document_key(self.record))
 
     @strawberry.field(description="The contract concerned, when the viewer holds it.")
     async def contract(self, info: Info) -> Contract | None:

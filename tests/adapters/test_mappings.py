@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from gateway.adapters import claims, policy_admin
-from gateway.domain.values import Money
+from gateway.adapters import claims, crm, policy_admin
+from gateway.domain.records import Dependent
+from gateway.domain.values import Money, Relationship
 
 
 @pytest.mark.parametrize(
@@ -101,11 +102,53 @@ def test_claims_amounts_are_decimals_from_strings(raw: str, expected: str) -> No
         ("BERTRAND Paul", "Paul BERTRAND"),
         ("D'ARCY-LEFÈVRE Élodie", "Élodie D'ARCY-LEFÈVRE"),
         ("DE LA TOUR D'AUVERGNE Marie-Françoise", "Marie-Françoise DE LA TOUR D'AUVERGNE"),
-        ("SARL BRICO", "SARL BRICO"),
+        ("N'DIAYE Aïssatou", "Aïssatou N'DIAYE"),
+        ("LE GOFF Jean Marie", "Jean Marie LE GOFF"),
+        ("ØSTERGÅRD Åsa", "Åsa ØSTERGÅRD"),
+        ("MARTIN", "MARTIN"),  # no first name: shown as given
     ],
 )
-def test_claims_names_are_shown_first_name_first(raw: str, expected: str) -> None:
-    assert claims.display_name(raw) == expected
+def test_claims_person_names_are_shown_first_name_first(raw: str, expected: str) -> None:
+    assert claims.person_name(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "company",
+    [
+        "SARL BRICO",
+        "Transports Lefèvre & Fils",
+        "BOULANGERIE DU PORT & Cie",
+        "sas 2M Conseil",
+        "3D Print SAS",
+        "L'Atelier d'Anne",
+    ],
+)
+def test_a_payment_to_a_company_shows_the_company_name_as_registered(company: str) -> None:
+    payment = claims.reglement(reglement_raw({"type": "ENT", "libelle": company}))
+    assert payment.recipient_name == company
+
+
+def test_a_payment_to_the_affiliate_shows_the_person_first_name_first() -> None:
+    payment = claims.reglement(reglement_raw({"type": "AFF", "libelle": "DU PONT Anne-Sophie"}))
+    assert payment.recipient_name == "Anne-Sophie DU PONT"
+
+
+def reglement_raw(payee: dict[str, str]) -> dict[str, object]:
+    return {
+        "refReglement": "ABCD0000000000001",
+        "numDossier": "123456789",
+        "numContrat": "C1",
+        "numAffilie": "A0000001",
+        "nomAffilie": "DU PONT Anne-Sophie",
+        "codeGarantie": "INC",
+        "dateReglement": "22/11/2025",
+        "periodeDebut": None,
+        "periodeFin": None,
+        "montantBrut": "100,00",
+        "montantNet": "100,00",
+        "destinataire": payee,
+        "modePaiement": "VIR",
+    }
 
 
 @pytest.mark.parametrize(
@@ -122,3 +165,21 @@ def test_a_slice_maps_onto_few_claims_pages(
     offset: int, limit: int, expected: tuple[int, list[int]]
 ) -> None:
     assert claims.pages_for(offset, limit) == expected
+
+
+def test_a_dependant_without_first_name_shows_the_family_name_alone() -> None:
+    dependent = Dependent("", "RIVIÈRE", None, Relationship.CHILD)
+    assert dependent.display_name == "RIVIÈRE"
+
+
+def test_money_stays_exact_beyond_the_default_decimal_precision() -> None:
+    assert claims.money("123456789012345678901234567890,07").amount == Decimal(
+        "123456789012345678901234567890.07"
+    )
+    assert policy_admin.cents(12345678901234567890123456789012).amount == Decimal(
+        "123456789012345678901234567890.12"
+    )
+
+
+def test_crm_date_times_are_read_as_rfc_3339_allows_them() -> None:
+    assert crm.instant("2023-11-24t09:12:00z") == crm.instant("2023-11-24T10:12:00+01:00")

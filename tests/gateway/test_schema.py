@@ -62,7 +62,7 @@ def test_enum_values_carry_their_french_labels() -> None:
     status = schema._schema.type_map["ContractStatus"]
     assert isinstance(status, GraphQLEnumType)
     assert {v: value.description for v, value in status.values.items()} == {
-        "ACTIVE": "En cours",
+        "ACTIVE": "Actif",
         "TERMINATED": "Résilié",
         "SUSPENDED": "Suspendu",
         "PENDING": "En cours d'émission",
