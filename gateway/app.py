@@ -15,6 +15,7 @@ import orjson
 from graphql import GraphQLError, OperationDefinitionNode, parse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -24,6 +25,7 @@ from strawberry.types import ExecutionResult as StrawberryResult
 
 from .adapters import Backends
 from .adapters.resilience import start_deadline
+from .admission import Admission
 from .auth import TokenVerifier
 from .clock import Clock
 from .context import Audit, Context, Services
@@ -173,4 +175,12 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             Route("/metrics", metrics, methods=["GET"]),
         ],
         lifespan=lifespan,
+        middleware=[
+            Middleware(
+                Admission,
+                limit=settings.max_in_flight,
+                queue=settings.admission_queue,
+                wait_s=settings.admission_wait_s,
+            )
+        ],
     )

@@ -30,14 +30,6 @@ class GatewayCollector(Collector):
             "Circuit breaker: 0 closed, 1 half-open, 2 open.",
             labels=["backend"],
         )
-        for name, context in self._contexts():
-            breaker.add_metric([name], STATES.get(context, 0))
+        for name in self.backends.breakers.names:
+            breaker.add_metric([name], STATES.get(self.backends.breakers.state(name), 0))
         yield from (hits, misses, breaker)
-
-    def _contexts(self) -> Iterator[tuple[str, str]]:
-        repository = getattr(self.backends.breakers.factory.uow, "contexts", None)
-        for name in sorted(self.backends.breakers.names):
-            context = (
-                getattr(repository, "breakers", {}).get(name) if repository is not None else None
-            )
-            yield name, getattr(context, "state", "closed")

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from ..settings import Settings
+from .breaker import BreakerPolicy
 from .cache import ResponseCache
 from .claims import Claims
 from .crm import Crm
@@ -46,7 +47,14 @@ class Backends:
         cache = (
             ResponseCache.build(settings.redis_url) if settings.cache else ResponseCache.disabled()
         )
-        breakers = Breakers(settings.breaker_threshold, settings.breaker_ttl_s)
+        breakers = Breakers(
+            BreakerPolicy(
+                failure_rate=settings.breaker_failure_rate,
+                min_volume=settings.breaker_min_volume,
+                window_s=settings.breaker_window_s,
+                ttl_s=settings.breaker_ttl_s,
+            )
+        )
         policy = RetryPolicy(attempts=settings.retry_attempts)
 
         def transport(name: str, timeout: float, **kwargs: Any) -> Transport:

@@ -5,25 +5,30 @@
   if it could not finish before it;
 * **retries** (tenacity) for idempotent reads only: exponential backoff with full jitter, or the
   back-end's `Retry-After` (capped); only errors marked `retryable` are retried;
-* a **circuit breaker** per back-end (purgatory): it opens after `threshold` consecutive failed
-  attempts, fails fast while open, lets requests probe once `ttl` has passed (half-open) and
-  closes on the first success. A 4xx rejection does not count: the system answered.
+* a **per-attempt timeout** that measures the back-end, not the event loop: time the loop ran
+  late (a busy process) is added back to the attempt, up to the request deadline;
+* a **circuit breaker** per back-end (`breaker.RateBreaker`): it opens when at least half of at
+  least 20 attempts in 10 s failed because of the back-end, fails fast while open, lets one probe
+  through once `ttl` has passed (half-open) and closes when it succeeds. Answers of any kind
+  (4xx, 429, faults) count as successes; cancelled attempts and attempts cut short by the request
+  deadline do not count.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
-from purgatory import AsyncCircuitBreakerFactory
-from purgatory.domain.model import OpenedState
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
-from ..errors import BackendError, BackendRejected, BackendTimeout, BackendUnavailable
+from ..errors import BackendError, BackendTimeout, BackendUnavailable, RateLimited
+from .breaker import BreakerPolicy, RateBreaker
 
 T = TypeVar("T")
 deadline: ContextVar[float | None] = ContextVar("gateway_deadline", default=None)
@@ -69,24 +74,96 @@ def start_deadline(budget_s: float) -> None:
     deadline.set(_now() + budget_s)
 
 
+class LoopLag:
+    """How late the event loop has run, in total: a tick every `PERIOD_S` adds its lateness.
+
+    A process busy with other requests runs every callback late, a back-end's answer included;
+    attempt timeouts subtract this so that they time the back-end, not the backlog."""
+
+    PERIOD_S = 0.02
+    NOISE_S = 0.001  # timer resolution: lateness below it is not lag
+    _of: ClassVar[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopLag]] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.total = 0.0
+        self.expected = loop.time() + self.PERIOD_S
+        loop.call_at(self.expected, self._tick)
+
+    @classmethod
+    def of(cls, loop: asyncio.AbstractEventLoop) -> LoopLag:
+        meter = cls._of.get(loop)
+        if meter is None:
+            meter = cls._of[loop] = cls(loop)
+        return meter
+
+    def _tick(self) -> None:
+        now = self.loop.time()
+        late = now - self.expected
+        if late > self.NOISE_S:
+            self.total += late
+        self.expected = now + self.PERIOD_S
+        self.loop.call_at(self.expected, self._tick)
+
+    def so_far(self) -> float:
+        """Total lag, including the lateness of the tick that is due and not yet run."""
+        late = self.loop.time() - self.expected
+        return self.total + (late if late > self.NOISE_S else 0.0)
+
+
+@asynccontextmanager
+async def attempt_timeout(budget_s: float) -> AsyncIterator[None]:
+    """`asyncio.timeout(budget_s)`, where time the loop ran late does not count, except that
+    nothing outlives the request deadline. Raises TimeoutError."""
+    loop = asyncio.get_running_loop()
+    lag = LoopLag.of(loop)
+    start, lag_at_start, limit = loop.time(), lag.so_far(), deadline.get()
+    async with asyncio.timeout(None) as timeout:
+
+        def check() -> None:
+            due = start + budget_s + (lag.so_far() - lag_at_start)
+            if limit is not None:
+                due = min(due, limit)
+            if due > loop.time() + LoopLag.NOISE_S:
+                pending[0] = loop.call_at(due, check)
+            else:
+                timeout.reschedule(loop.time())  # expire now
+
+        pending = [loop.call_at(start + budget_s, check)]
+        try:
+            yield
+        finally:
+            pending[0].cancel()
+
+
 class Breakers:
-    """One breaker per back-end, in this process."""
+    """One breaker per back-end, in this process, all under one `BreakerPolicy`."""
 
-    def __init__(self, threshold: int = 10, ttl_s: float = 5.0) -> None:
-        self.factory = AsyncCircuitBreakerFactory(
-            default_threshold=threshold, default_ttl=ttl_s, exclude=[BackendRejected]
-        )
-        self.names: set[str] = set()
+    def __init__(self, policy: BreakerPolicy | None = None) -> None:
+        self.policy = policy or BreakerPolicy()
+        self.breakers: dict[str, RateBreaker] = {}
 
-    async def get(self, name: str) -> Any:
-        self.names.add(name)
-        return await self.factory.get_breaker(name)
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.breakers)
+
+    def get(self, name: str) -> RateBreaker:
+        breaker = self.breakers.get(name)
+        if breaker is None:
+            breaker = self.breakers[name] = RateBreaker(self.policy)
+        return breaker
+
+    def state(self, name: str) -> str:
+        return self.get(name).state
 
     async def states(self) -> dict[str, dict[str, Any]]:
         found = {}
-        for name in sorted(self.names):
-            context = (await self.factory.get_breaker(name)).context
-            found[name] = {"state": context.state, "failures": context.failure_count or 0}
+        for name in self.names:
+            breaker = self.breakers[name]
+            attempts, failures = breaker.totals()
+            found[name] = {"state": breaker.state, "failures": failures, "attempts": attempts}
         return found
 
 
@@ -117,14 +194,38 @@ class Guard:
     async def once(
         self, attempt: Callable[[float], Awaitable[T]], attempt_timeout_s: float | None = None
     ) -> T:
-        """One attempt through the breaker (a write, or one try of a read)."""
+        """One attempt through the breaker (a write, or one try of a read). Only failures the
+        back-end caused count against it (see `breaker`)."""
         budget = self.budget(attempt_timeout_s)
-        breaker = await self.breakers.get(self.backend)
+        breaker = self.breakers.get(self.backend)
+        ticket = breaker.admit()
+        if ticket == "refused":
+            raise CircuitOpen(self.backend)
         try:
-            async with breaker:
-                return await attempt(budget)
-        except OpenedState:
-            raise CircuitOpen(self.backend) from None
+            result = await attempt(budget)
+        except RateLimited:  # the system answered: it is up
+            breaker.success(ticket)
+            raise
+        except BackendTimeout:
+            if budget < (attempt_timeout_s or self.attempt_timeout_s):
+                breaker.release(ticket)  # cut short by the request deadline: no verdict
+            else:
+                breaker.failure(ticket)
+            raise
+        except BackendError as error:
+            if isinstance(error, BackendUnavailable) and error.retryable:
+                breaker.failure(ticket)  # down, 5xx, unreadable answer, transient fault
+            else:
+                breaker.success(ticket)  # rejected (4xx): it answered
+            raise
+        except Exception:  # the adapter's reading of an answer (not found, too many…)
+            breaker.success(ticket)
+            raise
+        except BaseException:  # cancelled: says nothing about the back-end
+            breaker.release(ticket)
+            raise
+        breaker.success(ticket)
+        return result
 
     async def read(
         self, attempt: Callable[[float], Awaitable[T]], attempt_timeout_s: float | None = None

@@ -1,9 +1,11 @@
-"""HTTP transport to one legacy system: a pooled httpx client over the network or in process,
-with the system's resilience (`Guard`) and the shared answer cache.
+"""HTTP transport to one legacy system: a pooled aiohttp session over the network, or an httpx
+client to an in-process mock, with the system's resilience (`Guard`) and the shared answer cache.
 
-The same adapter code runs against a real server (`POLICY_ADMIN_URL=http://…`) or an in-process
-mock (`httpx.ASGITransport`): only the transport differs. Every failure below HTTP becomes a
-`BackendError` naming the system; nothing of the URL or credentials reaches a client.
+The same adapter code runs against a real server (`POLICY_ADMIN_URL=http://…`, aiohttp's
+connector: its CPU per exchange does not grow with the number of open connections, unlike
+httpcore's pool, see `python -m bench.transport`) or an in-process mock (`httpx.ASGITransport`):
+only the sender differs, and both hand the adapters an `httpx.Response`. Every failure below HTTP
+becomes a `BackendError` naming the system; nothing of the URL or credentials reaches a client.
 
 Adapters describe one attempt (`attempt(budget_s) -> JSON-able value`) and choose:
 `read(key, ttl, attempt)` for idempotent reads (cached when `key` is set, retried) or
@@ -12,20 +14,21 @@ Adapters describe one attempt (`attempt(budget_s) -> JSON-able value`) and choos
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+import aiohttp
 import httpx
 import orjson
 
 from ..errors import BackendRejected, BackendTimeout, BackendUnavailable
 from .cache import ResponseCache
-from .resilience import Guard
+from .resilience import Guard, attempt_timeout
 
 T = TypeVar("T")
-LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=50)
+MAX_CONNECTIONS = 100  # per back-end and process
+KEEPALIVE_S = 15.0
 Attempt = Callable[[float], Awaitable[T]]
 
 
@@ -49,9 +52,78 @@ def json_answer(response: httpx.Response, backend: str) -> Any:
         raise BackendUnavailable(backend) from None
 
 
+def _primitive(value: Any) -> str:
+    """A query value as httpx writes it (True -> "true", None -> "")."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return "" if value is None else str(value)
+
+
+class AiohttpSender:
+    """Exchanges over one aiohttp session (created on first use, inside the running loop).
+
+    Only what the adapters use: `params`, `json` (orjson), `content`, `headers`; no cookies kept
+    (one session serves every user), no redirects followed, no timeout of its own (the attempt's
+    budget is enforced around it by `Transport.send`)."""
+
+    def __init__(self, base_url: str, headers: Mapping[str, str]) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.headers = dict(headers)
+        self.session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=MAX_CONNECTIONS, keepalive_timeout=KEEPALIVE_S, ttl_dns_cache=60
+        )
+        self.session = aiohttp.ClientSession(
+            connector=connector,
+            headers=self.headers,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            timeout=aiohttp.ClientTimeout(total=None),
+            raise_for_status=False,
+        )
+        return self.session
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        session = self.session or self._open()
+        if json is not None:
+            content = orjson.dumps(json)
+            headers = {"Content-Type": "application/json", **(headers or {})}
+        query = {k: _primitive(v) for k, v in params.items()} if params else None
+        async with session.request(
+            method,
+            self.base_url + path,
+            params=query,
+            data=content,
+            headers=headers,
+            allow_redirects=False,
+        ) as answer:
+            body = await answer.read()
+            return httpx.Response(answer.status, headers=answer.raw_headers, content=body)
+
+    async def aclose(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+
+
 class Transport:
     def __init__(
-        self, backend: str, client: httpx.AsyncClient, guard: Guard, cache: ResponseCache
+        self,
+        backend: str,
+        client: httpx.AsyncClient | AiohttpSender,
+        guard: Guard,
+        cache: ResponseCache,
     ) -> None:
         self.backend = backend
         self.client = client
@@ -70,16 +142,18 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         auth: httpx.Auth | None = None,
     ) -> Transport:
-        """Over HTTP when `base_url` is set, else to the in-process ASGI `app`."""
-        transport: httpx.AsyncBaseTransport
+        """Over HTTP (aiohttp) when `base_url` is set, else to the in-process ASGI `app` (httpx).
+
+        `auth` is applied the same way on both: a fixed header (HTTP Basic) computed once."""
         if base_url:
-            transport = httpx.AsyncHTTPTransport(limits=LIMITS, retries=0)
-        else:
-            transport = httpx.ASGITransport(app=app)
-            base_url = f"http://{backend}.in-process"
+            fixed = dict(headers or {})
+            if auth is not None:
+                probe = next(auth.sync_auth_flow(httpx.Request("GET", base_url)))
+                fixed["Authorization"] = probe.headers["Authorization"]
+            return cls(backend, AiohttpSender(base_url, fixed), guard, cache)
         client = httpx.AsyncClient(
-            base_url=base_url,
-            transport=transport,
+            base_url=f"http://{backend}.in-process",
+            transport=httpx.ASGITransport(app=app),
             headers=headers,
             auth=auth,
             timeout=httpx.Timeout(guard.attempt_timeout_s),
@@ -88,13 +162,14 @@ class Transport:
         return cls(backend, client, guard, cache)
 
     async def send(self, method: str, path: str, budget: float, **kwargs: Any) -> httpx.Response:
-        """One HTTP exchange that may take at most `budget` seconds."""
+        """One HTTP exchange that may take at most `budget` seconds of the back-end's time (time
+        the event loop itself ran late is not counted, up to the request deadline)."""
         try:
-            async with asyncio.timeout(budget):
-                return await self.client.request(method, path, timeout=budget, **kwargs)
+            async with attempt_timeout(budget):
+                return await self.client.request(method, path, **kwargs)
         except (TimeoutError, httpx.TimeoutException):
             raise BackendTimeout(self.backend) from None
-        except httpx.TransportError:
+        except (httpx.TransportError, aiohttp.ClientError):
             raise BackendUnavailable(self.backend) from None
 
     async def get(
