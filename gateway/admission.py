@@ -62,6 +62,9 @@ class Admission:
     async def _wait_for_a_place(self) -> bool:
         """Queue for a place (handed over by a leaving request); False when the queue is full or
         the wait too long."""
+        if self.in_flight < self.limit:  # freed meanwhile (only expired waits were queued)
+            self.in_flight += 1
+            return True
         if len(self.waiting) >= self.queue or self.wait_s <= 0:
             return False
         place: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -74,14 +77,18 @@ class Admission:
         except asyncio.CancelledError:
             if place.done() and not place.cancelled():
                 self._leave()  # handed a place, then cancelled: pass it on
-            elif place in self.waiting:
-                self.waiting.remove(place)
+            self._forget(place)
             raise
         if place.done() and not place.cancelled():
             return True  # the place was handed over (maybe just as the wait expired)
-        place.cancel()
-        self.waiting.remove(place)
+        self._forget(place)
         return False
+
+    def _forget(self, place: asyncio.Future[None]) -> None:
+        """Drop an expired wait (a leaving request may already have skipped it)."""
+        place.cancel()
+        if place in self.waiting:
+            self.waiting.remove(place)
 
     def _leave(self) -> None:
         """Hand this place to the longest waiter, or free it."""

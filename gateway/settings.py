@@ -74,9 +74,9 @@ class Settings(BaseSettings):
     breaker_window_s: int = Field(10, ge=1)
     breaker_ttl_s: float = 5.0
     # admission control per process: requests in flight, then a short queue, then a fast 503
-    max_in_flight: int = Field(32, ge=1)
-    admission_queue: int = Field(128, ge=0)
-    admission_wait_s: float = Field(1.0, ge=0)
+    max_in_flight: int = Field(64, ge=1)
+    admission_queue: int = Field(256, ge=0)
+    admission_wait_s: float = Field(1.5, ge=0)
     cache: bool = True
 
     @model_validator(mode="after")
