@@ -4,7 +4,7 @@ client to an in-process mock, with the system's resilience (`Guard`) and the sha
 The same adapter code runs against a real server (`POLICY_ADMIN_URL=http://…`, aiohttp's
 connector: its CPU per exchange does not grow with the number of open connections, unlike
 httpcore's pool, see `python -m bench.transport`) or an in-process mock (`httpx.ASGITransport`):
-only the sender differs, and both hand the adapters an `httpx.Response`. Every failure below HTTP
+only the sender differs, and both hand the adapters an `Answer` (status, headers, body). Every failure below HTTP
 becomes a `BackendError` naming the system; nothing of the URL or credentials reaches a client.
 
 Adapters describe one attempt (`attempt(budget_s) -> JSON-able value`) and choose:
@@ -15,7 +15,8 @@ Adapters describe one attempt (`attempt(budget_s) -> JSON-able value`) and choos
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
 import aiohttp
@@ -32,12 +33,36 @@ KEEPALIVE_S = 15.0
 Attempt = Callable[[float], Awaitable[T]]
 
 
+class Answer(Protocol):
+    """What adapters read of an HTTP answer (an `httpx.Response` in process, a `Reply` over HTTP)."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...  # case-insensitive names
+    @property
+    def content(self) -> bytes: ...
+    def json(self) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """An answer read whole by aiohttp (already decompressed): no httpx model to build."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+
+    def json(self) -> Any:
+        return orjson.loads(self.content)
+
+
 def query_key(path: str, params: Mapping[str, Any] | None = None) -> str:
     """The cache key of a GET: the resource path and its sorted query."""
     return f"GET {path}" + (f"?{urlencode(sorted(params.items()))}" if params else "")
 
 
-def json_answer(response: httpx.Response, backend: str) -> Any:
+def json_answer(response: Answer, backend: str) -> Any:
     """The JSON of a 200; None for a 404; BackendUnavailable for a 5xx or an unreadable body;
     BackendRejected for any other status (the system answered: it is up, the request was wrong)."""
     if response.status_code == 404:
@@ -95,7 +120,7 @@ class AiohttpSender:
         json: Any = None,
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
+    ) -> Reply:
         session = self.session or self._open()
         if json is not None:
             content = orjson.dumps(json)
@@ -109,8 +134,7 @@ class AiohttpSender:
             headers=headers,
             allow_redirects=False,
         ) as answer:
-            body = await answer.read()
-            return httpx.Response(answer.status, headers=answer.raw_headers, content=body)
+            return Reply(answer.status, answer.headers, await answer.read())
 
     async def aclose(self) -> None:
         if self.session is not None:
@@ -161,7 +185,7 @@ class Transport:
         )
         return cls(backend, client, guard, cache)
 
-    async def send(self, method: str, path: str, budget: float, **kwargs: Any) -> httpx.Response:
+    async def send(self, method: str, path: str, budget: float, **kwargs: Any) -> Answer:
         """One HTTP exchange that may take at most `budget` seconds of the back-end's time (time
         the event loop itself ran late is not counted, up to the request deadline)."""
         try:
@@ -177,7 +201,7 @@ class Transport:
         path: str,
         ttl: float,
         params: Mapping[str, Any] | None = None,
-        answer: Callable[[httpx.Response], Any] | None = None,
+        answer: Callable[[Answer], Any] | None = None,
     ) -> Any:
         """A cached, retried GET of a JSON resource; `answer` reads the response (default: `json_answer`)."""
 
