@@ -4,6 +4,11 @@ Claims: `sub` = CRM client id (or a staff member's id), `role` = `customer` | `s
 `aud` = `espace-client`, `exp` required. In development tokens are HS256 with
 `GATEWAY_JWT_SECRET`; with `GATEWAY_JWKS_URL` the identity provider's keys are fetched
 asynchronously (PyJWT's own client would block the event loop) and cached by `kid`.
+
+A token verified once is remembered until its `exp` (at most `VERIFIED_MAX` tokens by default, the oldest
+forgotten first; all of them when the identity provider's keys are fetched again): a page's
+requests carry the same token, and verifying it costs more than the rest of a cached page's
+authentication and routing.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from .settings import Settings
 
 Role = Literal["customer", "staff"]
 JWKS_REFRESH_S = 300
+VERIFIED_MAX = 10_000
+EXPIRED = "Session expirée, veuillez vous reconnecter."
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +40,18 @@ class Principal:
 
 
 class TokenVerifier:
-    def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        http: httpx.AsyncClient | None = None,
+        remember: int = VERIFIED_MAX,
+    ) -> None:
         self.settings = settings
+        self.remember = remember
         self.http = http
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = 0.0
+        self.verified: dict[str, tuple[Principal, float]] = {}  # token -> (principal, exp)
 
     def issue(self, subject: str, role: Role = "customer", ttl_s: int = 3600) -> str:
         """A development token (HS256), as `python -m gateway token` prints it."""
@@ -57,6 +71,19 @@ class TokenVerifier:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("Jeton d'accès invalide.")
+        known = self.verified.get(token)
+        if known is not None:
+            if time.time() < known[1]:
+                return known[0]
+            del self.verified[token]
+            raise Unauthenticated(EXPIRED)
+        principal, expires = await self._verify(token)
+        if len(self.verified) >= self.remember:
+            del self.verified[next(iter(self.verified))]
+        self.verified[token] = (principal, expires)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             if self.settings.jwks_url:
                 key: Any = await self._jwks_key(token)
@@ -71,13 +98,13 @@ class TokenVerifier:
                 options={"require": ["exp", "sub", "aud"]},
             )
         except jwt.ExpiredSignatureError:
-            raise Unauthenticated("Session expirée, veuillez vous reconnecter.") from None
+            raise Unauthenticated(EXPIRED) from None
         except (jwt.PyJWTError, ValueError, KeyError):
             raise Unauthenticated("Jeton d'accès invalide.") from None
         role = claims.get("role", "customer")
         if role not in ("customer", "staff") or not isinstance(claims["sub"], str):
             raise Unauthenticated("Jeton d'accès invalide.")
-        return Principal(claims["sub"], role)
+        return Principal(claims["sub"], role), float(claims["exp"])
 
     async def _jwks_key(self, token: str) -> Any:
         kid = str(jwt.get_unverified_header(token).get("kid"))
@@ -102,3 +129,4 @@ class TokenVerifier:
                 await client.aclose()
         self._keys = {k.key_id: k for k in keys if k.key_id}
         self._fetched_at = time.monotonic()
+        self.verified.clear()  # a key may have been withdrawn: verify every token again
