@@ -28,7 +28,9 @@ from .cache import ResponseCache
 from .resilience import Guard, attempt_timeout
 
 T = TypeVar("T")
-MAX_CONNECTIONS = 100  # per back-end and process
+# per back-end and process: above what admission control lets in flight (64 pages, at most a few
+# concurrent calls each to one system), so that an attempt never times out waiting for a connection
+MAX_CONNECTIONS = 256
 KEEPALIVE_S = 15.0
 Attempt = Callable[[float], Awaitable[T]]
 
