@@ -31,6 +31,7 @@ from .clock import Clock
 from .context import Audit, Context, Services
 from .downloads import DownloadLinks
 from .errors import GatewayError, NotFound, Unauthenticated
+from .gc_tuning import tune_gc
 from .metrics import GatewayCollector
 from .resolvers.loaders import Loaders
 from .schema import build_schema
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
         )
         app.state.metrics = CollectorRegistry()
         app.state.metrics.register(GatewayCollector(backends))
+        tune_gc()  # once per process, after start-up's objects exist
         try:
             yield
         finally:

@@ -123,3 +123,11 @@ async def test_an_overloaded_gateway_serves_whole_pages_and_refuses_the_rest_fas
     states = await gateway.app.state.services.backends.breakers.states()
     assert all(s["state"] == "closed" and s["failures"] == 0 for s in states.values())
     assert sum(s["attempts"] for s in states.values()) == 2 * 6  # refused pages called nothing
+
+
+async def test_a_started_gateway_collects_garbage_rarely_and_never_walks_start_up_objects(
+    gateway: Gateway,
+) -> None:
+    import gc
+
+    assert gc.get_threshold()[0] >= 10_000 and gc.get_freeze_count() > 0
