@@ -95,7 +95,8 @@ class LoopLag:
     """How late the event loop has run, in total: a tick every `PERIOD_S` adds its lateness.
 
     A process busy with other requests runs every callback late, a back-end's answer included;
-    attempt timeouts subtract this so that they time the back-end, not the backlog."""
+    attempt timeouts subtract this so that they time the back-end, not the backlog. It ticks only
+    while attempts are in flight (an idle process pays nothing)."""
 
     PERIOD_S = 0.02
     NOISE_S = 0.001  # timer resolution: lateness below it is not lag
@@ -106,8 +107,9 @@ class LoopLag:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.total = 0.0
-        self.expected = loop.time() + self.PERIOD_S
-        loop.call_at(self.expected, self._tick)
+        self.expected = 0.0
+        self.active = 0  # attempts in flight
+        self.ticking = False
 
     @classmethod
     def of(cls, loop: asyncio.AbstractEventLoop) -> LoopLag:
@@ -116,16 +118,31 @@ class LoopLag:
             meter = cls._of[loop] = cls(loop)
         return meter
 
+    def enter(self) -> None:
+        self.active += 1
+        if not self.ticking:
+            self.ticking = True
+            self.expected = self.loop.time() + self.PERIOD_S
+            self.loop.call_at(self.expected, self._tick)
+
+    def leave(self) -> None:
+        self.active -= 1
+
     def _tick(self) -> None:
         now = self.loop.time()
         late = now - self.expected
         if late > self.NOISE_S:
             self.total += late
+        if self.active <= 0:
+            self.ticking = False
+            return
         self.expected = now + self.PERIOD_S
         self.loop.call_at(self.expected, self._tick)
 
     def so_far(self) -> float:
         """Total lag, including the lateness of the tick that is due and not yet run."""
+        if not self.ticking:
+            return self.total
         late = self.loop.time() - self.expected
         return self.total + (late if late > self.NOISE_S else 0.0)
 
@@ -136,23 +153,27 @@ async def attempt_timeout(budget_s: float) -> AsyncIterator[None]:
     nothing outlives the request deadline. Raises TimeoutError."""
     loop = asyncio.get_running_loop()
     lag = LoopLag.of(loop)
+    lag.enter()
     start, lag_at_start, limit = loop.time(), lag.so_far(), deadline.get()
-    async with asyncio.timeout(None) as timeout:
+    try:
+        async with asyncio.timeout(None) as timeout:
 
-        def check() -> None:
-            due = start + budget_s + (lag.so_far() - lag_at_start)
-            if limit is not None:
-                due = min(due, limit)
-            if due > loop.time() + LoopLag.NOISE_S:
-                pending[0] = loop.call_at(due, check)
-            else:
-                timeout.reschedule(loop.time())  # expire now
+            def check() -> None:
+                due = start + budget_s + (lag.so_far() - lag_at_start)
+                if limit is not None:
+                    due = min(due, limit)
+                if due > loop.time() + LoopLag.NOISE_S:
+                    pending[0] = loop.call_at(due, check)
+                else:
+                    timeout.reschedule(loop.time())  # expire now
 
-        pending = [loop.call_at(start + budget_s, check)]
-        try:
-            yield
-        finally:
-            pending[0].cancel()
+            pending = [loop.call_at(start + budget_s, check)]
+            try:
+                yield
+            finally:
+                pending[0].cancel()
+    finally:
+        lag.leave()
 
 
 class Breakers:

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from gateway.adapters.breaker import BreakerPolicy, RateBreaker
-from gateway.adapters.resilience import attempt_timeout, start_deadline
+from gateway.adapters.resilience import LoopLag, attempt_timeout, start_deadline
 from tests.conftest import admin
 from tests.gateway.support import PERSONAS, Gateway
 
@@ -144,3 +144,13 @@ async def test_a_busy_event_loop_never_stretches_an_attempt_past_the_request_dea
 
     with pytest.raises(TimeoutError):
         await asyncio.create_task(request())
+
+
+async def test_the_loop_lag_meter_ticks_only_while_attempts_are_in_flight() -> None:
+    loop = asyncio.get_running_loop()
+    meter = LoopLag.of(loop)
+    async with attempt_timeout(1.0):
+        assert meter.ticking and meter.active >= 1
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.05)  # the next tick sees nothing in flight and stops
+    assert not meter.ticking and meter.active == 0
