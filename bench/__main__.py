@@ -1,13 +1,15 @@
 """Drive the frontends' operations through a real gateway (uvicorn) over real mock processes.
 
-    python -m bench [--latency-ms 50] [--concurrency 20] [--duration 5] [--no-cache]
+    python -m bench [--latency-ms 50] [--concurrency 1,20,50] [--duration 5] [--no-cache]
                     [--error-rate 0.2 --timeout-rate 0.05 --hang-ms 5000] [--down editique]
                     [--operations HomePage,Profile]
 
-Each operation runs as its own phase (`--duration` seconds, `--concurrency` workers cycling over
-the personas it fits), so that back-end calls, cache hit ratio and gateway CPU can be attributed
-to it. Printed per operation: requests/s, p50/p95/p99 latency, share of responses with an error,
-back-end calls per request, cache hit ratio, gateway CPU ms per request.
+Each operation runs as its own phase per concurrency (`--duration` seconds, `--concurrency`
+workers cycling over the personas it fits; by default 1, 20 and 50), so that back-end calls, cache
+hit ratio and gateway CPU can be attributed to it. Printed per operation and concurrency:
+requests/s, p50/p95/p99 latency, share of responses with an error (a 503 of admission control
+included), back-end calls per request, cache hit ratio, gateway CPU ms per request; then, per
+operation, how CPU per request grows from the lowest concurrency to the highest.
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ WORKLOAD: dict[str, list[tuple[str, dict[str, Any]]]] = {
 @dataclass
 class Phase:
     operation: str
+    concurrency: int = 1
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     calls: int = 0
@@ -100,7 +103,7 @@ class Phase:
     def row(self) -> str:
         n = len(self.latencies)
         if n == 0:
-            return f"{self.operation:<20} no request"
+            return f"{self.operation:<20} {self.concurrency:>4} no request"
         q = (
             statistics.quantiles(self.latencies, n=100, method="inclusive")
             if n > 1
@@ -108,14 +111,15 @@ class Phase:
         )
         lookups = self.hits + self.misses
         return (
-            f"{self.operation:<20} {n / self.elapsed_s:8.1f} {q[49] * 1000:8.1f} {q[94] * 1000:8.1f} "
-            f"{q[98] * 1000:8.1f} {100 * self.errors / n:7.2f}% {self.calls / n:8.2f} "
+            f"{self.operation:<20} {self.concurrency:>4} {n / self.elapsed_s:8.1f} "
+            f"{q[49] * 1000:8.1f} {q[94] * 1000:8.1f} {q[98] * 1000:8.1f} "
+            f"{100 * self.errors / n:7.2f}% {self.calls / n:8.2f} "
             f"{(self.hits / lookups if lookups else 0):8.2f} {1000 * self.cpu_s / n:8.2f}"
         )
 
 
 HEADER = (
-    f"{'operation':<20} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>8} "
+    f"{'operation':<20} {'c':>4} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>8} "
     f"{'calls/rq':>8} {'cache':>8} {'cpu ms':>8}"
 )
 
@@ -150,7 +154,7 @@ async def run_phase(
     mock_urls: dict[str, str],
 ) -> Phase:
     query = (OPERATIONS / f"{operation.split(':')[0]}.graphql").read_text()
-    phase = Phase(operation)
+    phase = Phase(operation, concurrency)
     before_calls = await backend_calls(client, mock_urls)
     before_cache = (await client.get("/healthz")).json()["cache"]
     before_cpu = cpu_seconds(gateway_pid)
@@ -228,7 +232,7 @@ async def main(args: argparse.Namespace) -> None:
             tokens = {c: token(c, env) for jobs in WORKLOAD.values() for c, _ in jobs} | {
                 c: token(c, env) for c in ("C0001001", "C0001002", "C0001003")
             }
-            limits = httpx.Limits(max_connections=args.concurrency + 10)
+            limits = httpx.Limits(max_connections=max(args.concurrency) + 10)
             async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
                 await discover(client, tokens)
                 faults = {
@@ -249,9 +253,11 @@ async def main(args: argparse.Namespace) -> None:
                     (await client.put(url + "/_admin/faults", json=down)).raise_for_status()
                 print(
                     f"mocks: {faults}, down: {args.down or 'none'}; cache: {'off' if args.no_cache else 'on'}; "
-                    f"concurrency {args.concurrency}, {args.duration:g} s per operation"
+                    f"concurrency {', '.join(map(str, args.concurrency))}, "
+                    f"{args.duration:g} s per operation and concurrency"
                 )
                 print(HEADER)
+                growth = []
                 for operation in operations:
                     if args.warmup:
                         await run_phase(
@@ -264,17 +270,26 @@ async def main(args: argparse.Namespace) -> None:
                             gateway.pid,
                             urls,
                         )
-                    phase = await run_phase(
-                        client,
-                        operation,
-                        WORKLOAD[operation],
-                        tokens,
-                        args.concurrency,
-                        args.duration,
-                        gateway.pid,
-                        urls,
-                    )
-                    print(phase.row(), flush=True)
+                    cpu = []
+                    for concurrency in args.concurrency:
+                        phase = await run_phase(
+                            client,
+                            operation,
+                            WORKLOAD[operation],
+                            tokens,
+                            concurrency,
+                            args.duration,
+                            gateway.pid,
+                            urls,
+                        )
+                        print(phase.row(), flush=True)
+                        if phase.latencies:
+                            cpu.append(phase.cpu_s / len(phase.latencies))
+                    if len(cpu) > 1 and cpu[0] > 0:
+                        growth.append(f"{operation} {cpu[-1] / cpu[0]:.2f}x")
+                if growth:
+                    lowest, highest = args.concurrency[0], args.concurrency[-1]
+                    print(f"CPU per request at c={highest} / at c={lowest}: " + ", ".join(growth))
                 print("breakers:", (await client.get("/healthz")).json()["backends"])
 
 
@@ -293,7 +308,11 @@ def parse() -> argparse.Namespace:
     parser.add_argument(
         "--down", default="", help="comma-separated systems answering 503 to everything"
     )
-    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument(
+        "--concurrency",
+        default="1,20,50",
+        help="comma-separated concurrencies, each its own phase (default: 1,20,50)",
+    )
     parser.add_argument(
         "--duration", type=float, default=5, help="seconds per operation (bounded run)"
     )
@@ -304,6 +323,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--no-cache", action="store_true", help="measure the uncached path")
     args = parser.parse_args()
     args.down = [d for d in args.down.split(",") if d]
+    args.concurrency = [int(c) for c in args.concurrency.split(",") if c]
     return args
 
 

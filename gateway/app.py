@@ -26,11 +26,13 @@ from strawberry.types import ExecutionResult as StrawberryResult
 from . import throttling, web
 from .adapters import Backends
 from .adapters.resilience import start_deadline
+from .admission import Admission
 from .auth import TokenVerifier
 from .clock import Clock
 from .context import Audit, Context, Services
 from .downloads import DownloadLinks
 from .errors import GatewayError, NotFound
+from .gc_tuning import tune_gc
 from .hardening import begin_budget
 from .http_limits import HttpLimits
 from .keys import SigningKey
@@ -209,6 +211,7 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             sessions,
         )
         worker_started()
+        tune_gc()  # once per process, after start-up's objects exist
         try:
             yield
         finally:
@@ -240,6 +243,12 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
         ],
         middleware=[
             Middleware(Observability),  # outermost: request id, access log, server span
+            Middleware(  # overload is a fast 503, never a page of back-end errors
+                Admission,
+                limit=settings.max_in_flight,
+                queue=settings.admission_queue,
+                wait_s=settings.admission_wait_s,
+            ),
             *web.middleware(settings),  # CORS for GATEWAY_CORS_ORIGINS
             Middleware(
                 HttpLimits,

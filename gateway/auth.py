@@ -7,6 +7,12 @@ session must still live: `sessions.py`). The gateway's own tokens are checked wi
 `GATEWAY_JWT_PRIVATE_KEY` otherwise, recognised by its `kid`); with `GATEWAY_JWKS_URL` an
 identity provider's tokens are accepted too, its keys fetched asynchronously (PyJWT's own client
 would block the event loop) and cached by `kid`.
+
+A token verified once is remembered until its `exp` (at most `VERIFIED_MAX` tokens, the oldest
+forgotten first; all of them when the identity provider's keys are fetched again): a page's
+requests carry the same token, and verifying its signature costs more than the rest of a cached
+page's authentication and routing. The session of a remembered token is still checked on every
+request (`sessions.check`, itself cached a few seconds), so a revoked session stops working.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ Role = Literal["customer", "staff"]
 JWKS_REFRESH_S = 300
 JWKS_UNKNOWN_KID_REFRESH_S = 10  # a rotation shows within seconds; random kids cannot drive fetches
 TIME_CLAIMS = ("exp", "nbf", "iat")
+VERIFIED_MAX = 10_000
+EXPIRED = "Session expirée, veuillez vous reconnecter."
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,14 +57,17 @@ class TokenVerifier:
         settings: Settings,
         http: httpx.AsyncClient | None = None,
         sessions: Sessions | None = None,
+        remember: int = VERIFIED_MAX,
     ) -> None:
         self.settings = settings
+        self.remember = remember
         self.http = http
         self.sessions = sessions
         self.key = sessions.key if sessions else SigningKey.from_settings(settings)
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = 0.0
         self._refreshing = asyncio.Lock()
+        self.verified: dict[str, tuple[Principal, float]] = {}  # token -> (principal, exp)
 
     def issue(self, subject: str, role: Role = "customer", ttl_s: int = 3600) -> str:
         """A token without session, as `python -m gateway token` prints it (development)."""
@@ -76,6 +87,24 @@ class TokenVerifier:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("Jeton d'accès invalide.")
+        known = self.verified.get(token)
+        if known is not None:
+            if time.time() >= known[1]:
+                del self.verified[token]
+                raise Unauthenticated(EXPIRED)
+            principal = known[0]
+        else:
+            principal, expires = await self._verify(token)
+            if len(self.verified) >= self.remember:
+                del self.verified[next(iter(self.verified))]
+            self.verified[token] = (principal, expires)
+        if principal.session is not None and self.sessions is not None:  # a revoked session is
+            await self.sessions.check(
+                principal.session, principal.subject
+            )  # refused, remembered or not
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             key: Any
             if self.key.asymmetric and jwt.get_unverified_header(token).get("kid") == self.key.kid:
@@ -94,7 +123,7 @@ class TokenVerifier:
                 options={"require": ["exp", "sub", "aud"]},
             )
         except jwt.ExpiredSignatureError:
-            raise Unauthenticated("Session expirée, veuillez vous reconnecter.") from None
+            raise Unauthenticated(EXPIRED) from None
         except (jwt.PyJWTError, ValueError, KeyError, TypeError):
             raise Unauthenticated("Jeton d'accès invalide.") from None
         role, sid = claims.get("role", "customer"), claims.get("sid")
@@ -105,11 +134,9 @@ class TokenVerifier:
             or not all(numeric(claims[name]) for name in TIME_CLAIMS if name in claims)
         ):
             raise Unauthenticated("Jeton d'accès invalide.")
-        if sid is not None:
-            if self.sessions is None:
-                raise Unauthenticated("Jeton d'accès invalide.")
-            await self.sessions.check(sid, claims["sub"])
-        return Principal(claims["sub"], role, sid)
+        if sid is not None and self.sessions is None:
+            raise Unauthenticated("Jeton d'accès invalide.")
+        return Principal(claims["sub"], role, sid), float(claims["exp"])
 
     async def _jwks_key(self, token: str) -> tuple[Any, list[str]]:
         """The identity provider's key named by the token's `kid`, and the one algorithm the
@@ -150,6 +177,7 @@ class TokenVerifier:
                 await client.aclose()
         self._keys = {k.key_id: k for k in keys if k.key_id}
         self._fetched_at = time.monotonic()
+        self.verified.clear()  # a key may have been withdrawn: verify every token again
 
 
 def numeric(value: object) -> bool:

@@ -71,8 +71,21 @@ class Settings(BaseSettings):
     timeout_editique_s: float = 1.0  # searches: p50 ≈ 350 ms in production (a PDF fetch gets 2 s)
     timeout_crm_s: float = 0.5
     retry_attempts: int = 5
-    breaker_threshold: int = 10
+    # a back-end's breaker opens when, within the window, at least `min_volume` attempts were made
+    # and at least `failure_rate` of them failed because of the back-end (GATEWAY_BREAKER_THRESHOLD
+    # is the former name of the minimum volume, still read)
+    breaker_failure_rate: float = Field(0.5, gt=0, le=1)
+    breaker_min_volume: int = Field(
+        20,
+        ge=1,
+        validation_alias=AliasChoices("GATEWAY_BREAKER_MIN_VOLUME", "GATEWAY_BREAKER_THRESHOLD"),
+    )
+    breaker_window_s: int = Field(10, ge=1)
     breaker_ttl_s: float = 5.0
+    # admission control per process: requests in flight, then a short queue, then a fast 503
+    max_in_flight: int = Field(64, ge=1)
+    admission_queue: int = Field(256, ge=0)
+    admission_wait_s: float = Field(1.5, ge=0)
     cache: bool = True
     # hardening (issue 11): what one request may spend, and a cache that cannot hurt
     max_backend_calls: int = Field(60, ge=1, description="Back-end call attempts per request")

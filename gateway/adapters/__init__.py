@@ -9,6 +9,7 @@ import httpx
 
 from ..settings import Settings
 from ..telemetry import HealthWindow
+from .breaker import BreakerPolicy
 from .cache import ResponseCache
 from .claims import Claims
 from .crm import Crm
@@ -55,7 +56,14 @@ class Backends:
             if settings.cache
             else ResponseCache.disabled()
         )
-        breakers = Breakers(settings.breaker_threshold, settings.breaker_ttl_s)
+        breakers = Breakers(
+            BreakerPolicy(
+                failure_rate=settings.breaker_failure_rate,
+                min_volume=settings.breaker_min_volume,
+                window_s=settings.breaker_window_s,
+                ttl_s=settings.breaker_ttl_s,
+            )
+        )
         policy = RetryPolicy(attempts=settings.retry_attempts)
         health = HealthWindow()
 

@@ -9,11 +9,10 @@ names never).
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime
+import re
+from datetime import date
 from decimal import Decimal
 from typing import Any
-
-import httpx
 
 from ..domain.records import BaseBenefit, DeductionLine, Dossier, Page, Reglement
 from ..domain.values import (
@@ -28,10 +27,11 @@ from ..domain.values import (
 )
 from ..errors import RateLimited
 from .identifiers import segment, valid
-from .transport import Transport, json_answer
+from .transport import Answer, Transport, json_answer
 
 BACKEND = "claims"
 MAX_PAGE = 50
+FR_DATE = re.compile(r"(\d{2})/(\d{2})/(\d{4})", re.ASCII)
 GUARANTEES = {
     "INC": Guarantee.INCAPACITY,
     "INV": Guarantee.INVALIDITY,
@@ -47,7 +47,11 @@ PAID_TO = {"ASSURE": PaidTo.INSURED, "PS": PaidTo.PROVIDER}
 
 
 def day(value: str) -> date:
-    return datetime.strptime(value, "%d/%m/%Y").date()
+    """`DD/MM/YYYY` (ValueError otherwise); strptime costs 10 times more."""
+    found = FR_DATE.fullmatch(value)
+    if found is None:
+        raise ValueError(f"not a DD/MM/YYYY date: {value!r}")
+    return date(int(found[3]), int(found[2]), int(found[1]))
 
 
 def maybe_day(value: str | None) -> date | None:
@@ -195,7 +199,7 @@ class Claims:
         self.transport = transport
 
     @staticmethod
-    def body(response: httpx.Response) -> dict[str, Any] | None:
+    def body(response: Answer) -> dict[str, Any] | None:
         if response.status_code == 429:  # under load: wait what the system says
             retry_after = response.headers.get("retry-after", "")
             raise RateLimited(BACKEND, float(retry_after) if retry_after.isdigit() else None)

@@ -12,12 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import orjson
 
 from ..domain.accounts import Authenticated, CompanyIdentity, IndividualIdentity
 from ..errors import BackendRejected, BackendUnavailable
-from .transport import Transport
+from .transport import Answer, Transport
 
 BACKEND = "crm"
 BASE = "/crm/api"
@@ -33,7 +32,7 @@ class Refusal:
     fields: tuple[str, ...] = ()
 
 
-def refusal(response: httpx.Response) -> Refusal:
+def refusal(response: Answer) -> Refusal:
     try:
         body = orjson.loads(response.content)
         code = str(body["erreur"])

@@ -12,14 +12,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import httpx
 import orjson
 
 from ..domain.records import Attachment, Demande, DemandeType
 from ..errors import BackendRejected, BackendUnavailable
 from .crm import BACKEND, CATEGORIES, TTL_REFERENCE_S, Crm, Refusal, demande
 from .policy_admin import FAMILIES
-from .transport import json_answer, query_key
+from .transport import Answer, json_answer, query_key
 
 UPLOAD_TIMEOUT_S = 2.5  # up to 10 MiB to send
 
@@ -40,7 +39,7 @@ async def catalogue(crm: Crm) -> tuple[DemandeType, ...]:
     return tuple(demande_type(t) for t in (raw or {"types": []})["types"])
 
 
-def refusals(response: httpx.Response) -> list[Refusal]:
+def refusals(response: Answer) -> list[Refusal]:
     try:
         details = orjson.loads(response.content).get("details", [])
     except (orjson.JSONDecodeError, AttributeError):

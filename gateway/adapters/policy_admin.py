@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
-
-import httpx
 
 from ..domain.records import (
     Affiliate,
@@ -37,7 +35,7 @@ from ..domain.values import (
 )
 from ..errors import BackendUnavailable
 from .identifiers import segment, valid
-from .transport import Transport, json_answer
+from .transport import Answer, Transport, json_answer
 
 BACKEND = "policy-admin"
 BATCH = 50
@@ -83,7 +81,9 @@ def day(value: str) -> date | None:
     """`YYYYMMDD`; `"00000000"` and `""` mean no date."""
     if not value or value == "00000000":
         return None
-    return datetime.strptime(value, "%Y%m%d").date()
+    if len(value) != 8 or not value.isdigit() or not value.isascii():
+        raise ValueError(f"not a YYYYMMDD date: {value!r}")
+    return date(int(value[:4]), int(value[4:6]), int(value[6:]))
 
 
 def text(value: str) -> str | None:
@@ -194,7 +194,7 @@ class PolicyAdmin:
         self.transport = transport
 
     @staticmethod
-    def body(response: httpx.Response) -> dict[str, Any] | None:
+    def body(response: Answer) -> dict[str, Any] | None:
         """The body of a success; None for a 404; a BackendError for everything else."""
         found: dict[str, Any] | None = json_answer(response, BACKEND)
         if (

@@ -1,9 +1,11 @@
-"""HTTP transport to one legacy system: a pooled httpx client over the network or in process,
-with the system's resilience (`Guard`) and the shared answer cache.
+"""HTTP transport to one legacy system: a pooled aiohttp session over the network, or an httpx
+client to an in-process mock, with the system's resilience (`Guard`) and the shared answer cache.
 
-The same adapter code runs against a real server (`POLICY_ADMIN_URL=http://…`) or an in-process
-mock (`httpx.ASGITransport`): only the transport differs. Every failure below HTTP becomes a
-`BackendError` naming the system; nothing of the URL or credentials reaches a client.
+The same adapter code runs against a real server (`POLICY_ADMIN_URL=http://…`, aiohttp's
+connector: its CPU per exchange does not grow with the number of open connections, unlike
+httpcore's pool, see `python -m bench.transport`) or an in-process mock (`httpx.ASGITransport`):
+only the sender differs, and both hand the adapters an `Answer` (status, headers, body). Every failure below HTTP
+becomes a `BackendError` naming the system; nothing of the URL or credentials reaches a client.
 
 Adapters describe one attempt (`attempt(budget_s) -> JSON-able value`) and choose:
 `read(key, ttl, attempt)` for idempotent reads (cached when `key` is set, retried) or
@@ -12,22 +14,50 @@ Adapters describe one attempt (`attempt(budget_s) -> JSON-able value`) and choos
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
+import aiohttp
 import httpx
 import orjson
 
 from ..errors import BackendRejected, BackendTimeout, BackendUnavailable
 from ..telemetry import HealthWindow, backend_call
 from .cache import ResponseCache
-from .resilience import Guard
+from .resilience import Guard, attempt_timeout
 
 T = TypeVar("T")
-LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=50)
+# per back-end and process: above what admission control lets in flight (64 pages, at most a few
+# concurrent calls each to one system), so that an attempt never times out waiting for a connection
+MAX_CONNECTIONS = 256
+KEEPALIVE_S = 15.0
 Attempt = Callable[[float], Awaitable[T]]
+
+
+class Answer(Protocol):
+    """What adapters read of an HTTP answer (an `httpx.Response` in process, a `Reply` over HTTP)."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...  # case-insensitive names
+    @property
+    def content(self) -> bytes: ...
+    def json(self) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """An answer read whole by aiohttp (already decompressed): no httpx model to build."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+
+    def json(self) -> Any:
+        return orjson.loads(self.content)
 
 
 def query_key(path: str, params: Mapping[str, Any] | None = None) -> str:
@@ -35,7 +65,7 @@ def query_key(path: str, params: Mapping[str, Any] | None = None) -> str:
     return f"GET {path}" + (f"?{urlencode(sorted(params.items()))}" if params else "")
 
 
-def json_answer(response: httpx.Response, backend: str) -> Any:
+def json_answer(response: Answer, backend: str) -> Any:
     """The JSON of a 200; None for a 404; BackendUnavailable for a 5xx or an unreadable body;
     BackendRejected for any other status (the system answered: it is up, the request was wrong)."""
     if response.status_code == 404:
@@ -50,11 +80,81 @@ def json_answer(response: httpx.Response, backend: str) -> Any:
         raise BackendUnavailable(backend) from None
 
 
+def _primitive(value: Any) -> str:
+    """A query value as httpx writes it (True -> "true", None -> "")."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return "" if value is None else str(value)
+
+
+class AiohttpSender:
+    """Exchanges over one aiohttp session (created on first use, inside the running loop).
+
+    Only what the adapters use: `params`, `json` (orjson), `content`, `files`, `headers`; no cookies kept
+    (one session serves every user), no redirects followed, no timeout of its own (the attempt's
+    budget is enforced around it by `Transport.send`)."""
+
+    def __init__(self, base_url: str, headers: Mapping[str, str]) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.headers = dict(headers)
+        self.session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=MAX_CONNECTIONS, keepalive_timeout=KEEPALIVE_S, ttl_dns_cache=60
+        )
+        self.session = aiohttp.ClientSession(
+            connector=connector,
+            headers=self.headers,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            timeout=aiohttp.ClientTimeout(total=None),
+            raise_for_status=False,
+        )
+        return self.session
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+    ) -> Reply:
+        session = self.session or self._open()
+        if json is not None:
+            content = orjson.dumps(json)
+            headers = {"Content-Type": "application/json", **(headers or {})}
+        body: bytes | aiohttp.FormData | None = content
+        if files:  # multipart/form-data, as httpx's `files=` (the CRM's attachments)
+            body = aiohttp.FormData()
+            for field, (file_name, data, mime_type) in files.items():
+                body.add_field(field, data, filename=file_name, content_type=mime_type)
+        query = {k: _primitive(v) for k, v in params.items()} if params else None
+        async with session.request(
+            method,
+            self.base_url + path,
+            params=query,
+            data=body,
+            headers=headers,
+            allow_redirects=False,
+        ) as answer:
+            return Reply(answer.status, answer.headers, await answer.read())
+
+    async def aclose(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+
+
 class Transport:
     def __init__(
         self,
         backend: str,
-        client: httpx.AsyncClient,
+        client: httpx.AsyncClient | AiohttpSender,
         guard: Guard,
         cache: ResponseCache,
         health: HealthWindow | None = None,
@@ -78,16 +178,18 @@ class Transport:
         auth: httpx.Auth | None = None,
         health: HealthWindow | None = None,
     ) -> Transport:
-        """Over HTTP when `base_url` is set, else to the in-process ASGI `app`."""
-        transport: httpx.AsyncBaseTransport
+        """Over HTTP (aiohttp) when `base_url` is set, else to the in-process ASGI `app` (httpx).
+
+        `auth` is applied the same way on both: a fixed header (HTTP Basic) computed once."""
         if base_url:
-            transport = httpx.AsyncHTTPTransport(limits=LIMITS, retries=0)
-        else:
-            transport = httpx.ASGITransport(app=app)
-            base_url = f"http://{backend}.in-process"
+            fixed = dict(headers or {})
+            if auth is not None:
+                probe = next(auth.sync_auth_flow(httpx.Request("GET", base_url)))
+                fixed["Authorization"] = probe.headers["Authorization"]
+            return cls(backend, AiohttpSender(base_url, fixed), guard, cache, health)
         client = httpx.AsyncClient(
-            base_url=base_url,
-            transport=transport,
+            base_url=f"http://{backend}.in-process",
+            transport=httpx.ASGITransport(app=app),
             headers=headers,
             auth=auth,
             timeout=httpx.Timeout(guard.attempt_timeout_s),
@@ -95,17 +197,18 @@ class Transport:
         )
         return cls(backend, client, guard, cache, health)
 
-    async def send(self, method: str, path: str, budget: float, **kwargs: Any) -> httpx.Response:
-        """One HTTP exchange that may take at most `budget` seconds."""
+    async def send(self, method: str, path: str, budget: float, **kwargs: Any) -> Answer:
+        """One HTTP exchange that may take at most `budget` seconds of the back-end's time (time
+        the event loop itself ran late is not counted, up to the request deadline)."""
         # observability (span, traceparent, metrics, timings): one hook around the exchange
         with backend_call(self.backend, method, path, kwargs.get("headers"), self.health) as call:
             kwargs["headers"] = call.headers
             try:
-                async with asyncio.timeout(budget):
-                    response = await self.client.request(method, path, timeout=budget, **kwargs)
+                async with attempt_timeout(budget):
+                    response = await self.client.request(method, path, **kwargs)
             except (TimeoutError, httpx.TimeoutException):
                 raise BackendTimeout(self.backend) from None
-            except httpx.TransportError:
+            except (httpx.TransportError, aiohttp.ClientError):
                 raise BackendUnavailable(self.backend) from None
             call.answered(response.status_code)
             return response
@@ -115,7 +218,7 @@ class Transport:
         path: str,
         ttl: float,
         params: Mapping[str, Any] | None = None,
-        answer: Callable[[httpx.Response], Any] | None = None,
+        answer: Callable[[Answer], Any] | None = None,
     ) -> Any:
         """A cached, retried GET of a JSON resource; `answer` reads the response (default: `json_answer`)."""
 

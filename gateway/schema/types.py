@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 
@@ -76,31 +77,18 @@ class Person(Node):
     def id(self) -> strawberry.ID:
         return to_global("Person", self.customer.client_id)
 
-    @strawberry.field(description="Individual or company.")
-    def kind(self) -> v.PersonKind:
-        return v.PersonKind.COMPANY if self.customer.is_company else v.PersonKind.INDIVIDUAL
-
-    @strawberry.field(description="Name to greet the customer with.")
-    def display_name(self) -> str:
-        return self.customer.display_name
-
-    @strawberry.field(description="Numéro d'adhérent, printed on cards and letters.")
-    def customer_number(self) -> str:
-        return self.customer.customer_number
-
-    @strawberry.field(description="Contact e-mail; null when unknown.")
-    def email(self) -> str | None:
-        return self.customer.email
-
-    @strawberry.field(description="French mobile number (E.164); null when unknown.")
-    def mobile(self) -> str | None:
-        return self.customer.mobile
-
-    @strawberry.field(
+    kind: v.PersonKind = strawberry.field(description="Individual or company.")
+    display_name: str = strawberry.field(description="Name to greet the customer with.")
+    customer_number: str = strawberry.field(
+        description="Numéro d'adhérent, printed on cards and letters."
+    )
+    email: str | None = strawberry.field(description="Contact e-mail; null when unknown.")
+    mobile: str | None = strawberry.field(
+        description="French mobile number (E.164); null when unknown."
+    )
+    contact_data_required: bool = strawberry.field(
         description="True when the e-mail or the mobile is missing: the UI asks for them first."
     )
-    def contact_data_required(self) -> bool:
-        return self.customer.email is None or self.customer.mobile is None
 
     @strawberry.field(description="Postal address.")
     def address(self) -> Address | None:
@@ -203,44 +191,23 @@ async def queries_contract(info: Info, scope: Scope, contract_id: str) -> rec.Co
 
 @strawberry.type(description="A customer who is a person (personne physique).")
 class Individual(Person):
-    @strawberry.field(description="Civility.")
-    def civility(self) -> v.Civility | None:
-        return self.customer.civility
-
-    @strawberry.field(description="French label of `civility`.")
-    def civility_label(self) -> str | None:
-        return self.customer.civility.label if self.customer.civility else None
-
-    @strawberry.field(description="First name.")
-    def first_name(self) -> str | None:
-        return self.customer.first_name
-
-    @strawberry.field(description="Family name, upper case.")
-    def last_name(self) -> str:
-        return self.customer.last_name
-
-    @strawberry.field(description="Date of birth.")
-    def birth_date(self) -> date | None:
-        return self.customer.birth_date
-
-    @strawberry.field(description="Mandatory health insurance scheme.")
-    def health_insurance_scheme(self) -> v.HealthScheme | None:
-        return self.customer.health_scheme
-
-    @strawberry.field(description="French label of `healthInsuranceScheme`.")
-    def health_insurance_scheme_label(self) -> str | None:
-        return self.customer.health_scheme.label if self.customer.health_scheme else None
+    civility: v.Civility | None = strawberry.field(description="Civility.")
+    civility_label: str | None = strawberry.field(description="French label of `civility`.")
+    first_name: str | None = strawberry.field(description="First name.")
+    last_name: str = strawberry.field(description="Family name, upper case.")
+    birth_date: date | None = strawberry.field(description="Date of birth.")
+    health_insurance_scheme: v.HealthScheme | None = strawberry.field(
+        description="Mandatory health insurance scheme."
+    )
+    health_insurance_scheme_label: str | None = strawberry.field(
+        description="French label of `healthInsuranceScheme`."
+    )
 
 
 @strawberry.type(description="A customer who is a company (personne morale).")
 class Company(Person):
-    @strawberry.field(description="Company name (raison sociale).")
-    def name(self) -> str:
-        return self.customer.company_name or self.customer.last_name
-
-    @strawberry.field(description="SIRET number.")
-    def siret(self) -> str | None:
-        return self.customer.siret
+    name: str = strawberry.field(description="Company name (raison sociale).")
+    siret: str | None = strawberry.field(description="SIRET number.")
 
     @strawberry.field(
         description="Members (affiliés) of one of the company's collective contracts."
@@ -254,7 +221,33 @@ class Company(Person):
 
 
 def person(customer: rec.Customer, scope: Scope) -> Person:
-    return (Company if customer.is_company else Individual)(customer=customer, scope=scope)
+    """The schema's person: plain attributes (a field resolver per value costs more than the value)."""
+    common: dict[str, Any] = {
+        "customer": customer,
+        "scope": scope,
+        "kind": v.PersonKind.COMPANY if customer.is_company else v.PersonKind.INDIVIDUAL,
+        "display_name": customer.display_name,
+        "customer_number": customer.customer_number,
+        "email": customer.email,
+        "mobile": customer.mobile,
+        "contact_data_required": customer.email is None or customer.mobile is None,
+    }
+    if customer.is_company:
+        return Company(
+            **common, name=customer.company_name or customer.last_name, siret=customer.siret
+        )
+    return Individual(
+        **common,
+        civility=customer.civility,
+        civility_label=customer.civility.label if customer.civility else None,
+        first_name=customer.first_name,
+        last_name=customer.last_name,
+        birth_date=customer.birth_date,
+        health_insurance_scheme=customer.health_scheme,
+        health_insurance_scheme_label=customer.health_scheme.label
+        if customer.health_scheme
+        else None,
+    )
 
 
 @strawberry.type(description="A member (affilié) of a collective contract.")

@@ -77,6 +77,31 @@ async def test_an_expired_session_says_so(gateway: Gateway) -> None:
     assert "expirée" in body["errors"][0]["message"]
 
 
+async def test_a_verified_token_is_remembered_until_it_expires_then_refused() -> None:
+    settings = Settings()
+    verifier = TokenVerifier(settings)
+    token = forge(settings, exp=int(time.time()) + 2)
+    first = await verifier.verify(f"Bearer {token}")
+    assert await verifier.verify(f"Bearer {token}") == first  # served from memory
+    assert token in verifier.verified and len(verifier.verified) == 1
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")  # another string: verified
+    with pytest.raises(Unauthenticated):
+        await verifier.verify(f"Bearer {forged}")
+    await asyncio.sleep(max(0.0, verifier.verified[token][1] - time.time()) + 0.05)
+    with pytest.raises(Unauthenticated, match="expirée"):
+        await verifier.verify(f"Bearer {token}")
+    assert token not in verifier.verified
+
+
+async def test_remembered_tokens_are_bounded() -> None:
+    settings = Settings()
+    verifier = TokenVerifier(settings, remember=3)
+    tokens = [forge(settings, sub=f"C000100{i}") for i in range(5)]
+    for token in tokens:
+        await verifier.verify(f"Bearer {token}")
+    assert list(verifier.verified) == tokens[2:]  # the oldest forgotten first
+
+
 async def test_introspection_needs_no_token_outside_production(gateway: Gateway) -> None:
     body = await gateway.run("{ __schema { queryType { name } } }")
     assert body["data"] == {"__schema": {"queryType": {"name": "Query"}}}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.adapters.breaker import BreakerPolicy
 from gateway.adapters.resilience import Breakers, CircuitOpen, Guard, RetryPolicy
 from gateway.errors import (
     BackendRejected,
@@ -28,16 +29,16 @@ async def fail_with(error: Exception) -> None:
     ],
 )
 async def test_what_a_request_causes_never_opens_a_breaker(error: Exception) -> None:
-    breakers = Breakers(threshold=3, ttl_s=60)
+    breakers = Breakers(BreakerPolicy(min_volume=3, ttl_s=60))
     guard = Guard("claims", breakers, 0.5, RetryPolicy(attempts=1))
-    for _ in range(20):
+    for _ in range(20):  # 20 of 20 attempts: a 100 % rate over the minimum volume
         with pytest.raises(type(error)):
             await guard.once(lambda _budget: fail_with(error))
     assert (await breakers.states())["claims"]["state"] == "closed"
 
 
 async def test_a_back_end_failing_opens_its_breaker() -> None:
-    breakers = Breakers(threshold=3, ttl_s=60)
+    breakers = Breakers(BreakerPolicy(min_volume=3, ttl_s=60))
     guard = Guard("claims", breakers, 0.5, RetryPolicy(attempts=1))
     for _ in range(3):
         with pytest.raises(BackendUnavailable):
@@ -49,7 +50,7 @@ async def test_a_back_end_failing_opens_its_breaker() -> None:
 async def test_cancelled_requests_never_open_a_breaker() -> None:
     import asyncio
 
-    breakers = Breakers(threshold=3, ttl_s=60)
+    breakers = Breakers(BreakerPolicy(min_volume=3, ttl_s=60))
     guard = Guard("crm", breakers, 5, RetryPolicy(attempts=1))
     for _ in range(10):  # clients that went away mid-call
         task = asyncio.ensure_future(guard.once(lambda _budget: asyncio.sleep(10)))

@@ -146,7 +146,7 @@ async def test_bad_bodies_are_refused_and_the_ide_page_is_not_a_request(gateway:
 
 
 async def test_breaker_transitions_are_counted(gateway: Gateway) -> None:
-    gateway.app.state.services.backends.breakers.factory.default_threshold = 2
+    gateway.app.state.services.backends.breakers.policy.min_volume = 2
     before = await scrape(gateway)
     await faults(gateway, "claims", error_rate=1.0, error_status=503)
     await gateway.run("HomePage", as_=PERSONAS["paul"])
@@ -344,8 +344,8 @@ async def test_liveness_and_readiness_going_503_when_a_breaker_opens(gateway: Ga
     ready = await gateway.http.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"]["claims"] == "ok"
     breakers = gateway.app.state.services.backends.breakers
-    breakers.factory.default_threshold = 2
-    breakers.factory.default_ttl = 60
+    breakers.policy.min_volume = 2
+    breakers.policy.ttl_s = 60
     await faults(gateway, "claims", error_rate=1.0, error_status=503)
     await gateway.run("HomePage", as_=PERSONAS["paul"])
     assert (await breakers.states())["claims"]["state"] == "opened"

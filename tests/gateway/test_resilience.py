@@ -67,7 +67,8 @@ def test_backoff_is_full_jitter_capped_and_retry_after_capped() -> None:
 
 async def test_breaker_opens_fails_fast_and_closes_after_a_probe(gateway: Gateway) -> None:
     breakers = gateway.app.state.services.backends.breakers
-    breakers.factory.default_ttl = 0.5
+    breakers.policy.ttl_s = 0.5
+    breakers.policy.min_volume = 10  # 3 pages: 5 failed attempts each (the shipped 20 needs 4)
     await faults(gateway, "editique", error_rate=1.0, error_status=503)
     for _ in range(3):
         await gateway.run("HomePage", as_=PERSONAS["chris"])
@@ -95,7 +96,7 @@ async def test_breaker_opens_fails_fast_and_closes_after_a_probe(gateway: Gatewa
 
 
 async def test_rejections_do_not_open_the_breaker(gateway: Gateway) -> None:
-    gateway.app.state.services.backends.breakers.factory.default_threshold = 2
+    gateway.app.state.services.backends.breakers.policy.min_volume = 2
     for _ in range(4):
         body = await gateway.run(
             '{ node(id: "Q29udHJhY3Q6Wlo5OTk5OTk=") { id } }', as_="agent-1", role="staff"

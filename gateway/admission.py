@@ -1,0 +1,100 @@
+"""Admission control per process: overload is answered fast, never turned into a back-end outage.
+
+At most `limit` requests are worked on at once; up to `queue` more wait (first come, first
+served) at most `wait_s` for a place; anything beyond, or waiting longer, gets at once
+
+    503 Service Unavailable, Retry-After: 1
+    {"errors": [{"message": "…", "extensions": {"code": "OVERLOADED"}}]}
+
+so that latency stays bounded and the event loop never runs so late that healthy back-ends look
+dead (their breakers never see an overload: a refused request calls nothing). Pure ASGI; probes
+(`/healthz`, `/metrics`, `/livez`, `/readyz`) are always admitted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+EXEMPT = frozenset({"/healthz", "/metrics", "/livez", "/readyz"})  # probes answer under load
+MESSAGE = "Le service est très sollicité, réessayez dans un instant."
+
+
+class Admission:
+    def __init__(
+        self, app: ASGIApp, *, limit: int, queue: int, wait_s: float, retry_after_s: int = 1
+    ) -> None:
+        self.app = app
+        self.limit = limit
+        self.queue = queue
+        self.wait_s = wait_s
+        self.in_flight = 0
+        self.waiting: deque[asyncio.Future[None]] = deque()
+        self.refused = 0
+        self.body = orjson.dumps(
+            {"errors": [{"message": MESSAGE, "extensions": {"code": "OVERLOADED"}}]}
+        )
+        self.headers = [
+            (b"content-type", b"application/json"),
+            (b"retry-after", str(retry_after_s).encode()),
+            (b"content-length", str(len(self.body)).encode()),
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in EXEMPT:
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight < self.limit and not self.waiting:
+            self.in_flight += 1
+        elif not await self._wait_for_a_place():
+            self.refused += 1
+            await send({"type": "http.response.start", "status": 503, "headers": self.headers})
+            await send({"type": "http.response.body", "body": self.body})
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self._leave()
+
+    async def _wait_for_a_place(self) -> bool:
+        """Queue for a place (handed over by a leaving request); False when the queue is full or
+        the wait too long."""
+        if self.in_flight < self.limit:  # freed meanwhile (only expired waits were queued)
+            self.in_flight += 1
+            return True
+        if len(self.waiting) >= self.queue or self.wait_s <= 0:
+            return False
+        place: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiting.append(place)
+        try:
+            async with asyncio.timeout(self.wait_s):
+                await place
+        except TimeoutError:
+            pass
+        except asyncio.CancelledError:
+            if place.done() and not place.cancelled():
+                self._leave()  # handed a place, then cancelled: pass it on
+            self._forget(place)
+            raise
+        if place.done() and not place.cancelled():
+            return True  # the place was handed over (maybe just as the wait expired)
+        self._forget(place)
+        return False
+
+    def _forget(self, place: asyncio.Future[None]) -> None:
+        """Drop an expired wait (a leaving request may already have skipped it)."""
+        place.cancel()
+        if place in self.waiting:
+            self.waiting.remove(place)
+
+    def _leave(self) -> None:
+        """Hand this place to the longest waiter, or free it."""
+        while self.waiting:
+            place = self.waiting.popleft()
+            if not place.done():
+                place.set_result(None)
+                return
+        self.in_flight -= 1
