@@ -96,3 +96,28 @@ def test_python_m_gateway_serve_answers_a_curl_like_request() -> None:
         assert viewer["displayName"] == "Chris MARTIN" and len(viewer["contracts"]) == 3
         ide = httpx.get(f"http://127.0.0.1:{port}/graphql", headers={"Accept": "text/html"})
         assert ide.status_code == 200 and "graphiql" in ide.text.lower()
+
+
+async def test_an_attachment_and_its_demande_reach_the_crm_over_http(
+    remote_gateway: Gateway, served_mocks: dict[str, str]
+) -> None:
+    """The multipart upload and the demande go through the network client (aiohttp), not ASGI."""
+    from tests.gateway.demarches_support import HEALTH, PDF, create, uploaded
+
+    attachment = await uploaded(remote_gateway)
+    body = await create(
+        remote_gateway,
+        type="JUSTIF_REMB",
+        contractId=HEALTH,
+        beneficiaries=["Ciri RIVIÈRE"],
+        attachmentIds=[attachment],
+    )
+    demande = body["data"]["createDemande"]["demande"]
+    assert body["data"]["createDemande"]["userErrors"] == [], body
+    sent = demande["reminder"]["attachments"]
+    assert [(a["id"], a["sizeBytes"], a["mimeType"]) for a in sent] == [
+        (attachment, len(PDF), "application/pdf")
+    ]
+    async with httpx.AsyncClient() as control:
+        calls = (await control.get(served_mocks["crm"] + "/_admin/calls")).json()
+    assert "POST /crm/api/pieces-jointes" in str(calls)
