@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,8 +19,9 @@ needs_redis = pytest.mark.skipif(REDIS_MISSING, reason="redis-server is not inst
 
 
 @contextmanager
-def redis_server(directory: Path) -> Iterator[str]:
-    """Start a throwaway server (no persistence); yield its URL; stop it."""
+def redis_server(directory: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A throwaway redis-server (no persistence) on a free port: its URL and its process (to stop
+    it, SIGSTOP it…); stopped after."""
     port = free_port()
     options = {"--port": str(port), "--bind": "127.0.0.1", "--save": "", "--appendonly": "no"}
     server = subprocess.Popen(
@@ -42,7 +44,8 @@ def redis_server(directory: Path) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise TimeoutError("redis-server did not start")
             time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://127.0.0.1:{port}/0", server
     finally:
+        server.send_signal(signal.SIGCONT)
         server.terminate()
         server.wait(timeout=10)

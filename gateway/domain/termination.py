@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from .records import ContractSummary
-from .values import ContractRole, ContractStatus, Labelled, NumberKind, ProductFamily
+from .values import (
+    ContractRole,
+    ContractStatus,
+    Labelled,
+    NumberKind,
+    ProductFamily,
+    months_after,
+)
 
 TERMINABLE = (ProductFamily.HEALTH, ProductFamily.PROTECTION, ProductFamily.PROPERTY_CASUALTY)
 HAMON = (ProductFamily.HEALTH, ProductFamily.PROPERTY_CASUALTY)
@@ -32,18 +39,6 @@ class Termination:
     refusal: str | None
     effective_date: date | None
     rule: TerminationRule | None
-
-
-def shifted(day: date, months: int) -> date:
-    """The same day `months` later (clamped to the month's end)."""
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, candidate)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 def refused(reason: str) -> Termination:
@@ -64,11 +59,11 @@ def termination(contract: ContractSummary, by_company: bool, today: date) -> Ter
             "Un contrat d'épargne ou de retraite ne se résilie pas en ligne : contactez votre conseiller."
         )
     start = contract.effective_date or today
-    if not by_company and contract.family in HAMON and shifted(start, 12) <= today:
-        return Termination(True, None, shifted(today, 1), TerminationRule.INFRA_ANNUAL)
+    if not by_company and contract.family in HAMON and months_after(start, 12) <= today:
+        return Termination(True, None, months_after(today, 1), TerminationRule.INFRA_ANNUAL)
     years = max(1, today.year - start.year)
-    anniversary = shifted(start, 12 * years)
-    while shifted(anniversary, -2) < today:  # two months' notice at least
+    anniversary = months_after(start, 12 * years)
+    while months_after(anniversary, -2) < today:  # two months' notice at least
         years += 1
-        anniversary = shifted(start, 12 * years)
+        anniversary = months_after(start, 12 * years)
     return Termination(True, None, anniversary, TerminationRule.ANNUAL_TERM)

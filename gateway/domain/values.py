@@ -210,7 +210,12 @@ class HealthScheme(Labelled):
 
 def months_before(day: date, months: int) -> date:
     """The same day `months` earlier (clamped to the month's end)."""
-    month = day.month - 1 - months
+    return months_after(day, -months)
+
+
+def months_after(day: date, months: int) -> date:
+    """The same day `months` later (clamped to the month's end)."""
+    month = day.month - 1 + months
     year, month = day.year + month // 12, month % 12 + 1
     for candidate in (day.day, 30, 29, 28):
         try:

@@ -201,7 +201,7 @@ def test_the_limit_holds_across_two_gateway_processes_behind_one_redis(
     served_mocks: dict[str, str], tmp_path: Path
 ) -> None:
     with (
-        redis_server(tmp_path) as redis,
+        redis_server(tmp_path) as (redis, _),
         gateways(served_mocks, 2, GATEWAY_REDIS_URL=redis) as urls,
     ):
         outcomes = asyncio.run(brute_force(urls, ATTEMPTS))
@@ -216,7 +216,7 @@ def test_a_session_lives_across_two_gateway_processes(
     served_mocks: dict[str, str], tmp_path: Path
 ) -> None:
     with (
-        redis_server(tmp_path) as redis,
+        redis_server(tmp_path) as (redis, _),
         gateways(served_mocks, 2, GATEWAY_REDIS_URL=redis) as (one, two),
         httpx.Client(timeout=10) as http,
     ):

@@ -22,7 +22,7 @@ from gateway.auth import TokenVerifier
 from gateway.settings import Settings
 from mocks import build_mock
 from tests.gateway.support import PERSONAS, TODAY, operation
-from tests.gateway.test_redis import redis_server
+from tests.redis_support import redis_server
 
 needs_redis = pytest.mark.skipif(
     shutil.which("redis-server") is None, reason="redis-server is not installed"

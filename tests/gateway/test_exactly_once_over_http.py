@@ -36,7 +36,7 @@ def test_30_demandes_with_30_percent_of_crm_answers_lost_are_30_demandes(
 def test_two_gateways_behind_one_redis_honour_the_same_keys(
     served: dict[str, str], tmp_path: Path
 ) -> None:
-    with redis_server(tmp_path) as redis_url, gateways(served, 2, redis_url) as urls:
+    with redis_server(tmp_path) as (redis_url, _), gateways(served, 2, redis_url) as urls:
         # the client gives up after 0.4 s (the gateway's own answer lost) and retries on the other
         result = asyncio.run(
             measure(served, urls, 30, 0.3, 10, certificates=False, client_timeout=0.4)

@@ -374,7 +374,7 @@ async def test_readiness_needs_the_configured_redis(
         ):
             return await client.get("/readyz")
 
-    with redis_server(tmp_path) as url:
+    with redis_server(tmp_path) as (url, _):
         up = await ready(url)
     assert up.status_code == 200 and up.json()["checks"]["redis"] == "ok"
     down = await ready(url)  # the same server, stopped

@@ -132,7 +132,7 @@ async def test_persisted_only_runs_the_manifest_and_nothing_else(
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if REDIS_MISSING:
         pytest.skip("redis-server is not installed")
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+    with redis_server(tmp_path_factory.mktemp("redis")) as (url, _):
         yield url
 
 

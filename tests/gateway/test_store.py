@@ -16,7 +16,7 @@ from tests.redis_support import REDIS_MISSING, needs_redis, redis_server
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if REDIS_MISSING:
         pytest.skip("redis-server is not installed")
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+    with redis_server(tmp_path_factory.mktemp("redis")) as (url, _):
         yield url
 
 
