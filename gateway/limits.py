@@ -26,7 +26,7 @@ there: the other rules (some quadratic, like overlapping-fields) never see a hos
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -79,18 +79,8 @@ class Limits:
 
     @classmethod
     def of(cls, settings: Settings) -> Limits:
-        return cls(
-            max_tokens=settings.max_tokens,
-            max_comments=settings.max_comments,
-            max_query_length=settings.max_query_length,
-            max_depth=settings.max_depth,
-            max_aliases=settings.max_aliases,
-            max_root_fields=settings.max_root_fields,
-            max_fields=settings.max_fields,
-            max_directives=settings.max_directives,
-            max_cost=settings.max_cost,
-            max_page_size=settings.max_page_size,
-        )
+        """The limits of the settings' `max_*` fields of the same names."""
+        return cls(**{limit.name: getattr(settings, limit.name) for limit in fields(cls)})
 
     def parse_options(self) -> dict[str, Any]:
         """graphql-core's parser limits: it stops reading past them (linear up to the limit)."""

@@ -19,14 +19,8 @@ from ..resolvers.mutations import Problem
 from ..sessions import IssuedSession
 from .account_types import Account
 from .common import Info
-from .mutation import UserError, UserErrorCode
+from .mutation import UserError, user_errors
 from .permissions import Anyone, Customer
-
-
-def user_errors(problems: list[Problem]) -> list[UserError]:
-    return [
-        UserError(field=p.field, code=UserErrorCode[p.code], message=p.message) for p in problems
-    ]
 
 
 # ---- inputs -----------------------------------------------------------------------------------

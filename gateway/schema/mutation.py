@@ -126,13 +126,17 @@ class PersonPayload:
     user_errors: list[UserError] = strawberry.field(description="What to fix; empty on success.")
 
 
+def user_errors(problems: list[mutations.Problem]) -> list[UserError]:
+    """The payload's `userErrors` for what a resolver refused (every mutation's, one mapping)."""
+    return [
+        UserError(field=p.field, code=UserErrorCode[p.code], message=p.message) for p in problems
+    ]
+
+
 def payload(customer: Customer | None, problems: list[mutations.Problem]) -> PersonPayload:
     return PersonPayload(
         person=person(customer, Scope(customer)) if customer else None,
-        user_errors=[
-            UserError(field=p.field, code=UserErrorCode[p.code], message=p.message)
-            for p in problems
-        ],
+        user_errors=user_errors(problems),
     )
 
 

@@ -5,17 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from ..resolvers.problems import Problem, Refused
-from .mutation import UserError, UserErrorCode
+from ..resolvers.problems import Refused
+from .mutation import UserError, user_errors
 
 T = TypeVar("T")
 P = TypeVar("P")
-
-
-def user_errors(problems: list[Problem]) -> list[UserError]:
-    return [
-        UserError(field=p.field, code=UserErrorCode[p.code], message=p.message) for p in problems
-    ]
 
 
 async def payload(build: Callable[[T | None, list[UserError]], P], work: Awaitable[T]) -> P:

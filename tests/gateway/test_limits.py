@@ -181,3 +181,12 @@ def test_every_frontend_document_is_within_the_default_limits(path: Path) -> Non
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     measurer = Measurer(schema._schema, document, Limits())
     assert all(measurer.operation(o).cost <= Limits().max_cost for o in operations)
+
+
+def test_the_shipped_limits_are_the_settings_defaults() -> None:
+    """`build_schema()` without settings (the exported schema, tools) enforces what a served
+    gateway enforces by default."""
+    from gateway.settings import Settings
+
+    assert Limits() == Limits.of(Settings())
+    assert Limits.of(Settings(max_cost=7, max_tokens=9)) == Limits(max_cost=7, max_tokens=9)
