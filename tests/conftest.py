@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
 import httpx
@@ -64,6 +64,12 @@ def admin(mock: MockSystem) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=mock), base_url="http://127.0.0.1")
 
 
+async def faults(gateway: Gateway, system: str, **settings: object) -> None:
+    """Set a mock's fault injection (`/_admin/faults`): error rate, latency, timeouts…"""
+    async with admin(gateway.mocks[system]) as control:
+        assert (await control.put("/_admin/faults", json=settings)).status_code == 200
+
+
 @pytest.fixture
 async def gateway(mocks: dict[str, MockSystem]) -> AsyncIterator[Gateway]:
     """The gateway in process, against fresh in-process mocks, business calendar pinned."""
@@ -77,3 +83,14 @@ async def gateway(mocks: dict[str, MockSystem]) -> AsyncIterator[Gateway]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
             yield Gateway(client, settings, mocks, app)
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server for the module's tests (skipped where none is installed)."""
+    from tests.redis_support import REDIS_MISSING, redis_server
+
+    if REDIS_MISSING:
+        pytest.skip("redis-server is not installed")
+    with redis_server(tmp_path_factory.mktemp("redis")) as (url, _):
+        yield url

@@ -20,7 +20,7 @@ from ..limits import Limits, limits_rule, parse_limits
 from ..observability import ObservedOperation
 from .accounts import AccountsMutation
 from .anonymous import AnonymousGate
-from .client_errors import client_code, client_error
+from .client_errors import client_code, client_error, reshaped
 from .contract_acts import ContractActsMutation
 from .dashboards import DashboardsQuery
 from .demandes import DemandesMutation, DemandesQuery
@@ -68,16 +68,7 @@ class TypedErrors(SchemaExtension):
             else:
                 log.error("unexpected_error", path=error.path, exc_info=original)
                 message, extensions = "Erreur interne.", {"code": "INTERNAL_SERVER_ERROR"}
-            shaped.append(
-                GraphQLError(
-                    message,
-                    nodes=error.nodes,
-                    source=error.source,
-                    positions=error.positions,
-                    path=error.path,
-                    extensions=extensions,
-                )
-            )
+            shaped.append(reshaped(error, message, extensions))
         result.errors = shaped
 
 

@@ -68,6 +68,11 @@ def client_error(error: GraphQLError, code: str, hide_suggestions: bool) -> Grap
     extensions: dict[str, Any] = {"code": code}
     if code == "BAD_USER_INPUT":
         extensions.update(variable_extensions(error.message))
+    return reshaped(error, message, extensions)
+
+
+def reshaped(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
+    """The same error (locations, path) with the message and extensions a client may see."""
     return GraphQLError(
         message,
         nodes=error.nodes,

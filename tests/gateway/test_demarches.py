@@ -9,7 +9,7 @@ import pytest
 
 from gateway.resolvers.demandes import attachment_key
 from gateway.schema.ids import to_global
-from tests.conftest import admin
+from tests.conftest import admin, faults
 from tests.gateway.demarches_support import (
     GERALT,
     HEALTH,
@@ -26,11 +26,6 @@ from tests.gateway.demarches_support import (
 from tests.gateway.support import PERSONAS, Gateway, codes
 
 POST_DEMANDE = "POST /crm/api/clients/{clientId}/demandes"
-
-
-async def faults(gateway: Gateway, system: str, **settings: object) -> None:
-    async with admin(gateway.mocks[system]) as control:
-        assert (await control.put("/_admin/faults", json=settings)).status_code == 200
 
 
 # ---- catalogue -----------------------------------------------------------------------------

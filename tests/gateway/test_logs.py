@@ -23,7 +23,7 @@ import structlog
 
 from gateway import logs
 from mocks.processes import ROOT, free_port, process
-from tests.conftest import admin
+from tests.conftest import faults
 from tests.gateway.support import PERSONAS, Gateway, fixture, operation
 
 SENSITIVE_KEYS = {
@@ -76,11 +76,6 @@ def captured() -> Iterator[io.StringIO]:
 
 def lines(stream: io.StringIO) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
-
-
-async def faults(gateway: Gateway, system: str, **settings: object) -> None:
-    async with admin(gateway.mocks[system]) as control:
-        assert (await control.put("/_admin/faults", json=settings)).status_code == 200
 
 
 async def test_a_request_is_one_json_line_with_id_operation_viewer_and_timings(

@@ -22,7 +22,7 @@ from gateway.auth import TokenVerifier
 from gateway.ratelimit import RateLimits, TooManyRequests
 from gateway.settings import Settings
 from mocks import MockSystem
-from tests.conftest import admin
+from tests.conftest import faults
 from tests.gateway.support import OPERATIONS, PERSONAS, TODAY, Gateway, operation
 from tests.redis_support import needs_redis, redis_server
 
@@ -41,11 +41,6 @@ async def scrape(gateway: Gateway) -> dict[tuple[str, tuple[tuple[str, str], ...
 
 def value(samples: dict[Any, float], name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
-
-
-async def faults(gateway: Gateway, system: str, **settings: object) -> None:
-    async with admin(gateway.mocks[system]) as control:
-        assert (await control.put("/_admin/faults", json=settings)).status_code == 200
 
 
 # ---- metrics ------------------------------------------------------------------------------------

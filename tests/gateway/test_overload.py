@@ -10,7 +10,7 @@ import pytest
 
 from gateway.adapters.breaker import BreakerPolicy, RateBreaker
 from gateway.adapters.resilience import LoopLag, attempt_timeout, start_deadline
-from tests.conftest import admin
+from tests.conftest import faults
 from tests.gateway.support import PERSONAS, Gateway
 
 
@@ -60,11 +60,6 @@ def test_old_failures_leave_the_window() -> None:
     time.sleep(1.05)
     outcomes(breaker, failures=1, successes=3)  # the three old failures no longer count
     assert breaker.state == "closed" and breaker.totals() == (4, 1)
-
-
-async def faults(gateway: Gateway, system: str, **settings: object) -> None:
-    async with admin(gateway.mocks[system]) as control:
-        assert (await control.put("/_admin/faults", json=settings)).status_code == 200
 
 
 async def test_a_back_end_failing_one_request_in_five_keeps_its_breaker_closed(

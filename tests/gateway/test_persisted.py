@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from gateway.persisted import MANIFEST, build_manifest, load_manifest, render, sha256
 from mocks import MockSystem
 from tests.gateway.support import OPERATIONS, Gateway, codes, operation, serve
-from tests.redis_support import REDIS_MISSING, redis_server
 
 UNLISTED = "query Greeting { __typename }"
 PREFERENCES = (
@@ -126,14 +122,6 @@ async def test_persisted_only_runs_the_manifest_and_nothing_else(
             assert codes(body) == ["PERSISTED_QUERY_NOT_IN_LIST"] and body["data"] is None
         anonymous = await post(gateway, {"query": "{ __typename }"}, as_=None)
         assert codes(anonymous) == ["PERSISTED_QUERY_NOT_IN_LIST"]
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if REDIS_MISSING:
-        pytest.skip("redis-server is not installed")
-    with redis_server(tmp_path_factory.mktemp("redis")) as (url, _):
-        yield url
 
 
 async def test_apq_registrations_are_shared_through_redis(

@@ -6,24 +6,16 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from mocks.processes import free_port, mock_servers, process
 from tests.gateway.support import PERSONAS, TODAY, operation
-from tests.redis_support import redis_server
 
 pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None, reason="redis-server is not installed"
 )
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with redis_server(tmp_path_factory.mktemp("redis")) as (url, _):
-        yield url
 
 
 def test_two_gateways_share_cached_answers_through_redis(redis_url: str) -> None:

@@ -6,13 +6,8 @@ import asyncio
 import time
 
 from gateway.adapters.resilience import RetryPolicy
-from tests.conftest import admin
+from tests.conftest import faults
 from tests.gateway.support import PERSONAS, Gateway, codes
-
-
-async def faults(gateway: Gateway, system: str, **settings: object) -> None:
-    async with admin(gateway.mocks[system]) as control:
-        assert (await control.put("/_admin/faults", json=settings)).status_code == 200
 
 
 async def test_transient_failures_are_retried_until_the_page_is_whole(gateway: Gateway) -> None:

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from gateway.ratelimit import RateLimits, TooManyRequests
 from gateway.store import MemoryStore, RedisStore, Store, StoreUnavailable
-from tests.redis_support import REDIS_MISSING, needs_redis, redis_server
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if REDIS_MISSING:
-        pytest.skip("redis-server is not installed")
-    with redis_server(tmp_path_factory.mktemp("redis")) as (url, _):
-        yield url
+from tests.redis_support import needs_redis
 
 
 @pytest.fixture(params=["memory", "redis"])
