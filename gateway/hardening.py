@@ -8,19 +8,12 @@ process accepts the cursors of the others.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from .adapters import budget
 from .adapters.budget import RequestBudget
 from .schema.ids import cursor_key, derive_cursor_key
 from .settings import Settings
 
 
-@lru_cache(maxsize=4)
-def _cursor_key(secret: str) -> bytes:
-    return derive_cursor_key(secret)
-
-
 def begin_budget(settings: Settings) -> RequestBudget:
-    cursor_key.set(_cursor_key(settings.jwt_secret.get_secret_value()))
+    cursor_key.set(derive_cursor_key(settings.jwt_secret.get_secret_value()))
     return budget.begin(settings.max_backend_calls, settings.cache_max_adds_per_request)

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import secrets
 from contextvars import ContextVar
+from functools import lru_cache
 from typing import NamedTuple
 
 import strawberry
@@ -58,6 +59,7 @@ cursor_key: ContextVar[bytes | None] = ContextVar("gateway_cursor_key", default=
 SIGNATURE_BYTES = 12
 
 
+@lru_cache(maxsize=4)  # set on every request: derived once per secret
 def derive_cursor_key(secret: str) -> bytes:
     """A key for cursors only, derived from the gateway secret (as download links do)."""
     return hmac.new(secret.encode(), b"pagination-cursors", hashlib.sha256).digest()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,3 +132,15 @@ async def serve(mocks: dict[str, MockSystem], **overrides: Any) -> AsyncIterator
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
             yield Gateway(client, settings, mocks, app)
+
+
+@contextmanager
+def cursors_signed_with(secret: str) -> Iterator[None]:
+    """Within the block, `cursor()`/`position()` use the key a gateway with `secret` uses."""
+    from gateway.schema.ids import cursor_key, derive_cursor_key
+
+    token = cursor_key.set(derive_cursor_key(secret))
+    try:
+        yield
+    finally:
+        cursor_key.reset(token)

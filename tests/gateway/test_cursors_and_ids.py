@@ -12,7 +12,7 @@ import pytest
 
 from gateway.schema.ids import to_global
 from mocks import MockSystem
-from tests.gateway.support import PERSONAS, Gateway, codes, serve
+from tests.gateway.support import PERSONAS, Gateway, codes, cursors_signed_with, serve
 
 PAGE = """query Page($after: String) { viewer { reglements(first: 20, after: $after) {
   totalCount pageInfo { endCursor hasNextPage } edges { node { id } } } } }"""
@@ -175,21 +175,15 @@ async def test_one_customer_forging_cursors_cannot_open_the_claims_breaker(
 
 def test_a_cursor_is_accepted_by_every_gateway_process_sharing_the_secret() -> None:
     from gateway.errors import BadInput
-    from gateway.schema.ids import cursor, cursor_key, derive_cursor_key, position
+    from gateway.schema.ids import cursor, position
 
     def issued_by(secret: str) -> str:
-        token = cursor_key.set(derive_cursor_key(secret))
-        try:
+        with cursors_signed_with(secret):
             return cursor(5, 10)
-        finally:
-            cursor_key.reset(token)
 
     def read_by(secret: str, value: str) -> tuple[int, int]:
-        token = cursor_key.set(derive_cursor_key(secret))
-        try:
+        with cursors_signed_with(secret):
             return tuple(position(value))  # type: ignore[return-value]
-        finally:
-            cursor_key.reset(token)
 
     shared = "s" * 32
     assert read_by(shared, issued_by(shared)) == (5, 10)

@@ -16,7 +16,7 @@ from gateway.schema.ids import cursor, to_global
 from mocks import MockSystem, build_mock
 from mocks.contracts import FIXTURES
 from mocks.crm_rules import TYPES
-from tests.gateway.support import Gateway, codes
+from tests.gateway.support import Gateway, codes, cursors_signed_with
 from tests.gateway.world import World, build_world, extra_worlds, fr_date
 
 # What the legacy documents' codes mean in the graph, and the labels the portals show.
@@ -489,13 +489,8 @@ async def test_contract_reglements_of_the_company_with_filters(
 
 def signed_cursor(gateway: Gateway, offset: int, total: int) -> str:
     """The cursor this gateway would issue for the item at `offset` (signed with its secret)."""
-    from gateway.schema.ids import cursor_key, derive_cursor_key
-
-    token = cursor_key.set(derive_cursor_key(gateway.settings.jwt_secret.get_secret_value()))
-    try:
+    with cursors_signed_with(gateway.settings.jwt_secret.get_secret_value()):
         return cursor(offset, total)
-    finally:
-        cursor_key.reset(token)
 
 
 async def test_payments_to_a_company_show_its_name_as_registered(
