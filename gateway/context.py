@@ -70,5 +70,10 @@ class Context:
         return self.principal
 
     @property
+    def client_ip(self) -> str:
+        """The caller's address as the server saw it (behind a proxy: `FORWARDED_ALLOW_IPS`)."""
+        return self.request.client.host if self.request.client else "unknown"
+
+    @property
     def public_url(self) -> str:
         return (self.services.settings.public_url or str(self.request.base_url)).rstrip("/")

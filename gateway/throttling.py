@@ -17,15 +17,10 @@ from __future__ import annotations
 from .context import Context
 
 
-def client_ip(context: Context) -> str:
-    client = context.request.client
-    return client.host if client else "unknown"
-
-
 async def spend(context: Context) -> None:
     """Count this request against its limits; raises `TooManyRequests` beyond one."""
     settings, limits = context.services.settings, context.services.rate_limits
-    ip = client_ip(context)
+    ip = context.client_ip
     if context.principal is None:
         await limits.hit(settings.rate_limit_anonymous, "graphql-anonymous", ip)
     else:

@@ -36,7 +36,6 @@ from .brute_force import (
     RESET_PER_IP,
     AccountLocked,
     check_password,
-    client_ip,
     forget_failures,
     hashed,
     remember_outcome,
@@ -189,7 +188,7 @@ async def register(
     if problems or identity is None:
         return problems
     limits = ctx.services.rate_limits
-    await limits.hit(REGISTER_PER_IP, "register-ip", client_ip(ctx), fail_open=False)
+    await limits.hit(REGISTER_PER_IP, "register-ip", ctx.client_ip, fail_open=False)
     await limits.hit(REGISTER_PER_EMAIL, "register-email", hashed(email), fail_open=False)
     refused = await crm(ctx).register(identity, email.strip())
     if refused is None:
@@ -300,7 +299,7 @@ async def request_password_reset(ctx: Context, email: str) -> list[Problem]:
     if normalised_email(cleaned) is None:
         return [Problem("email", "INVALID", "Adresse e-mail invalide.")]
     limits = ctx.services.rate_limits
-    await limits.hit(RESET_PER_IP, "reset-ip", client_ip(ctx), fail_open=False)
+    await limits.hit(RESET_PER_IP, "reset-ip", ctx.client_ip, fail_open=False)
     await limits.hit(RESET_PER_EMAIL, "reset-email", hashed(cleaned), fail_open=False)
     task = asyncio.create_task(ask_for_reset(crm(ctx), cleaned))
     _pending.add(task)

@@ -26,10 +26,6 @@ RESET_PER_EMAIL = "5/hour"
 LOCK_MEMORY_S = 15 * 60
 
 
-def client_ip(ctx: Context) -> str:
-    return ctx.request.client.host if ctx.request.client else "unknown"
-
-
 def hashed(value: str) -> str:
     """Limit and lock keys name no e-mail in clear (they may sit in a shared Redis)."""
     return hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
@@ -39,7 +35,7 @@ async def check_password(ctx: Context, login: str) -> None:
     """Spend the login's and the IP's allowance; LOCKED when spent on a locked account."""
     key = hashed(login)
     limits = ctx.services.rate_limits
-    await limits.hit(LOGIN_PER_IP, "login-ip", client_ip(ctx), fail_open=False)
+    await limits.hit(LOGIN_PER_IP, "login-ip", ctx.client_ip, fail_open=False)
     try:
         await limits.hit(LOGIN_PER_ID, "login", key, fail_open=False)
     except TooManyRequests:
