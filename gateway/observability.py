@@ -27,7 +27,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import structlog
-from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
@@ -37,7 +36,7 @@ from strawberry.types import ExecutionResult
 
 from . import metrics
 from .logs import scrub_text
-from .telemetry import RequestInfo, current, tracer
+from .telemetry import RequestInfo, continue_trace, current, span
 
 log = structlog.get_logger("gateway.request")
 SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
@@ -104,20 +103,20 @@ class Observability:
         token = current.set(info)
         bound = structlog.contextvars.bind_contextvars(request_id=info.request_id)
         try:
-            with tracer.start_as_current_span(
+            with continue_trace(
+                headers,
                 f"{method} {route}",
-                context=propagate.extract(headers),
                 kind=SpanKind.SERVER,
                 attributes={"http.request.method": method, "http.route": route},
                 record_exception=False,
-            ) as span:
-                span.set_attribute("gateway.request_id", info.request_id)
+            ) as server_span:
+                server_span.set_attribute("gateway.request_id", info.request_id)
                 try:
                     await self.app(scope, receive, send_with_id)
                 finally:
-                    span.set_attribute("http.response.status_code", status)
+                    server_span.set_attribute("http.response.status_code", status)
                     if status >= 500:
-                        span.set_status(Status(StatusCode.ERROR))
+                        server_span.set_status(Status(StatusCode.ERROR))
                     self.finish(info, route, method, status, scope["path"])
         finally:
             structlog.contextvars.reset_contextvars(**bound)
@@ -198,9 +197,7 @@ class ObservedOperation(SchemaExtension):
     """One span per GraphQL operation (never per field), named after the safelisted operation."""
 
     def on_operation(self) -> Iterator[None]:
-        with tracer.start_as_current_span(
-            "graphql", kind=SpanKind.INTERNAL, record_exception=False
-        ) as span:
+        with span("graphql", kind=SpanKind.INTERNAL, record_exception=False) as operation_span:
             yield
             context = self.execution_context
             name = context.operation_name
@@ -209,9 +206,9 @@ class ObservedOperation(SchemaExtension):
             except Exception:  # no document: a syntax error
                 kind = "operation"
             label = metrics.operation_label(name)
-            span.update_name(f"{kind} {label}")
-            span.set_attribute("graphql.operation.name", label)
-            span.set_attribute("graphql.operation.type", kind)
+            operation_span.update_name(f"{kind} {label}")
+            operation_span.set_attribute("graphql.operation.name", label)
+            operation_span.set_attribute("graphql.operation.type", kind)
             info = current.get()
             principal = getattr(context.context, "principal", None)
             if info is not None:
@@ -222,4 +219,4 @@ class ObservedOperation(SchemaExtension):
                     info.viewer = viewer_hash(principal.subject, key)
             result = context.result
             if result is not None and result.errors:
-                span.set_attribute("gateway.errors", len(result.errors))
+                operation_span.set_attribute("gateway.errors", len(result.errors))

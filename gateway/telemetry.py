@@ -7,7 +7,9 @@
   header for the back-end, the call metrics, the request's timings and the system's health window.
 * Tracing: the OpenTelemetry API everywhere; the SDK and the OTLP exporter only when
   `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`setup_tracing`) or a test installs its own processor.
-  Without an SDK the spans are no-ops, but the client's `traceparent` still reaches the back-ends.
+  Without an SDK no span is started at all (`span`, `continue_trace`): the API's no-op spans
+  cost about 4 % of an uncached page's CPU for nothing. The client's `traceparent` still reaches
+  the back-ends.
 """
 
 from __future__ import annotations
@@ -17,20 +19,65 @@ import re
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from . import metrics
 
 tracer = trace.get_tracer("gateway")
+_provider: TracerProvider | None = None  # the SDK's, once installed (`sdk_provider`)
+
+
+class _Unrecorded:
+    """What `span` gives without an SDK: the API's invalid span (its methods do nothing), never
+    made current, so the context keeps the client's span for `traceparent`."""
+
+    def __enter__(self) -> Span:
+        return trace.INVALID_SPAN
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+UNRECORDED = _Unrecorded()
+
+
+def span(name: str, **options: Any) -> AbstractContextManager[Span]:
+    """`tracer.start_as_current_span(name, **options)` when spans are recorded (an SDK is
+    installed: the OTLP exporter or a test's processor); else nothing at all."""
+    if _provider is None:
+        return UNRECORDED
+    return tracer.start_as_current_span(name, **options)
+
+
+@contextmanager
+def continue_trace(carrier: Mapping[str, str], name: str, **options: Any) -> Iterator[Span]:
+    """The server span of a request, child of the client's `traceparent` in `carrier`. Without an
+    SDK, only the client's context is made current (when it sent one), for the back-ends."""
+    if _provider is not None:
+        with tracer.start_as_current_span(
+            name, context=propagate.extract(carrier), **options
+        ) as found:
+            yield found
+        return
+    if "traceparent" not in carrier:
+        yield trace.INVALID_SPAN
+        return
+    token = otel_context.attach(propagate.extract(carrier))
+    try:
+        yield trace.INVALID_SPAN
+    finally:
+        otel_context.detach(token)
+
 
 # ---- the request --------------------------------------------------------------------------------
 
@@ -207,13 +254,13 @@ def backend_call(
     """Around one exchange: `call.headers` (the caller's, plus `traceparent`) must be sent, and
     `call.answered(status)` said once the answer is in."""
     route = route_template(backend, method, path, headers)
-    with tracer.start_as_current_span(
+    with span(
         f"{backend} {route}",
         kind=SpanKind.CLIENT,
         attributes={"gateway.backend": backend, "http.request.method": method, "http.route": route},
         record_exception=False,  # an exception's text may quote a body; the status says enough
         set_status_on_exception=False,
-    ) as span:
+    ) as current_span:
         sent = dict(headers or {})
         propagate.inject(sent)
         call = Call(sent)
@@ -229,10 +276,10 @@ def backend_call(
             outcome = outcome_of(call.status, error)
             failed = outcome in ("error", "timeout", "unreachable")
             if call.status is not None:
-                span.set_attribute("http.response.status_code", call.status)
-            span.set_attribute("gateway.outcome", outcome)
+                current_span.set_attribute("http.response.status_code", call.status)
+            current_span.set_attribute("gateway.outcome", outcome)
             if failed:
-                span.set_status(Status(StatusCode.ERROR, outcome))
+                current_span.set_status(Status(StatusCode.ERROR, outcome))
             metrics.backend_call(backend, route, outcome, seconds)
             if health is not None:
                 health.record(backend, seconds * 1000, failed)
@@ -242,8 +289,6 @@ def backend_call(
 
 
 # ---- tracing set-up -----------------------------------------------------------------------------
-
-_provider: TracerProvider | None = None
 
 
 def sdk_provider() -> TracerProvider:

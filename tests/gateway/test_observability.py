@@ -307,6 +307,41 @@ async def test_a_home_page_is_one_trace_server_operation_and_one_span_per_back_e
     assert {t.split("-")[2] for t in sent if t} == client_spans
 
 
+async def test_without_an_sdk_no_span_is_made_and_the_clients_traceparent_reaches_the_back_ends(
+    mocks: dict[str, MockSystem], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No exporter configured (production's default): spans are skipped, not built as no-ops, and
+    each back-end call still carries the client's trace (its own span as parent); a request without
+    a `traceparent` sends none."""
+    monkeypatch.setattr(telemetry, "_provider", None)
+    started: list[str] = []
+    monkeypatch.setattr(
+        telemetry.tracer, "start_as_current_span", lambda name, **_: started.append(name)
+    )
+    recorders = {name: Recorder(mock) for name, mock in mocks.items()}
+    settings = Settings(today=TODAY, cache=False)
+    app = create_app(settings, mocks=recorders)  # type: ignore[arg-type]
+    trace_id, parent_id = secrets.token_hex(16), secrets.token_hex(8)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gateway.test"
+        ) as client,
+    ):
+        gateway = Gateway(client, settings, mocks, app)
+        for traceparent in (f"00-{trace_id}-{parent_id}-01", None):
+            headers = {"Authorization": f"Bearer {gateway.token(PERSONAS['chris'])}"}
+            if traceparent:
+                headers["traceparent"] = traceparent
+            response = await client.post(
+                "/graphql", json={"query": operation("HomePage")}, headers=headers
+            )
+            assert "errors" not in response.json()
+    sent = [t for r in recorders.values() for t in r.traceparents]
+    assert started == []
+    assert sorted(sent, key=str) == [f"00-{trace_id}-{parent_id}-01"] * 6 + [None] * 6
+
+
 # ---- request ids --------------------------------------------------------------------------------
 
 
