@@ -7,6 +7,7 @@ environment (`uvicorn gateway.__main__:app_factory --factory --workers N` is the
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,7 +51,9 @@ def main() -> None:
         help="worker processes (default: $WEB_CONCURRENCY or 1); share a cache with GATEWAY_REDIS_URL",
     )
     serve.add_argument(
-        "--no-access-log", action="store_true", help="do not log each request (benchmarks)"
+        "--no-access-log",
+        action="store_true",
+        help="do not log each request (GATEWAY_ACCESS_LOG=false; benchmarks)",
     )
     token = commands.add_parser("token", help="print a development token")
     token.add_argument("client_id")
@@ -65,6 +68,8 @@ def main() -> None:
 
         from .adapters import in_process
 
+        if args.no_access_log:  # read by every worker's settings
+            os.environ["GATEWAY_ACCESS_LOG"] = "false"
         try:
             settings = demo_calendar(Settings())
             in_process.require(in_process.unset(settings))  # once, here, rather than in each worker
@@ -85,7 +90,7 @@ def main() -> None:
             port=args.port or settings.port,
             log_level="info",
             log_config=None,  # create_app routed uvicorn's loggers to the gateway's handler
-            access_log=not args.no_access_log,
+            access_log=False,  # the gateway's own `request` line is the access log (logs.py)
             http="gateway.http_limits:SettingsProtocol",  # header size and timeout (each worker)
             timeout_keep_alive=settings.keep_alive_s,
             timeout_graceful_shutdown=settings.shutdown_grace_s,

@@ -242,7 +242,8 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             *web.routes(settings),  # GraphiQL's scripts and styles, outside production
         ],
         middleware=[
-            Middleware(Observability),  # outermost: request id, access log, server span
+            # outermost: request id, access log, server span
+            Middleware(Observability, log_requests=settings.access_log),
             Middleware(  # overload is a fast 503, never a page of back-end errors
                 Admission,
                 limit=settings.max_in_flight,

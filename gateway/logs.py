@@ -1,8 +1,10 @@
 """Logging: structlog through the standard library, one line per event.
 
 * production (`GATEWAY_ENV=production`): JSON lines on stderr; development: aligned console text;
-* structlog events and foreign ones (uvicorn's access and error logs) share one handler, so one
-  format and one scrubbing pass apply to all;
+* structlog events and foreign ones (uvicorn's error log) share one handler, so one format and one
+  scrubbing pass apply to all; uvicorn's access line is off: the gateway's own `request` line
+  (gateway/observability.py) says more, once;
+* the level is INFO, or the one uvicorn was given (`uvicorn … --log-level warning`);
 * tracebacks are plain text frames **without local variables** (structlog would otherwise render
   them with `rich`, locals included: raw back-end bodies and other customers' data in the log);
 * every string value is scrubbed: a signed download link (`/documents/<token>` → `/documents/…`),
@@ -98,16 +100,17 @@ def configure(production: bool, level: int = logging.INFO) -> None:
     """Install the gateway's handler on the root logger (replacing an earlier one) and route
     uvicorn's loggers to it. Called by `create_app`, so any way of serving gets it."""
     configure_structlog()
+    given = logging.getLogger("uvicorn.error").level  # `--log-level` of a uvicorn command line
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, HANDLER_MARK, False)]:
         root.removeHandler(old)
     root.addHandler(handler(production=production))
-    root.setLevel(level)
+    root.setLevel(given or level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
-        logger.disabled = False  # an earlier dictConfig (uvicorn's own) may have switched it off
+        logger.disabled = name == "uvicorn.access"  # whatever an earlier dictConfig said
         logger.setLevel(logging.NOTSET)  # the root's level, whatever uvicorn set
     for name in ("httpx", "httpcore"):  # their INFO lines carry every back-end URL (client ids)
         logging.getLogger(name).setLevel(logging.WARNING)

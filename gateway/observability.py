@@ -80,8 +80,9 @@ class Observability:
     """Pure ASGI middleware: server span (continuing the client's `traceparent`), request id in
     the response header and every log event, one log line and the request metrics at the end."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, log_requests: bool = True) -> None:
         self.app = app
+        self.log_requests = log_requests  # GATEWAY_ACCESS_LOG
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in QUIET:
@@ -122,14 +123,15 @@ class Observability:
             structlog.contextvars.reset_contextvars(**bound)
             current.reset(token)
 
-    @staticmethod
-    def finish(info: RequestInfo, route: str, method: str, status: int, path: str) -> None:
+    def finish(self, info: RequestInfo, route: str, method: str, status: int, path: str) -> None:
         seconds = time.perf_counter() - info.started
         if route == "/graphql" and (info.outcome is not None or status >= 400):
             # no outcome and a success: the GraphiQL page, not a GraphQL request
             if info.outcome is None:
                 info.outcome = "refused" if status < 500 else "error"
             metrics.graphql_request(info.operation, info.outcome, seconds)
+        if not self.log_requests:
+            return
         log.info(
             "request",
             method=method,

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", populate_by_name=True)
 
     env: Literal["development", "production"] = "development"
+    access_log: bool = True  # one `request` line per request (`serve --no-access-log`: none)
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = Field(

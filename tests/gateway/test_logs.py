@@ -22,9 +22,10 @@ import pytest
 import structlog
 
 from gateway import logs
+from mocks import MockSystem
 from mocks.processes import ROOT, free_port, process
 from tests.conftest import faults
-from tests.gateway.support import PERSONAS, Gateway, fixture, operation
+from tests.gateway.support import PERSONAS, Gateway, fixture, operation, serve
 
 SENSITIVE_KEYS = {
     "NOM",
@@ -105,6 +106,23 @@ async def test_a_request_is_one_json_line_with_id_operation_viewer_and_timings(
     assert PERSONAS["chris"] not in text and "MARTIN" not in text
 
 
+async def test_without_the_access_log_a_request_writes_no_line_but_errors_still_do(
+    mocks: dict[str, MockSystem],
+) -> None:
+    """`GATEWAY_ACCESS_LOG=false` (`serve --no-access-log`): no `request` line, no uvicorn access
+    line (that one is always off: the `request` line replaces it); an error is still logged."""
+    logs.configure(production=True)
+    async with serve(mocks, access_log=False) as quiet:
+        with captured() as stream:
+            logging.getLogger("uvicorn.access").info('%s - "%s %s"', "127.0.0.1:1", "GET", "/")
+            body = await quiet.run("HomePage", as_=PERSONAS["chris"])
+            assert "errors" not in body
+            quiet.mocks["crm"].clients[PERSONAS["geralt"]]["preferences"] = None  # type: ignore[attr-defined]
+            failed = await quiet.run("Profile", as_=PERSONAS["geralt"])
+    assert failed["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert [e["event"] for e in lines(stream)] == ["unexpected_error"]
+
+
 async def test_an_unexpected_error_is_logged_without_locals_or_back_end_data(
     gateway: Gateway,
 ) -> None:
@@ -127,7 +145,7 @@ async def test_an_unexpected_error_is_logged_without_locals_or_back_end_data(
 def test_scrubbing_of_links_query_strings_tokens_and_ibans() -> None:
     logs.configure(production=True)
     with captured() as stream:
-        logging.getLogger("uvicorn.access").info(
+        logging.getLogger("uvicorn.error").info(
             '%s - "%s %s HTTP/%s" %d',
             "127.0.0.1:50000",
             "GET",
@@ -135,7 +153,7 @@ def test_scrubbing_of_links_query_strings_tokens_and_ibans() -> None:
             "1.1",
             200,
         )
-        logging.getLogger("uvicorn.access").info(
+        logging.getLogger("uvicorn.error").info(
             '%s - "%s %s HTTP/%s" %d',
             "127.0.0.1:1",
             "GET",
