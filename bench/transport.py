@@ -20,8 +20,8 @@ from typing import Any
 import aiohttp
 import httpx
 import uvloop
-from httpx_aiohttp import AiohttpTransport
 
+from gateway.adapters.http1 import Client
 from mocks.processes import free_port, process
 
 PATH = "/crm/api/clients/C0001003"
@@ -48,16 +48,6 @@ class HttpxCore:
         await self.client.aclose()
 
 
-class HttpxAiohttp(HttpxCore):
-    """httpx.AsyncClient API over aiohttp's connector (httpx-aiohttp)."""
-
-    name = "httpx + httpx-aiohttp"
-
-    def __init__(self, base: str) -> None:
-        transport = AiohttpTransport(limits=LIMITS)
-        self.client = httpx.AsyncClient(base_url=base, transport=transport, headers=HEADERS)
-
-
 class Aiohttp:
     """aiohttp.ClientSession directly."""
 
@@ -75,7 +65,23 @@ class Aiohttp:
         await self.session.close()
 
 
-CLIENTS: list[Any] = [HttpxCore, HttpxAiohttp, Aiohttp]
+class Http1:
+    """The gateway's own client (gateway/adapters/http1.py): asyncio protocols and httptools."""
+
+    name = "gateway http1"
+
+    def __init__(self, base: str) -> None:
+        self.client = Client(base, HEADERS, max_connections=100)
+
+    async def get(self) -> int:
+        response = await self.client.request("GET", PATH)
+        return len(response.content)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+CLIENTS: list[Any] = [HttpxCore, Aiohttp, Http1]
 
 
 async def cpu_per_exchange(get: Get, requests: int, concurrency: int) -> tuple[float, float]:

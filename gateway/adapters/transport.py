@@ -1,11 +1,13 @@
-"""HTTP transport to one legacy system: a pooled aiohttp session over the network, or an httpx
-client to an in-process mock, with the system's resilience (`Guard`) and the shared answer cache.
+"""HTTP transport to one legacy system: keep-alive connections over the network (`http1.Client`),
+or an httpx client to an in-process mock, with the system's resilience (`Guard`) and the shared
+answer cache.
 
-The same adapter code runs against a real server (`POLICY_ADMIN_URL=http://…`, aiohttp's
-connector: its CPU per exchange does not grow with the number of open connections, unlike
+The same adapter code runs against a real server (`POLICY_ADMIN_URL=http://…`: `http1.Client`,
+whose CPU per exchange is a third of aiohttp's and flat in the number of open connections, unlike
 httpcore's pool, see `python -m bench.transport`) or an in-process mock (`httpx.ASGITransport`):
-only the sender differs, and both hand the adapters an `Answer` (status, headers, body). Every failure below HTTP
-becomes a `BackendError` naming the system; nothing of the URL or credentials reaches a client.
+only the sender differs, and both hand the adapters an `Answer` (status, headers, body). Every
+failure below HTTP becomes a `BackendError` naming the system; nothing of the URL or credentials
+reaches a client.
 
 Adapters describe one attempt (`attempt(budget_s) -> JSON-able value`) and choose:
 `read(key, ttl, attempt)` for idempotent reads (cached when `key` is set, retried) or
@@ -15,17 +17,16 @@ Adapters describe one attempt (`attempt(budget_s) -> JSON-able value`) and choos
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
-import aiohttp
 import httpx
 import orjson
 
 from ..errors import BackendRejected, BackendTimeout, BackendUnavailable
 from ..telemetry import HealthWindow, backend_call
 from .cache import ResponseCache
+from .http1 import Client, ConnectionFailed
 from .resilience import Guard, attempt_timeout
 
 T = TypeVar("T")
@@ -37,7 +38,8 @@ Attempt = Callable[[float], Awaitable[T]]
 
 
 class Answer(Protocol):
-    """What adapters read of an HTTP answer (an `httpx.Response` in process, a `Reply` over HTTP)."""
+    """What adapters read of an HTTP answer (an `httpx.Response` in process, an `http1.Reply` over
+    HTTP)."""
 
     @property
     def status_code(self) -> int: ...
@@ -46,18 +48,6 @@ class Answer(Protocol):
     @property
     def content(self) -> bytes: ...
     def json(self) -> Any: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """An answer read whole by aiohttp (already decompressed): no httpx model to build."""
-
-    status_code: int
-    headers: Mapping[str, str]
-    content: bytes
-
-    def json(self) -> Any:
-        return orjson.loads(self.content)
 
 
 def query_key(path: str, params: Mapping[str, Any] | None = None) -> str:
@@ -80,81 +70,11 @@ def json_answer(response: Answer, backend: str) -> Any:
         raise BackendUnavailable(backend) from None
 
 
-def _primitive(value: Any) -> str:
-    """A query value as httpx writes it (True -> "true", None -> "")."""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    return "" if value is None else str(value)
-
-
-class AiohttpSender:
-    """Exchanges over one aiohttp session (created on first use, inside the running loop).
-
-    Only what the adapters use: `params`, `json` (orjson), `content`, `files`, `headers`; no cookies kept
-    (one session serves every user), no redirects followed, no timeout of its own (the attempt's
-    budget is enforced around it by `Transport.send`)."""
-
-    def __init__(self, base_url: str, headers: Mapping[str, str]) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.headers = dict(headers)
-        self.session: aiohttp.ClientSession | None = None
-
-    def _open(self) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(
-            limit=MAX_CONNECTIONS, keepalive_timeout=KEEPALIVE_S, ttl_dns_cache=60
-        )
-        self.session = aiohttp.ClientSession(
-            connector=connector,
-            headers=self.headers,
-            cookie_jar=aiohttp.DummyCookieJar(),
-            timeout=aiohttp.ClientTimeout(total=None),
-            raise_for_status=False,
-        )
-        return self.session
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        files: Mapping[str, tuple[str, bytes, str]] | None = None,
-    ) -> Reply:
-        session = self.session or self._open()
-        if json is not None:
-            content = orjson.dumps(json)
-            headers = {"Content-Type": "application/json", **(headers or {})}
-        body: bytes | aiohttp.FormData | None = content
-        if files:  # multipart/form-data, as httpx's `files=` (the CRM's attachments)
-            body = aiohttp.FormData()
-            for field, (file_name, data, mime_type) in files.items():
-                body.add_field(field, data, filename=file_name, content_type=mime_type)
-        query = {k: _primitive(v) for k, v in params.items()} if params else None
-        async with session.request(
-            method,
-            self.base_url + path,
-            params=query,
-            data=body,
-            headers=headers,
-            allow_redirects=False,
-        ) as answer:
-            return Reply(answer.status, answer.headers, await answer.read())
-
-    async def aclose(self) -> None:
-        if self.session is not None:
-            await self.session.close()
-
-
 class Transport:
     def __init__(
         self,
         backend: str,
-        client: httpx.AsyncClient | AiohttpSender,
+        client: httpx.AsyncClient | Client,
         guard: Guard,
         cache: ResponseCache,
         health: HealthWindow | None = None,
@@ -178,7 +98,8 @@ class Transport:
         auth: httpx.Auth | None = None,
         health: HealthWindow | None = None,
     ) -> Transport:
-        """Over HTTP (aiohttp) when `base_url` is set, else to the in-process ASGI `app` (httpx).
+        """Over HTTP (`http1.Client`) when `base_url` is set, else to the in-process ASGI `app`
+        (httpx).
 
         `auth` is applied the same way on both: a fixed header (HTTP Basic) computed once."""
         if base_url:
@@ -186,7 +107,10 @@ class Transport:
             if auth is not None:
                 probe = next(auth.sync_auth_flow(httpx.Request("GET", base_url)))
                 fixed["Authorization"] = probe.headers["Authorization"]
-            return cls(backend, AiohttpSender(base_url, fixed), guard, cache, health)
+            sender = Client(
+                base_url, fixed, max_connections=MAX_CONNECTIONS, keepalive_s=KEEPALIVE_S
+            )
+            return cls(backend, sender, guard, cache, health)
         client = httpx.AsyncClient(
             base_url=f"http://{backend}.in-process",
             transport=httpx.ASGITransport(app=app),
@@ -208,7 +132,7 @@ class Transport:
                     response = await self.client.request(method, path, **kwargs)
             except (TimeoutError, httpx.TimeoutException):
                 raise BackendTimeout(self.backend) from None
-            except (httpx.TransportError, aiohttp.ClientError):
+            except (httpx.TransportError, ConnectionFailed):
                 raise BackendUnavailable(self.backend) from None
             call.answered(response.status_code)
             return response

@@ -101,7 +101,7 @@ def test_python_m_gateway_serve_answers_a_curl_like_request() -> None:
 async def test_an_attachment_and_its_demande_reach_the_crm_over_http(
     remote_gateway: Gateway, served_mocks: dict[str, str]
 ) -> None:
-    """The multipart upload and the demande go through the network client (aiohttp), not ASGI."""
+    """The multipart upload and the demande go through the network client (http1), not ASGI."""
     from tests.gateway.demarches_support import HEALTH, PDF, create, uploaded
 
     attachment = await uploaded(remote_gateway)
