@@ -23,6 +23,7 @@ from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -159,6 +160,13 @@ def route_template(backend: str, method: str, path: str, headers: Mapping[str, s
     if backend == "editique":
         action = (headers or {}).get("SOAPAction", "").strip('"').rsplit("/", 1)[-1]
         return f"{method} /editique/ws {action if action in SOAP_OPERATIONS else 'other'}"
+    return _route(backend, method, path)
+
+
+@lru_cache(
+    maxsize=4096
+)  # a page's paths recur (one client's, one contract's): no regex scan each time
+def _route(backend: str, method: str, path: str) -> str:
     if path == "/":
         return f"{method} /"
     for pattern, template in ROUTES.get(backend, []):

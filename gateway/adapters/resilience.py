@@ -23,8 +23,7 @@ from __future__ import annotations
 import asyncio
 import random
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar
@@ -153,33 +152,40 @@ class LoopLag:
         return self.total + (late if late > self.NOISE_S else 0.0)
 
 
-@asynccontextmanager
-async def attempt_timeout(budget_s: float) -> AsyncIterator[None]:
+class attempt_timeout:  # a lower-case name: used as `async with attempt_timeout(budget):`
     """`asyncio.timeout(budget_s)`, where time the loop ran late does not count, except that
-    nothing outlives the request deadline. Raises TimeoutError."""
-    loop = asyncio.get_running_loop()
-    lag = LoopLag.of(loop)
-    lag.enter()
-    start, lag_at_start, limit = loop.time(), lag.so_far(), deadline.get()
-    try:
-        async with asyncio.timeout(None) as timeout:
+    nothing outlives the request deadline. Raises TimeoutError. (A class, not a generator: it
+    wraps every back-end exchange.)"""
 
-            def check() -> None:
-                due = start + budget_s + (lag.so_far() - lag_at_start)
-                if limit is not None:
-                    due = min(due, limit)
-                if due > loop.time() + LoopLag.NOISE_S:
-                    pending[0] = loop.call_at(due, check)
-                else:
-                    timeout.reschedule(loop.time())  # expire now
+    __slots__ = ("budget_s", "lag", "lag_at_start", "limit", "loop", "pending", "start", "timeout")
 
-            pending = [loop.call_at(start + budget_s, check)]
-            try:
-                yield
-            finally:
-                pending[0].cancel()
-    finally:
-        lag.leave()
+    def __init__(self, budget_s: float) -> None:
+        self.budget_s = budget_s
+
+    async def __aenter__(self) -> None:
+        self.loop = loop = asyncio.get_running_loop()
+        self.lag = lag = LoopLag.of(loop)
+        lag.enter()
+        self.start, self.lag_at_start, self.limit = loop.time(), lag.so_far(), deadline.get()
+        self.timeout = asyncio.timeout(None)
+        await self.timeout.__aenter__()
+        self.pending = loop.call_at(self.start + self.budget_s, self._check)
+
+    def _check(self) -> None:
+        due = self.start + self.budget_s + (self.lag.so_far() - self.lag_at_start)
+        if self.limit is not None:
+            due = min(due, self.limit)
+        if due > self.loop.time() + LoopLag.NOISE_S:
+            self.pending = self.loop.call_at(due, self._check)
+        else:
+            self.timeout.reschedule(self.loop.time())  # expire now
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.pending.cancel()
+        try:
+            await self.timeout.__aexit__(*exc)  # turns its own cancellation into TimeoutError
+        finally:
+            self.lag.leave()
 
 
 class Breakers:
