@@ -8,6 +8,8 @@ registration…: gateway/schema/anonymous.py), which carry their own permission 
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -43,13 +45,15 @@ from .observability import Observability, ObservedGraphQL
 from .persisted import TrustedDocuments
 from .probes import livez, readyz
 from .ratelimit import RateLimits, TooManyRequests
-from .resolvers.loaders import Loaders
+from .resolvers.loaders import Loaders, Plans
 from .schema import build_schema
 from .sessions import Sessions
 from .settings import Settings
 from .store import build_store
 from .telemetry import setup_tracing
 from .uploads import UploadGuard, is_multipart, only_uploads
+
+QUERY = re.compile(r"\s*(?:#[^\n]*\n\s*)*(?:query\b|\{)")  # a query, not a mutation
 
 
 class GraphQLApp(ObservedGraphQL):
@@ -69,7 +73,8 @@ class GraphQLApp(ObservedGraphQL):
         except GatewayError as exc:
             error = exc
         assert isinstance(request, Request)
-        return Context(request, services, Loaders(services.backends), principal, error)
+        loaders = Loaders(services.backends, services.plans)
+        return Context(request, services, loaders, principal, error)
 
     async def execute_single(
         self,
@@ -104,14 +109,20 @@ class GraphQLApp(ObservedGraphQL):
                     )
                 ],
             )
-        result = await super().execute_single(
-            request=request,
-            request_adapter=request_adapter,
-            sub_response=sub_response,
-            context=context,
-            root_value=root_value,
-            request_data=replace(request_data, query=query),
-        )
+        if query and QUERY.match(query):  # its loads may be planned (resolvers/loaders.py)
+            page = request_data.operation_name or hashlib.sha256(query.encode()).hexdigest()
+            context.loaders.expect(page, request_data.variables)
+        try:
+            result = await super().execute_single(
+                request=request,
+                request_adapter=request_adapter,
+                sub_response=sub_response,
+                context=context,
+                root_value=root_value,
+                request_data=replace(request_data, query=query),
+            )
+        finally:
+            context.loaders.settle()
         if register and query and result.data is not None:  # it ran: worth keeping
             await self.trusted.register(register, query, store)
         return result
@@ -212,6 +223,7 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             store,
             RateLimits.build(settings.redis_url),
             sessions,
+            Plans() if settings.loads_ahead else None,
         )
         worker_started()
         tune_gc()  # once per process, after start-up's objects exist

@@ -17,7 +17,7 @@ from .clock import Clock
 from .downloads import DownloadLinks
 from .errors import GatewayError, Unauthenticated
 from .ratelimit import RateLimits
-from .resolvers.loaders import Loaders
+from .resolvers.loaders import Loaders, Plans
 from .sessions import Sessions
 from .settings import Settings
 from .store import Store
@@ -50,6 +50,7 @@ class Services:
     store: Store  # idempotency records, sessions, persisted queries: shared by every process
     rate_limits: RateLimits
     sessions: Sessions  # access and refresh tokens of the gateway's own logins
+    plans: Plans | None = None  # loads a query starts ahead (GATEWAY_LOADS_AHEAD)
 
 
 @dataclass

@@ -94,6 +94,12 @@ CACHE_ERRORS = Counter(
 STALE_SERVED = Counter(
     "gateway_stale_served", "Last values served because their back-end failed (stale-if-error)."
 )
+LOADS_AHEAD = Counter(
+    "gateway_loads_ahead",
+    "Back-end reads started ahead of a page's customer record (resolvers/loaders.py `Plans`), by "
+    "outcome: used by the page, or wasted (cancelled; the plan is then forgotten).",
+    ["outcome"],
+)
 IDEMPOTENCY_REPLAYS = Counter(
     "gateway_idempotency_replays",
     "Mutations answered from their idempotency record instead of being run again.",
@@ -169,6 +175,13 @@ def cache_lookup(backend: str, hits: int, misses: int) -> None:
         child(CACHE_HITS, backend).inc(hits)
     if misses:
         child(CACHE_MISSES, backend).inc(misses)
+
+
+def loads_ahead(used: int, wasted: int) -> None:
+    if used:
+        child(LOADS_AHEAD, "used").inc(used)
+    if wasted:
+        child(LOADS_AHEAD, "wasted").inc(wasted)
 
 
 def cache_error() -> None:

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
 
     env: Literal["development", "production"] = "development"
     access_log: bool = True  # one `request` line per request (`serve --no-access-log`: none)
+    loads_ahead: bool = True  # a query's known loads start alongside its customer record
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = Field(
