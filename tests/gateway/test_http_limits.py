@@ -193,3 +193,41 @@ async def read_eof(reader: asyncio.StreamReader) -> bool:
         return await asyncio.wait_for(reader.read(1), 0.01) == b""
     except TimeoutError:
         return False
+
+
+class CountedWrites:
+    """A transport that records each write (one system call each on a real socket)."""
+
+    def __init__(self, transport: asyncio.Transport, writes: list[bytes]) -> None:
+        self.transport, self.writes = transport, writes
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+        self.transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
+
+
+async def test_an_answer_leaves_in_one_write_and_a_bodyless_one_still_leaves() -> None:
+    """Headers wait for the body (one system call, not two); a HEAD's headers, with no body to
+    wait for, go at the end of the answer, also when the next request was pipelined behind it."""
+    writes: list[bytes] = []
+
+    class Counted(guarded_protocol(max_header_bytes=16_384, header_timeout_s=5)):  # type: ignore[misc]
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(CountedWrites(transport, writes))  # type: ignore[arg-type]
+
+    async with server(http=Counted) as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = await asyncio.wait_for(reader.readuntil(b"ok\r\n0\r\n\r\n"), 2)  # chunked
+        assert first.startswith(b"HTTP/1.1 200") and len(writes) == 1 and writes[0] == first
+        writer.write(
+            b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        rest = await asyncio.wait_for(reader.read(), 2)
+        writer.close()
+    head, _, get = rest.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and get.startswith(b"HTTP/1.1 200")
+    assert get.endswith(b"ok\r\n0\r\n\r\n") and len(writes) == 3
