@@ -16,6 +16,7 @@ here (retries are the `Guard`'s).
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import ssl
 import time
@@ -23,7 +24,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlsplit
 
 import httptools
 import orjson
@@ -31,6 +32,7 @@ import orjson
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_BODY_BYTES = 64 * 1024 * 1024  # an answer larger than this is refused (a document is ~100 KB)
 UNSAFE = frozenset("\r\n\0")
+PLAIN = re.compile(r"[A-Za-z0-9_.~-]*\Z")  # unreserved characters only: nothing to encode
 
 
 class ConnectionFailed(Exception):
@@ -216,15 +218,20 @@ def multipart(files: Mapping[str, tuple[str, bytes, str]]) -> tuple[bytes, str]:
 
 def query_string(params: Mapping[str, Any]) -> str:
     """`a=1&b=x%40y` (True → "true", None → ""), as the adapters' legacy systems read it."""
+    return "&".join(f"{_encoded(key)}={_encoded(_text(value))}" for key, value in params.items())
 
-    def text(value: Any) -> str:
-        if value is True:
-            return "true"
-        if value is False:
-            return "false"
-        return "" if value is None else str(value)
 
-    return urlencode([(key, text(value)) for key, value in params.items()], quote_via=quote)
+def _text(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return "" if value is None else str(value)
+
+
+def _encoded(text: str) -> str:
+    """Percent-encoded (RFC 3986); ids, dates and numbers need none and are passed as they are."""
+    return text if PLAIN.match(text) else quote(text, safe="")
 
 
 class Client:

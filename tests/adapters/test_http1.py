@@ -9,8 +9,12 @@ import email
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.adapters import http1
 from gateway.adapters.http1 import Client, ConnectionFailed
@@ -274,3 +278,21 @@ async def test_line_breaks_in_a_path_or_header_are_refused_before_anything_is_se
             Client("ftp://127.0.0.1/")
         await client.aclose()
     assert server.requests == []
+
+
+@settings(max_examples=200, derandomize=True)
+@given(
+    st.dictionaries(
+        st.text(min_size=1),
+        st.one_of(st.text(), st.integers(), st.booleans(), st.none()),
+        max_size=5,
+    )
+)
+def test_a_query_string_reads_back_as_its_parameters(params: dict[str, Any]) -> None:
+    """Plain values go as they are, anything else percent-encoded: either way a server reads back
+    exactly what was meant (True → "true", None → "")."""
+    text = {True: "true", False: "false", None: ""}
+    wanted = [
+        (k, text[v] if v is None or isinstance(v, bool) else str(v)) for k, v in params.items()
+    ]
+    assert parse_qsl(http1.query_string(params), keep_blank_values=True) == wanted
