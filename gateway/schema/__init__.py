@@ -24,6 +24,7 @@ from .client_errors import client_code, client_error, reshaped
 from .contract_acts import ContractActsMutation
 from .dashboards import DashboardsQuery
 from .demandes import DemandesMutation, DemandesQuery
+from .direct import direct_resolvers
 from .documents import DocumentsMutation
 from .mutation import Mutation
 from .query import Query
@@ -110,7 +111,7 @@ def build_schema(
     class Gate(AnonymousGate):
         allow_introspection = introspection
 
-    return GatewaySchema(
+    built = GatewaySchema(
         query=QUERY,
         mutation=MUTATION,
         types=[Individual, Company, Contract, Dossier, Reglement, Demande, Document, Affiliate],
@@ -125,6 +126,8 @@ def build_schema(
             Rules,
         ],
     )
+    direct_resolvers(built)  # plain fields read their attribute in one call (direct.py)
+    return built
 
 
 schema = build_schema()

@@ -1,0 +1,187 @@
+"""Direct resolvers (gateway/schema/direct.py): the same answers as strawberry's wrappers, with
+fewer calls; guarded fields and fields with arguments keep strawberry's path."""
+
+from __future__ import annotations
+
+import enum
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import strawberry
+from graphql import GraphQLObjectType
+from strawberry.permission import BasePermission
+
+from gateway.errors import Forbidden
+from gateway.schema import schema as gateway_schema
+from gateway.schema.direct import BACKREF, direct_resolvers
+
+
+@strawberry.enum
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class Never(BasePermission):
+    message = "Jamais."
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        raise Forbidden("Jamais.")
+
+
+@strawberry.type
+class Item:
+    hidden: strawberry.Private[str]
+    display_name: str
+    type_: str = strawberry.field(name="type")
+    colour: Colour
+    guarded: str = strawberry.field(permission_classes=[Never])
+
+    @strawberry.field
+    def label(self) -> str:
+        return f"{self.display_name}/{self.hidden}"
+
+    @strawberry.field
+    def path(self, info: strawberry.Info) -> str:
+        return ".".join(str(key) for key in info.path.as_list())
+
+    @strawberry.field
+    async def later(self, info: strawberry.Info) -> str:
+        return f"{self.type_}@{info.field_name}"
+
+    @strawberry.field
+    def shout(self, times: int = 1, colour: Colour = Colour.RED) -> str:
+        return f"{self.display_name.upper()}:{colour.value}" * times
+
+    @strawberry.field
+    def failing(self) -> str | None:
+        raise Forbidden("Refusé.")
+
+
+@strawberry.type
+class Root:
+    @strawberry.field
+    def items(self) -> list[Item]:
+        return [
+            Item(hidden="h1", display_name="Un", type_="A", colour=Colour.RED, guarded="g"),
+            Item(hidden="h2", display_name="Deux", type_="B", colour=Colour.BLUE, guarded="g"),
+        ]
+
+
+QUERY = """{ items { displayName type colour label path later shout(times: 2, colour: BLUE)
+  failing } }"""
+
+
+def small_schema(direct: bool) -> strawberry.Schema:
+    built = strawberry.Schema(query=Root)
+    if direct:
+        direct_resolvers(built)
+    return built
+
+
+def resolve_of(built: strawberry.Schema, type_name: str, field_name: str) -> Any:
+    found = built._schema.type_map[type_name]
+    assert isinstance(found, GraphQLObjectType)
+    return found.fields[field_name].resolve
+
+
+async def test_the_answers_are_those_of_strawberrys_resolvers() -> None:
+    plain = await small_schema(direct=False).execute(QUERY)
+    direct = await small_schema(direct=True).execute(QUERY)
+    assert direct.data == plain.data
+    assert direct.data is not None
+    assert direct.data["items"][1] == {
+        "displayName": "Deux",  # camelCase name, snake_case attribute
+        "type": "B",  # GraphQL name differs from the Python name (type_)
+        "colour": "BLUE",  # enums still serialize by name
+        "label": "Deux/h2",  # a resolver reading private attributes
+        "path": "items.1.path",  # the resolver's info is the field's own
+        "later": "B@later",  # async resolver
+        "shout": "DEUX:blue" * 2,  # arguments converted (enum value) by strawberry
+        "failing": None,
+    }
+    assert [e.message for e in direct.errors or []] == [e.message for e in plain.errors or []]
+    assert [e.path for e in direct.errors or []] == [
+        ["items", 0, "failing"],
+        ["items", 1, "failing"],
+    ]
+    assert all(isinstance(e.original_error, Forbidden) for e in direct.errors or [])
+
+
+async def test_basic_and_argumentless_resolver_fields_are_direct_the_others_are_not() -> None:
+    built = small_schema(direct=True)
+    strawberrys = small_schema(direct=False)
+    for name in ("displayName", "type", "colour", "label", "path", "later", "failing"):
+        assert resolve_of(built, "Item", name) is not resolve_of(strawberrys, "Item", name)
+        assert resolve_of(built, "Item", name).__module__ == "gateway.schema.direct"
+    for name in ("guarded", "shout"):  # permission classes, arguments: strawberry's wrapper
+        assert resolve_of(built, "Item", name).__module__.startswith("strawberry.")
+
+
+async def test_a_permission_guarded_field_is_still_refused() -> None:
+    query = "{ items { displayName guarded } }"
+    result = await small_schema(direct=True).execute(query)
+    assert result.data is None  # non-null field refused: the error nulls its parent
+    assert [e.message for e in result.errors or []] == ["Jamais."]
+    plain = await small_schema(direct=False).execute(query)
+    assert [e.formatted for e in plain.errors or []] == [e.formatted for e in result.errors or []]
+
+
+def test_a_schema_with_a_custom_default_resolver_is_left_alone() -> None:
+    def default(source: Any, name: str) -> Any:
+        return getattr(source, name)
+
+    built = strawberry.Schema(
+        query=Root, config=strawberry.schema.config.StrawberryConfig(default_resolver=default)
+    )
+    assert direct_resolvers(built) == 0
+
+
+@pytest.mark.parametrize(
+    ("type_name", "field_name", "direct"),
+    [
+        ("Individual", "displayName", True),
+        ("Document", "type", True),  # Python attribute `type_`
+        ("Document", "id", True),  # resolver without arguments
+        ("Document", "downloadUrl", True),  # resolver asking for info
+        ("Individual", "documents", False),  # arguments: strawberry converts them
+        ("Mutation", "login", False),  # permission classes
+    ],
+)
+def test_the_gateway_schema_uses_direct_resolvers_where_they_are_equivalent(
+    type_name: str, field_name: str, direct: bool
+) -> None:
+    module = resolve_of(gateway_schema, type_name, field_name).__module__
+    assert (module == "gateway.schema.direct") is direct
+
+
+def test_every_direct_field_of_the_gateway_schema_reads_what_strawberry_would() -> None:
+    """For each basic field: the value strawberry's own `get_result` returns for an object that
+    has the field's attribute (and the GraphQL name as a decoy). The rest: direct exactly when
+    the resolver has no arguments, no extensions and no root/parent parameter."""
+    direct_basic = direct_method = 0
+    for named in gateway_schema._schema.type_map.values():
+        if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
+            continue
+        for graphql_name, graphql_field in named.fields.items():
+            field = graphql_field.extensions[BACKREF]
+            is_direct = graphql_field.resolve.__module__ == "gateway.schema.direct"
+            if field.is_basic_field:
+                assert is_direct, f"{named.name}.{graphql_name}"
+                source = SimpleNamespace(**{graphql_name: "decoy", field.python_name: object()})
+                expected = field.get_result(source, info=None, args=[], kwargs={})
+                assert graphql_field.resolve(source, None) is expected
+                direct_basic += 1
+                continue
+            resolver = field.base_resolver
+            wanted = (
+                resolver is not None
+                and not field.arguments
+                and not field.extensions
+                and resolver.root_parameter is None
+                and resolver.parent_parameter is None
+            )
+            assert is_direct is wanted, f"{named.name}.{graphql_name}"
+            direct_method += is_direct
+    assert direct_basic > 100 and direct_method > 20  # the schema's plain fields, not a few
