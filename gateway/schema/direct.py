@@ -11,24 +11,26 @@ of two kinds of fields with what strawberry's wrapper would end up calling anywa
 
 - basic fields: `getattr(source, python_name)` (strawberry's default resolver is `getattr`; the
   Python name, not the camelCase GraphQL one);
-- resolver fields without GraphQL arguments, field extensions or permission classes: the
-  resolver function itself, given `self` (the source) and, when it asks for it, `info`.
+- resolver fields without field extensions or permission classes: the resolver function itself,
+  given `self` (the source), `info` when it asks for it, and its arguments converted by
+  strawberry's own `convert_argument` (enums, input types, IDs), their names looked up once.
 
-Everything else keeps strawberry's resolver: fields with arguments (their conversion to enums and
-input types is strawberry's), fields with permission classes or field extensions, resolvers
-asking for `root`/`parent`, and any schema with exception handlers, a custom default resolver or
-`resolve` middleware. Serialization (scalars, enums), `is_type_of` and error handling are
+Everything else keeps strawberry's resolver: fields with permission classes or field extensions,
+resolvers asking for `root`/`parent`, and any schema with exception handlers, a custom default
+resolver or `resolve` middleware. Serialization (scalars, enums), `is_type_of` and error handling are
 graphql-core's and strawberry's as before: only the call that produces the raw value changes.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 import strawberry
 from graphql import GraphQLObjectType, GraphQLResolveInfo
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.arguments import convert_argument
 from strawberry.types.field import StrawberryField
 
 BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
@@ -46,19 +48,23 @@ def attribute(name: str) -> Resolve:
     return resolve
 
 
-def method(field: StrawberryField, info_class: type[strawberry.Info[Any, Any]]) -> Resolve | None:
-    """The resolver called as strawberry calls it (`self` positional, `info` by its name), or
-    None when the field needs strawberry's wrapper (arguments, extensions, root/parent)."""
+def method(field: StrawberryField, schema: strawberry.Schema) -> Resolve | None:
+    """The resolver called as strawberry calls it (`self` positional, `info` by its name, the
+    arguments converted by strawberry's `convert_argument`), or None when the field needs
+    strawberry's wrapper (field extensions or permission classes, a root/parent parameter)."""
     resolver = field.base_resolver
-    if resolver is None or field.arguments or field.extensions:
+    if resolver is None or field.extensions:
         return None
     if resolver.root_parameter is not None or resolver.parent_parameter is not None:
         return None
     function = resolver.wrapped_func
     if not callable(function):  # strawberry raises UncallableResolverError: keep its path
         return None
+    info_class = schema.config.info_class
     takes_self = resolver.self_parameter is not None
     info_parameter = resolver.info_parameter
+    if field.arguments:
+        return with_arguments(field, schema, function, takes_self, info_parameter)
     if info_parameter is None:
         if takes_self:
 
@@ -85,6 +91,49 @@ def method(field: StrawberryField, info_class: type[strawberry.Info[Any, Any]]) 
     return resolve_info
 
 
+def with_arguments(
+    field: StrawberryField,
+    schema: strawberry.Schema,
+    function: Callable[..., Any],
+    takes_self: bool,
+    info_parameter: inspect.Parameter | None,
+) -> Resolve:
+    """Strawberry's `get_arguments` with the names and types looked up once: each argument
+    given is converted by strawberry's own `convert_argument`, as `convert_arguments` does."""
+    config = schema.config
+    registry = schema.schema_converter.scalar_registry
+    info_class = config.info_class
+    arguments = [
+        (config.name_converter.from_argument(argument), argument.python_name, argument.type)
+        for argument in field.arguments
+    ]
+    info_name = info_parameter.name if info_parameter is not None else None
+
+    def resolve_arguments(source: Any, info: GraphQLResolveInfo[Any], **given: Any) -> Any:
+        strawberry_info = info_class(_raw_info=info, _field=field)
+        kwargs = {
+            python_name: convert_argument(
+                given[graphql_name], type_, registry, config, strawberry_info, path=(graphql_name,)
+            )
+            for graphql_name, python_name, type_ in arguments
+            if graphql_name in given
+        }
+        if info_name is not None:
+            kwargs[info_name] = strawberry_info
+        return function(source, **kwargs) if takes_self else function(**kwargs)
+
+    if not field.is_async:
+        return resolve_arguments
+
+    async def resolve_arguments_async(
+        source: Any, info: GraphQLResolveInfo[Any], **given: Any
+    ) -> Any:
+        # as strawberry's async resolver: a conversion error surfaces when awaited, not before
+        return await resolve_arguments(source, info, **given)
+
+    return resolve_arguments_async
+
+
 def direct_resolvers(schema: strawberry.Schema) -> int:
     """Replace the resolvers of the schema's plain fields (see the module); returns how many."""
     config = schema.config
@@ -107,7 +156,7 @@ def direct_resolvers(schema: strawberry.Schema) -> int:
             if getattr(current, "_is_default", False) and field.is_basic_field:
                 direct = attribute(field.python_name)
             elif current.__name__ in ("_resolver", "_async_resolver"):
-                direct = method(field, config.info_class)
+                direct = method(field, schema)
             else:
                 direct = None
             if direct is not None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import strawberry
 from graphql import GraphQLObjectType
+from strawberry import relay
 from strawberry.permission import BasePermission
 
 from gateway.errors import Forbidden
@@ -28,6 +29,12 @@ class Never(BasePermission):
 
     def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
         raise Forbidden("Jamais.")
+
+
+@strawberry.input
+class Filter:
+    min_length: int = 0
+    colours: list[Colour] | None = None
 
 
 @strawberry.type
@@ -55,6 +62,17 @@ class Item:
         return f"{self.display_name.upper()}:{colour.value}" * times
 
     @strawberry.field
+    async def matches(self, info: strawberry.Info, filter: Filter | None = None) -> bool:
+        if filter is None:
+            return True
+        wanted = filter.colours or list(Colour)
+        return len(self.display_name) >= filter.min_length and self.colour in wanted
+
+    @strawberry.field
+    async def owner(self, of: relay.GlobalID) -> str | None:
+        return f"{of.type_name}:{of.node_id}"
+
+    @strawberry.field
     def failing(self) -> str | None:
         raise Forbidden("Refusé.")
 
@@ -70,7 +88,7 @@ class Root:
 
 
 QUERY = """{ items { displayName type colour label path later shout(times: 2, colour: BLUE)
-  failing } }"""
+  matches(filter: {minLength: 4, colours: [BLUE]}) all: matches failing } }"""
 
 
 def small_schema(direct: bool) -> strawberry.Schema:
@@ -99,6 +117,8 @@ async def test_the_answers_are_those_of_strawberrys_resolvers() -> None:
         "path": "items.1.path",  # the resolver's info is the field's own
         "later": "B@later",  # async resolver
         "shout": "DEUX:blue" * 2,  # arguments converted (enum value) by strawberry
+        "matches": True,  # an input type with camelCase fields and a list of enums
+        "all": True,
         "failing": None,
     }
     assert [e.message for e in direct.errors or []] == [e.message for e in plain.errors or []]
@@ -109,14 +129,40 @@ async def test_the_answers_are_those_of_strawberrys_resolvers() -> None:
     assert all(isinstance(e.original_error, Forbidden) for e in direct.errors or [])
 
 
-async def test_basic_and_argumentless_resolver_fields_are_direct_the_others_are_not() -> None:
+async def test_a_bad_argument_is_the_same_error_as_with_strawberry() -> None:
+    query = "{ items { matches(filter: {minLength: 1, colours: [GREEN]}) } }"
+    direct = await small_schema(direct=True).execute(query)
+    plain = await small_schema(direct=False).execute(query)
+    assert direct.data is None and plain.data is None
+    assert [e.formatted for e in direct.errors or []] == [e.formatted for e in plain.errors or []]
+
+
+async def test_an_argument_strawberry_refuses_is_the_same_error_at_the_same_path() -> None:
+    """A GlobalID that does not decode: refused by strawberry's conversion, after validation."""
+    query = '{ items { later owner(of: "bm90IGEgZ2xvYmFsIGlk") ok: owner(of: "VXNlcjox") } }'
+    plain = await small_schema(direct=False).execute(query)
+    direct = await small_schema(direct=True).execute(query)
+    assert direct.data == plain.data
+    assert direct.data == {
+        "items": [
+            {"later": "A@later", "owner": None, "ok": "User:1"},
+            {"later": "B@later", "owner": None, "ok": "User:1"},
+        ]
+    }
+    assert [e.formatted for e in direct.errors or []] == [e.formatted for e in plain.errors or []]
+    assert [e.path for e in direct.errors or []] == [["items", 0, "owner"], ["items", 1, "owner"]]
+
+
+async def test_basic_and_resolver_fields_are_direct_guarded_ones_are_not() -> None:
     built = small_schema(direct=True)
     strawberrys = small_schema(direct=False)
-    for name in ("displayName", "type", "colour", "label", "path", "later", "failing"):
+    direct = ("displayName", "type", "colour", "label", "path", "later", "shout", "matches")
+    for name in (*direct, "failing"):
         assert resolve_of(built, "Item", name) is not resolve_of(strawberrys, "Item", name)
         assert resolve_of(built, "Item", name).__module__ == "gateway.schema.direct"
-    for name in ("guarded", "shout"):  # permission classes, arguments: strawberry's wrapper
-        assert resolve_of(built, "Item", name).__module__.startswith("strawberry.")
+    # permission classes: strawberry's wrapper, which runs them
+    assert resolve_of(built, "Item", "guarded") is resolve_of(built, "Item", "guarded")
+    assert resolve_of(built, "Item", "guarded").__module__.startswith("strawberry.")
 
 
 async def test_a_permission_guarded_field_is_still_refused() -> None:
@@ -145,7 +191,7 @@ def test_a_schema_with_a_custom_default_resolver_is_left_alone() -> None:
         ("Document", "type", True),  # Python attribute `type_`
         ("Document", "id", True),  # resolver without arguments
         ("Document", "downloadUrl", True),  # resolver asking for info
-        ("Individual", "documents", False),  # arguments: strawberry converts them
+        ("Individual", "documents", True),  # arguments converted by strawberry's function
         ("Mutation", "login", False),  # permission classes
     ],
 )
@@ -159,7 +205,7 @@ def test_the_gateway_schema_uses_direct_resolvers_where_they_are_equivalent(
 def test_every_direct_field_of_the_gateway_schema_reads_what_strawberry_would() -> None:
     """For each basic field: the value strawberry's own `get_result` returns for an object that
     has the field's attribute (and the GraphQL name as a decoy). The rest: direct exactly when
-    the resolver has no arguments, no extensions and no root/parent parameter."""
+    the resolver has no extensions (permission classes) and no root/parent parameter."""
     direct_basic = direct_method = 0
     for named in gateway_schema._schema.type_map.values():
         if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
@@ -177,7 +223,6 @@ def test_every_direct_field_of_the_gateway_schema_reads_what_strawberry_would() 
             resolver = field.base_resolver
             wanted = (
                 resolver is not None
-                and not field.arguments
                 and not field.extensions
                 and resolver.root_parameter is None
                 and resolver.parent_parameter is None
