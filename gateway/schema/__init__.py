@@ -9,11 +9,7 @@ import strawberry
 import structlog
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import SchemaExtension
 
 from ..errors import GatewayError
 from ..limits import Limits, limits_rule, parse_limits
@@ -32,6 +28,7 @@ from .roots import compose
 from .scalars import SCALARS
 from .stale import StaleAnswers
 from .types import Affiliate, Company, Contract, Demande, Document, Dossier, Individual, Reglement
+from .validation import validation
 
 log = structlog.get_logger("gateway.errors")
 
@@ -101,10 +98,6 @@ def build_schema(
     limits = limits or Limits()
     rules = [limits_rule(limits), *([] if introspection else [NoSchemaIntrospectionCustomRule])]
 
-    class Rules(AddValidationRules):  # built once, so the validation cache keeps working
-        def __init__(self) -> None:
-            super().__init__(rules)
-
     class Errors(TypedErrors):
         hide_suggestions = not suggestions
 
@@ -122,8 +115,7 @@ def build_schema(
             StaleAnswers,
             parse_limits(limits),
             Gate,
-            ValidationCache,
-            Rules,
+            validation(rules),  # graphql-core's rules and ours, cached per document (validation.py)
         ],
     )
     direct_resolvers(built)  # plain fields read their attribute in one call (direct.py)
