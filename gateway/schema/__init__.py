@@ -20,7 +20,7 @@ from .client_errors import client_code, client_error, reshaped
 from .contract_acts import ContractActsMutation
 from .dashboards import DashboardsQuery
 from .demandes import DemandesMutation, DemandesQuery
-from .direct import direct_resolvers
+from .direct import DirectExecutor, direct_resolvers
 from .documents import DocumentsMutation
 from .mutation import Mutation
 from .query import Query
@@ -109,6 +109,7 @@ def build_schema(
         mutation=MUTATION,
         types=[Individual, Company, Contract, Dossier, Reglement, Demande, Document, Affiliate],
         scalar_overrides=SCALARS,  # Date, DateTime, Decimal with @specifiedBy (scalars.py)
+        execution_context_class=DirectExecutor,  # scalar attributes answered at once (direct.py)
         extensions=[
             ObservedOperation,  # outermost: its span covers parsing, validation and execution
             Errors,

@@ -3,7 +3,9 @@ fewer calls; guarded fields and fields with arguments keep strawberry's path."""
 
 from __future__ import annotations
 
+import asyncio
 import enum
+from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,7 +17,8 @@ from strawberry.permission import BasePermission
 
 from gateway.errors import Forbidden
 from gateway.schema import schema as gateway_schema
-from gateway.schema.direct import BACKREF, direct_resolvers
+from gateway.schema.direct import BACKREF, Attribute, DirectExecutor, direct_resolvers
+from gateway.schema.scalars import SCALARS
 
 
 @strawberry.enum
@@ -78,7 +81,34 @@ class Item:
 
 
 @strawberry.type
+class Odd:
+    """Values a field's type does not admit: the executor's shortcut must give way."""
+
+    maybe: str | None
+    must: str
+    number: int
+    when: date
+    colour: Colour
+    eventually: str
+
+
+def later(value: str) -> asyncio.Future[str]:
+    """An awaitable attribute value (a future: no warning when a query does not select it)."""
+    future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    future.set_result(value)
+    return future
+
+
+@strawberry.type
 class Root:
+    @strawberry.field
+    def odd(self) -> list[Odd]:
+        fine = Odd(maybe="m", must="x", number=1, when=date(2026, 11, 24), colour=Colour.BLUE,
+                   eventually=later("soon"))  # fmt: skip
+        wrong = Odd(maybe=None, must=None, number="abc", when="not a date", colour="green",
+                    eventually=later("late"))  # type: ignore[arg-type]  # fmt: skip
+        return [fine, wrong]
+
     @strawberry.field
     def items(self) -> list[Item]:
         return [
@@ -92,9 +122,12 @@ QUERY = """{ items { displayName type colour label path later shout(times: 2, co
 
 
 def small_schema(direct: bool) -> strawberry.Schema:
-    built = strawberry.Schema(query=Root)
-    if direct:
-        direct_resolvers(built)
+    if not direct:
+        return strawberry.Schema(query=Root, scalar_overrides=SCALARS)
+    built = strawberry.Schema(
+        query=Root, scalar_overrides=SCALARS, execution_context_class=DirectExecutor
+    )
+    direct_resolvers(built)
     return built
 
 
@@ -163,6 +196,33 @@ async def test_basic_and_resolver_fields_are_direct_guarded_ones_are_not() -> No
     # permission classes: strawberry's wrapper, which runs them
     assert resolve_of(built, "Item", "guarded") is resolve_of(built, "Item", "guarded")
     assert resolve_of(built, "Item", "guarded").__module__.startswith("strawberry.")
+
+
+@pytest.mark.parametrize(
+    "selection",
+    ["maybe", "must", "number", "when", "colour", "eventually", "maybe must number when colour"],
+)
+async def test_values_a_field_does_not_admit_are_reported_as_graphql_core_reports_them(
+    selection: str,
+) -> None:
+    query = f"{{ odd {{ {selection} }} }}"
+    plain = await small_schema(direct=False).execute(query)
+    direct = await small_schema(direct=True).execute(query)
+    assert direct.data == plain.data
+    assert [e.formatted for e in direct.errors or []] == [e.formatted for e in plain.errors or []]
+    if selection in ("maybe", "eventually"):
+        assert direct.errors is None
+    else:  # the second item's value is refused, with graphql-core's message
+        assert direct.errors and direct.errors[0].path[:2] == ["odd", 1]
+
+
+def test_scalar_and_enum_attributes_take_the_executors_shortcut() -> None:
+    built = small_schema(direct=True)
+    leaves = {name: resolve_of(built, "Odd", name) for name in ("maybe", "when", "colour")}
+    assert all(isinstance(r, Attribute) and r.leaf is not None for r in leaves.values())
+    assert leaves["maybe"].nullable and not leaves["when"].nullable
+    assert resolve_of(built, "Root", "items").__module__ == "gateway.schema.direct"
+    assert gateway_schema.execution_context_class is DirectExecutor
 
 
 async def test_a_permission_guarded_field_is_still_refused() -> None:
