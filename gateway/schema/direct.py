@@ -29,6 +29,7 @@ from typing import Any
 
 import strawberry
 from graphql import (
+    GraphQLArgument,
     GraphQLEnumType,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -37,9 +38,11 @@ from graphql import (
     GraphQLScalarType,
     Undefined,
 )
+from strawberry.relay import GlobalID
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_argument
+from strawberry.types.base import StrawberryMaybe, StrawberryOptional
 from strawberry.types.field import StrawberryField
 
 BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
@@ -105,7 +108,9 @@ class DirectExecutor(StrawberryGraphQLCoreExecutionContext):
         )
 
 
-def method(field: StrawberryField, schema: strawberry.Schema) -> Resolve | None:
+def method(
+    field: StrawberryField, schema: strawberry.Schema, graphql_args: dict[str, GraphQLArgument]
+) -> Resolve | None:
     """The resolver called as strawberry calls it (`self` positional, `info` by its name, the
     arguments converted by strawberry's `convert_argument`), or None when the field needs
     strawberry's wrapper (field extensions or permission classes, a root/parent parameter)."""
@@ -121,7 +126,7 @@ def method(field: StrawberryField, schema: strawberry.Schema) -> Resolve | None:
     takes_self = resolver.self_parameter is not None
     info_parameter = resolver.info_parameter
     if field.arguments:
-        return with_arguments(field, schema, function, takes_self, info_parameter)
+        return with_arguments(field, schema, function, takes_self, info_parameter, graphql_args)
     if info_parameter is None:
         if takes_self:
 
@@ -154,25 +159,32 @@ def with_arguments(
     function: Callable[..., Any],
     takes_self: bool,
     info_parameter: inspect.Parameter | None,
+    graphql_args: dict[str, GraphQLArgument],
 ) -> Resolve:
     """Strawberry's `get_arguments` with the names and types looked up once: each argument
-    given is converted by strawberry's own `convert_argument`, as `convert_arguments` does."""
+    given is converted by strawberry's own `convert_argument`, as `convert_arguments` does,
+    except a scalar or an enum (possibly null), which it returns as given (graphql-core has
+    already parsed it; only a relay `GlobalID` is built from its string)."""
     config = schema.config
     registry = schema.schema_converter.scalar_registry
     info_class = config.info_class
-    arguments = [
-        (config.name_converter.from_argument(argument), argument.python_name, argument.type)
-        for argument in field.arguments
-    ]
+    arguments = []
+    for argument in field.arguments:
+        name = config.name_converter.from_argument(argument)
+        arguments.append(
+            (name, argument.python_name, argument.type, as_given(argument.type, graphql_args[name]))
+        )
     info_name = info_parameter.name if info_parameter is not None else None
 
     def resolve_arguments(source: Any, info: GraphQLResolveInfo[Any], **given: Any) -> Any:
         strawberry_info = info_class(_raw_info=info, _field=field)
         kwargs = {
-            python_name: convert_argument(
+            python_name: given[graphql_name]
+            if plain
+            else convert_argument(
                 given[graphql_name], type_, registry, config, strawberry_info, path=(graphql_name,)
             )
-            for graphql_name, python_name, type_ in arguments
+            for graphql_name, python_name, type_, plain in arguments
             if graphql_name in given
         }
         if info_name is not None:
@@ -189,6 +201,20 @@ def with_arguments(
         return await resolve_arguments(source, info, **given)
 
     return resolve_arguments_async
+
+
+def as_given(type_: object, argument: GraphQLArgument) -> bool:
+    """Whether strawberry's `convert_argument` returns any value of this argument unchanged: a
+    scalar or an enum (or null), not a list (copied), an input type (built), a `GlobalID`
+    (decoded) or a `Maybe` (wrapped)."""
+    if isinstance(type_, StrawberryMaybe):
+        return False
+    if isinstance(type_, StrawberryOptional):
+        type_ = type_.of_type
+    if type_ is GlobalID or isinstance(type_, StrawberryMaybe):
+        return False
+    named = argument.type.of_type if isinstance(argument.type, GraphQLNonNull) else argument.type
+    return isinstance(named, (GraphQLScalarType, GraphQLEnumType))
 
 
 def direct_resolvers(schema: strawberry.Schema) -> int:
@@ -213,7 +239,7 @@ def direct_resolvers(schema: strawberry.Schema) -> int:
             if getattr(current, "_is_default", False) and field.is_basic_field:
                 direct = Attribute(field.python_name, graphql_field.type)
             elif current.__name__ in ("_resolver", "_async_resolver"):
-                direct = method(field, schema)
+                direct = method(field, schema, graphql_field.args)
             else:
                 direct = None
             if direct is not None:

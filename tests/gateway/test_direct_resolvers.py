@@ -14,10 +14,11 @@ import strawberry
 from graphql import GraphQLObjectType
 from strawberry import relay
 from strawberry.permission import BasePermission
+from strawberry.types.arguments import convert_argument
 
 from gateway.errors import Forbidden
 from gateway.schema import schema as gateway_schema
-from gateway.schema.direct import BACKREF, Attribute, DirectExecutor, direct_resolvers
+from gateway.schema.direct import BACKREF, Attribute, DirectExecutor, as_given, direct_resolvers
 from gateway.schema.scalars import SCALARS
 
 
@@ -290,3 +291,32 @@ def test_every_direct_field_of_the_gateway_schema_reads_what_strawberry_would() 
             assert is_direct is wanted, f"{named.name}.{graphql_name}"
             direct_method += is_direct
     assert direct_basic > 100 and direct_method > 20  # the schema's plain fields, not a few
+
+
+def test_arguments_passed_as_given_are_those_strawberry_would_not_convert() -> None:
+    """For every argument of the gateway schema that the direct resolvers pass as given,
+    strawberry's `convert_argument` returns the very value it got (whatever it is)."""
+    registry = gateway_schema.schema_converter.scalar_registry
+    config = gateway_schema.config
+    given = converted = 0
+    for named in gateway_schema._schema.type_map.values():
+        if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
+            continue
+        for graphql_field in named.fields.values():
+            for argument in graphql_field.extensions[BACKREF].arguments:
+                name = config.name_converter.from_argument(argument)
+                if not as_given(argument.type, graphql_field.args[name]):
+                    converted += 1
+                    continue
+                given += 1
+                for value in (object(), None):
+                    assert convert_argument(value, argument.type, registry, config) is value
+    assert given > 20 and converted > 5  # lists, input types: strawberry's conversion
+
+
+def test_a_relay_global_id_argument_is_converted() -> None:
+    built = small_schema(direct=True)
+    found = built._schema.type_map["Item"]
+    assert isinstance(found, GraphQLObjectType)
+    argument = found.fields["owner"].extensions[BACKREF].arguments[0]
+    assert not as_given(argument.type, found.fields["owner"].args["of"])
