@@ -31,6 +31,7 @@ import strawberry
 from graphql import (
     GraphQLArgument,
     GraphQLEnumType,
+    GraphQLField,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
@@ -38,6 +39,7 @@ from graphql import (
     GraphQLScalarType,
     Undefined,
 )
+from graphql.execution.executor import to_nodes
 from strawberry.relay import GlobalID
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -50,6 +52,16 @@ BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
 Resolve = Callable[..., Any]
 
 
+Leaf = GraphQLScalarType | GraphQLEnumType
+
+
+def leaf_of(type_: GraphQLOutputType) -> tuple[bool, Leaf | None]:
+    """(nullable, the scalar or enum type) of a field's type; None for objects and lists."""
+    nullable = not isinstance(type_, GraphQLNonNull)
+    named = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+    return nullable, named if isinstance(named, (GraphQLScalarType, GraphQLEnumType)) else None
+
+
 class Attribute:
     """What strawberry's `_get_basic_result` ends up doing: `getattr(source, name)`. For a field
     of a scalar or enum type, `leaf` is that type: `DirectExecutor` then completes the field
@@ -59,11 +71,7 @@ class Attribute:
 
     def __init__(self, name: str, type_: GraphQLOutputType) -> None:
         self.name = name
-        self.nullable = not isinstance(type_, GraphQLNonNull)
-        named = type_ if self.nullable else type_.of_type  # type: ignore[union-attr]
-        self.leaf: GraphQLScalarType | GraphQLEnumType | None = (
-            named if isinstance(named, (GraphQLScalarType, GraphQLEnumType)) else None
-        )
+        self.nullable, self.leaf = leaf_of(type_)
 
     def __call__(self, source: Any, info: GraphQLResolveInfo[Any]) -> Any:
         return getattr(source, self.name)
@@ -72,14 +80,38 @@ class Attribute:
         return f"Attribute({self.name!r})"
 
 
+class SelfMethod:
+    """A resolver that takes only `self` (`def id(self) -> strawberry.ID`), called directly. For
+    a field of a scalar or enum type, `leaf` is that type: `DirectExecutor` then completes it
+    without building its resolve info."""
+
+    __slots__ = ("function", "leaf", "nullable")
+
+    def __init__(self, function: Callable[[Any], Any], type_: GraphQLOutputType) -> None:
+        self.function = function
+        self.nullable, self.leaf = leaf_of(type_)
+
+    def __call__(self, source: Any, info: GraphQLResolveInfo[Any]) -> Any:
+        return self.function(source)
+
+    def __repr__(self) -> str:
+        return f"SelfMethod({self.function.__qualname__})"
+
+
 class DirectExecutor(StrawberryGraphQLCoreExecutionContext):
-    """strawberry's executor, with one shortcut: a field read by an `Attribute` of a scalar or
-    enum type, whose value is there and serializes, is answered with that serialized value at
-    once, as graphql-core's `complete_leaf_value` would, without the resolve info, argument and
-    completion steps (each 83-field page spent most of its execution time on them). Any other
-    case (null for a non-null field, an exception, an awaitable, a value that does not
-    serialize, resolver middleware) goes the usual way, which reads the attribute again (a
-    plain dataclass attribute: no side effect) and reports exactly what it reported before."""
+    """strawberry's executor, with two shortcuts for fields of a scalar or enum type, which
+    skip the resolve info, argument and completion steps (most of the execution time of an
+    83-field page):
+
+    - read by an `Attribute`: a value that is there and serializes is answered at once, as
+      graphql-core's `complete_leaf_value` would. Any other case (null for a non-null field, an
+      exception, an awaitable, a value that does not serialize) goes graphql-core's way, which
+      reads the attribute again (a plain dataclass attribute: no side effect) and reports
+      exactly what it reported before;
+    - resolved by a `SelfMethod` (`def id(self)`): called once, completed as graphql-core does
+      (`method_leaf`), an awaitable handed to graphql-core's completion.
+
+    With resolver middleware (a schema extension's `resolve` hook), neither applies."""
 
     def execute_field(
         self,
@@ -91,7 +123,11 @@ class DirectExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         field_def = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
         resolve = field_def.resolve if field_def is not None else None
-        if type(resolve) is Attribute and resolve.leaf is not None and not self.middleware_manager:
+        if (
+            isinstance(resolve, Attribute)
+            and resolve.leaf is not None
+            and not self.middleware_manager
+        ):
             try:
                 value = getattr(source, resolve.name)
                 if value is None:
@@ -103,13 +139,58 @@ class DirectExecutor(StrawberryGraphQLCoreExecutionContext):
                         return coerced
             except Exception:  # graphql-core's path below reports it
                 pass
+        elif (
+            isinstance(resolve, SelfMethod)
+            and field_def is not None
+            and resolve.leaf is not None
+            and not self.middleware_manager
+        ):
+            return self.method_leaf(
+                resolve, field_def, parent_type, source, field_details_list, path, position_context
+            )
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
 
+    def method_leaf(
+        self,
+        resolve: SelfMethod,
+        field_def: GraphQLField,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Any,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's `execute_field` + `complete_value` for a scalar or enum field whose
+        resolver takes only `self`: the resolver is called once (never again to report an
+        error), its value completed, an error handled by graphql-core's `handle_field_error`."""
+        assert resolve.leaf is not None
+        try:
+            value = resolve.function(source)
+            if self.is_awaitable(value):
+                info = self.build_resolve_info(
+                    field_def, to_nodes(field_details_list), parent_type, path
+                )
+                return self.complete_awaitable_value(
+                    field_def.type, field_details_list, info, path, value, position_context
+                )
+            if isinstance(value, Exception):
+                raise value
+            if value is None or value is Undefined:
+                if resolve.nullable:
+                    return None
+                field_name = field_details_list[0].node.name.value
+                msg = f"Cannot return null for non-nullable field {parent_type}.{field_name}."
+                raise TypeError(msg)
+            return self.complete_leaf_value(resolve.leaf, value)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, field_def.type, field_details_list, path)
+            return None
+
 
 def method(
-    field: StrawberryField, schema: strawberry.Schema, graphql_args: dict[str, GraphQLArgument]
+    field: StrawberryField, schema: strawberry.Schema, graphql_field: GraphQLField
 ) -> Resolve | None:
     """The resolver called as strawberry calls it (`self` positional, `info` by its name, the
     arguments converted by strawberry's `convert_argument`), or None when the field needs
@@ -126,14 +207,12 @@ def method(
     takes_self = resolver.self_parameter is not None
     info_parameter = resolver.info_parameter
     if field.arguments:
-        return with_arguments(field, schema, function, takes_self, info_parameter, graphql_args)
+        return with_arguments(
+            field, schema, function, takes_self, info_parameter, graphql_field.args
+        )
     if info_parameter is None:
         if takes_self:
-
-            def resolve_self(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
-                return function(source)
-
-            return resolve_self
+            return SelfMethod(function, graphql_field.type)
 
         def resolve_plain(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
             return function()
@@ -239,7 +318,7 @@ def direct_resolvers(schema: strawberry.Schema) -> int:
             if getattr(current, "_is_default", False) and field.is_basic_field:
                 direct = Attribute(field.python_name, graphql_field.type)
             elif current.__name__ in ("_resolver", "_async_resolver"):
-                direct = method(field, schema, graphql_field.args)
+                direct = method(field, schema, graphql_field)
             else:
                 direct = None
             if direct is not None:

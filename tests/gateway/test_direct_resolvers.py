@@ -18,7 +18,14 @@ from strawberry.types.arguments import convert_argument
 
 from gateway.errors import Forbidden
 from gateway.schema import schema as gateway_schema
-from gateway.schema.direct import BACKREF, Attribute, DirectExecutor, as_given, direct_resolvers
+from gateway.schema.direct import (
+    BACKREF,
+    Attribute,
+    DirectExecutor,
+    SelfMethod,
+    as_given,
+    direct_resolvers,
+)
 from gateway.schema.scalars import SCALARS
 
 
@@ -81,6 +88,9 @@ class Item:
         raise Forbidden("Refusé.")
 
 
+CALLS: list[bool] = []  # Odd.risky's calls: `bad` of each
+
+
 @strawberry.type
 class Odd:
     """Values a field's type does not admit: the executor's shortcut must give way."""
@@ -91,6 +101,26 @@ class Odd:
     when: date
     colour: Colour
     eventually: str
+    bad: strawberry.Private[bool] = False
+
+    @strawberry.field
+    def code(self) -> str:
+        return None if self.bad else "C"  # type: ignore[return-value]
+
+    @strawberry.field
+    def risky(self) -> str | None:
+        CALLS.append(self.bad)
+        if self.bad:
+            raise Forbidden("Non.")
+        return "r"
+
+    @strawberry.field
+    def tone(self) -> Colour:
+        return "green" if self.bad else Colour.RED  # type: ignore[return-value]
+
+    @strawberry.field
+    def soon(self) -> str:
+        return later("s") if not self.bad else later(None)  # type: ignore[return-value, arg-type]
 
 
 def later(value: str) -> asyncio.Future[str]:
@@ -107,7 +137,7 @@ class Root:
         fine = Odd(maybe="m", must="x", number=1, when=date(2026, 11, 24), colour=Colour.BLUE,
                    eventually=later("soon"))  # fmt: skip
         wrong = Odd(maybe=None, must=None, number="abc", when="not a date", colour="green",
-                    eventually=later("late"))  # type: ignore[arg-type]  # fmt: skip
+                    eventually=later("late"), bad=True)  # type: ignore[arg-type]  # fmt: skip
         return [fine, wrong]
 
     @strawberry.field
@@ -201,7 +231,20 @@ async def test_basic_and_resolver_fields_are_direct_guarded_ones_are_not() -> No
 
 @pytest.mark.parametrize(
     "selection",
-    ["maybe", "must", "number", "when", "colour", "eventually", "maybe must number when colour"],
+    [
+        "maybe",
+        "must",
+        "number",
+        "when",
+        "colour",
+        "eventually",
+        "maybe must number when colour",
+        "code",
+        "risky",
+        "tone",
+        "soon",
+        "code risky tone soon maybe",
+    ],
 )
 async def test_values_a_field_does_not_admit_are_reported_as_graphql_core_reports_them(
     selection: str,
@@ -217,12 +260,23 @@ async def test_values_a_field_does_not_admit_are_reported_as_graphql_core_report
         assert direct.errors and direct.errors[0].path[:2] == ["odd", 1]
 
 
+async def test_a_failing_resolver_is_called_once() -> None:
+    CALLS.clear()
+    result = await small_schema(direct=True).execute("{ odd { risky } }")
+    assert CALLS == [False, True]
+    assert result.data == {"odd": [{"risky": "r"}, {"risky": None}]}
+    assert [e.message for e in result.errors or []] == ["Non."]
+
+
 def test_scalar_and_enum_attributes_take_the_executors_shortcut() -> None:
     built = small_schema(direct=True)
     leaves = {name: resolve_of(built, "Odd", name) for name in ("maybe", "when", "colour")}
     assert all(isinstance(r, Attribute) and r.leaf is not None for r in leaves.values())
     assert leaves["maybe"].nullable and not leaves["when"].nullable
     assert resolve_of(built, "Root", "items").__module__ == "gateway.schema.direct"
+    methods = {name: resolve_of(built, "Odd", name) for name in ("code", "risky", "tone")}
+    assert all(isinstance(r, SelfMethod) and r.leaf is not None for r in methods.values())
+    assert methods["risky"].nullable and not methods["code"].nullable
     assert gateway_schema.execution_context_class is DirectExecutor
 
 
