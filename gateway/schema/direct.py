@@ -242,30 +242,34 @@ def with_arguments(
 ) -> Resolve:
     """Strawberry's `get_arguments` with the names and types looked up once: each argument
     given is converted by strawberry's own `convert_argument`, as `convert_arguments` does,
-    except a scalar or an enum (possibly null), which it returns as given (graphql-core has
-    already parsed it; only a relay `GlobalID` is built from its string)."""
+    except a scalar or an enum, and null for an optional argument, which it returns as given
+    (graphql-core has already parsed them; only a relay `GlobalID` is built from its string)."""
     config = schema.config
     registry = schema.schema_converter.scalar_registry
     info_class = config.info_class
     arguments = []
     for argument in field.arguments:
         name = config.name_converter.from_argument(argument)
-        arguments.append(
-            (name, argument.python_name, argument.type, as_given(argument.type, graphql_args[name]))
-        )
+        type_ = argument.type
+        plain = as_given(type_, graphql_args[name])
+        optional = isinstance(type_, StrawberryOptional) and not isinstance(type_, StrawberryMaybe)
+        arguments.append((name, argument.python_name, type_, plain, optional))
     info_name = info_parameter.name if info_parameter is not None else None
 
     def resolve_arguments(source: Any, info: GraphQLResolveInfo[Any], **given: Any) -> Any:
         strawberry_info = info_class(_raw_info=info, _field=field)
-        kwargs = {
-            python_name: given[graphql_name]
-            if plain
-            else convert_argument(
-                given[graphql_name], type_, registry, config, strawberry_info, path=(graphql_name,)
-            )
-            for graphql_name, python_name, type_, plain in arguments
-            if graphql_name in given
-        }
+        kwargs = {}
+        for graphql_name, python_name, type_, plain, optional in arguments:
+            if graphql_name in given:
+                value = given[graphql_name]
+                # null for an optional argument: strawberry's conversion returns it too
+                kwargs[python_name] = (
+                    value
+                    if plain or (value is None and optional)
+                    else convert_argument(
+                        value, type_, registry, config, strawberry_info, path=(graphql_name,)
+                    )
+                )
         if info_name is not None:
             kwargs[info_name] = strawberry_info
         return function(source, **kwargs) if takes_self else function(**kwargs)

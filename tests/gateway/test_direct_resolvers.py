@@ -15,6 +15,7 @@ from graphql import GraphQLObjectType
 from strawberry import relay
 from strawberry.permission import BasePermission
 from strawberry.types.arguments import convert_argument
+from strawberry.types.base import StrawberryOptional
 
 from gateway.errors import Forbidden
 from gateway.schema import schema as gateway_schema
@@ -359,6 +360,8 @@ def test_arguments_passed_as_given_are_those_strawberry_would_not_convert() -> N
         for graphql_field in named.fields.values():
             for argument in graphql_field.extensions[BACKREF].arguments:
                 name = config.name_converter.from_argument(argument)
+                if isinstance(argument.type, StrawberryOptional):  # null passed as null
+                    assert convert_argument(None, argument.type, registry, config) is None
                 if not as_given(argument.type, graphql_field.args[name]):
                     converted += 1
                     continue
