@@ -9,16 +9,19 @@ extensions). A HomePage executes about 80 fields, so this is a measurable share 
 `direct_resolvers` runs once, after the schema is built, and replaces graphql-core's `resolve`
 of two kinds of fields with what strawberry's wrapper would end up calling anyway:
 
-- basic fields: `getattr(source, python_name)` (strawberry's default resolver is `getattr`; the
-  Python name, not the camelCase GraphQL one);
+- basic fields: `Attribute`, `getattr(source, python_name)` (strawberry's default resolver is
+  `getattr`; the Python name, not the camelCase GraphQL one);
 - resolver fields without field extensions or permission classes: the resolver function itself,
-  given `self` (the source), `info` when it asks for it, and its arguments converted by
-  strawberry's own `convert_argument` (enums, input types, IDs), their names looked up once.
+  given `self` (the source), `info` when it asks for it, and its arguments (scalars, enums and
+  nulls as graphql-core parsed them, the others converted by strawberry's `convert_argument`),
+  their names looked up once; `SelfMethod` when it takes only `self`.
 
 Everything else keeps strawberry's resolver: fields with permission classes or field extensions,
 resolvers asking for `root`/`parent`, and any schema with exception handlers, a custom default
-resolver or `resolve` middleware. Serialization (scalars, enums), `is_type_of` and error handling are
-graphql-core's and strawberry's as before: only the call that produces the raw value changes.
+resolver or an extension that may have a `resolve` hook. `DirectExecutor` (the schema's
+executor) then completes `Attribute` and `SelfMethod` fields of scalar and enum types without
+their resolve info. Serialization (scalars, enums), `is_type_of` and error reporting are
+graphql-core's and strawberry's as before: only the way to the raw value changes.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from graphql import (
     Undefined,
 )
 from graphql.execution.executor import to_nodes
+from strawberry.extensions import SchemaExtension
 from strawberry.relay import GlobalID
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -305,7 +309,7 @@ def direct_resolvers(schema: strawberry.Schema) -> int:
     config = schema.config
     if config.default_resolver is not getattr or schema.exception_handlers:
         return 0
-    if any(extension._implements_resolve() for extension in _extension_classes(schema)):
+    if not all(without_resolve_hook(extension) for extension in schema.extensions):
         return 0  # a `resolve` hook must see every field as strawberry hands it over
     replaced = 0
     for named in schema._schema.type_map.values():
@@ -331,5 +335,8 @@ def direct_resolvers(schema: strawberry.Schema) -> int:
     return replaced
 
 
-def _extension_classes(schema: strawberry.Schema) -> list[Any]:
-    return [e if isinstance(e, type) else type(e) for e in schema.extensions]
+def without_resolve_hook(extension: object) -> bool:
+    """Whether a schema extension (class or instance) surely has no `resolve` hook; a factory
+    function cannot tell until it is called: it counts as having one."""
+    cls = extension if isinstance(extension, type) else type(extension)
+    return issubclass(cls, SchemaExtension) and not cls._implements_resolve()

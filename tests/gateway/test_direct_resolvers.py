@@ -13,11 +13,13 @@ import pytest
 import strawberry
 from graphql import GraphQLObjectType
 from strawberry import relay
+from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission
 from strawberry.types.arguments import convert_argument
 from strawberry.types.base import StrawberryOptional
 
 from gateway.errors import Forbidden
+from gateway.schema import TypedErrors as Errors
 from gateway.schema import schema as gateway_schema
 from gateway.schema.direct import (
     BACKREF,
@@ -298,6 +300,20 @@ def test_a_schema_with_a_custom_default_resolver_is_left_alone() -> None:
         query=Root, config=strawberry.schema.config.StrawberryConfig(default_resolver=default)
     )
     assert direct_resolvers(built) == 0
+
+
+class Traced(SchemaExtension):
+    def resolve(self, _next: Any, root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
+        return _next(root, info, *args, **kwargs)
+
+
+@pytest.mark.parametrize("extension", [Traced, Traced(), lambda: Traced(), lambda: Errors()])
+def test_a_schema_whose_extensions_may_hook_resolve_is_left_alone(extension: Any) -> None:
+    """A `resolve` hook (graphql-core middleware) sees each field as strawberry hands it over;
+    a factory cannot be told apart before it is called."""
+    built = strawberry.Schema(query=Root, extensions=[extension])
+    assert direct_resolvers(built) == 0
+    assert direct_resolvers(strawberry.Schema(query=Root, extensions=[Errors])) > 0
 
 
 @pytest.mark.parametrize(
