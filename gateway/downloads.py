@@ -22,6 +22,9 @@ from .settings import Settings
 AUDIENCE = "espace-client-download"
 # The JOSE header PyJWT writes for HS256 (sorted keys, compact), base64url: the same for every link.
 HEADER = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=")
+COMPACT = json.JSONEncoder(
+    separators=(",", ":")
+)  # PyJWT's `json.dumps(…, separators=…)`, built once
 
 
 def _b64(data: bytes) -> bytes:
@@ -56,7 +59,7 @@ class DownloadLinks:
             "iat": issued,
             "exp": issued + self.ttl,
         }
-        signing_input = HEADER + b"." + _b64(json.dumps(claims, separators=(",", ":")).encode())
+        signing_input = HEADER + b"." + _b64(COMPACT.encode(claims).encode())
         mac = self._mac.copy()
         mac.update(signing_input)
         return (signing_input + b"." + _b64(mac.digest())).decode()
