@@ -117,6 +117,12 @@ class DirectExecutor(StrawberryGraphQLCoreExecutionContext):
 
     With resolver middleware (a schema extension's `resolve` hook), neither applies."""
 
+    @property
+    def no_middleware(self) -> bool:
+        """No resolver middleware (strawberry always hands over a manager, mostly empty)."""
+        manager = self.middleware_manager
+        return manager is None or not manager.middlewares
+
     def execute_field(
         self,
         parent_type: GraphQLObjectType,
@@ -127,11 +133,7 @@ class DirectExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         field_def = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
         resolve = field_def.resolve if field_def is not None else None
-        if (
-            isinstance(resolve, Attribute)
-            and resolve.leaf is not None
-            and not self.middleware_manager
-        ):
+        if isinstance(resolve, Attribute) and resolve.leaf is not None and self.no_middleware:
             try:
                 value = getattr(source, resolve.name)
                 if value is None:
@@ -147,7 +149,7 @@ class DirectExecutor(StrawberryGraphQLCoreExecutionContext):
             isinstance(resolve, SelfMethod)
             and field_def is not None
             and resolve.leaf is not None
-            and not self.middleware_manager
+            and self.no_middleware
         ):
             return self.method_leaf(
                 resolve, field_def, parent_type, source, field_details_list, path, position_context

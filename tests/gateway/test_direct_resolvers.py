@@ -7,7 +7,7 @@ import asyncio
 import enum
 from datetime import date
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import strawberry
@@ -393,3 +393,30 @@ def test_a_relay_global_id_argument_is_converted() -> None:
     assert isinstance(found, GraphQLObjectType)
     argument = found.fields["owner"].extensions[BACKREF].arguments[0]
     assert not as_given(argument.type, found.fields["owner"].args["of"])
+
+
+class Counting(DirectExecutor):
+    """The executor, noting the fields it builds a resolve info for."""
+
+    infos: ClassVar[list[str]] = []
+
+    def build_resolve_info(
+        self, field_def: Any, field_nodes: Any, parent_type: Any, path: Any
+    ) -> Any:
+        Counting.infos.append(f"{parent_type.name}.{field_nodes[0].name.value}")
+        return super().build_resolve_info(field_def, field_nodes, parent_type, path)
+
+
+async def test_scalar_fields_are_completed_without_their_resolve_info() -> None:
+    built = strawberry.Schema(
+        query=Root, scalar_overrides=SCALARS, execution_context_class=Counting
+    )
+    direct_resolvers(built)
+    Counting.infos.clear()
+    result = await built.execute("{ items { displayName type colour label later } }")
+    assert result.errors is None
+    assert result.data == (await small_schema(direct=False).execute(
+        "{ items { displayName type colour label later } }"
+    )).data  # fmt: skip
+    # attributes and the self-only `label`: no info; the root list and `later` (asks for info)
+    assert Counting.infos == ["Root.items", "Item.later", "Item.later"]
