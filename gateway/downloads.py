@@ -22,9 +22,8 @@ from .settings import Settings
 AUDIENCE = "espace-client-download"
 # The JOSE header PyJWT writes for HS256 (sorted keys, compact), base64url: the same for every link.
 HEADER = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=")
-COMPACT = json.JSONEncoder(
-    separators=(",", ":")
-)  # PyJWT's `json.dumps(…, separators=…)`, built once
+# PyJWT's `json.dumps(claims, separators=(",", ":"))`, with its encoder built once, not per link
+COMPACT = json.JSONEncoder(separators=(",", ":"))
 
 
 def _b64(data: bytes) -> bytes:
