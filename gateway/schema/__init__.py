@@ -9,11 +9,7 @@ import strawberry
 import structlog
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import SchemaExtension
 
 from ..errors import GatewayError
 from ..limits import Limits, limits_rule, parse_limits
@@ -24,6 +20,7 @@ from .client_errors import client_code, client_error, reshaped
 from .contract_acts import ContractActsMutation
 from .dashboards import DashboardsQuery
 from .demandes import DemandesMutation, DemandesQuery
+from .direct import DirectExecutor, direct_resolvers
 from .documents import DocumentsMutation
 from .mutation import Mutation
 from .query import Query
@@ -31,6 +28,7 @@ from .roots import compose
 from .scalars import SCALARS
 from .stale import StaleAnswers
 from .types import Affiliate, Company, Contract, Demande, Document, Dossier, Individual, Reglement
+from .validation import validation
 
 log = structlog.get_logger("gateway.errors")
 
@@ -100,31 +98,29 @@ def build_schema(
     limits = limits or Limits()
     rules = [limits_rule(limits), *([] if introspection else [NoSchemaIntrospectionCustomRule])]
 
-    class Rules(AddValidationRules):  # built once, so the validation cache keeps working
-        def __init__(self) -> None:
-            super().__init__(rules)
-
     class Errors(TypedErrors):
         hide_suggestions = not suggestions
 
     class Gate(AnonymousGate):
         allow_introspection = introspection
 
-    return GatewaySchema(
+    built = GatewaySchema(
         query=QUERY,
         mutation=MUTATION,
         types=[Individual, Company, Contract, Dossier, Reglement, Demande, Document, Affiliate],
         scalar_overrides=SCALARS,  # Date, DateTime, Decimal with @specifiedBy (scalars.py)
+        execution_context_class=DirectExecutor,  # scalar attributes answered at once (direct.py)
         extensions=[
             ObservedOperation,  # outermost: its span covers parsing, validation and execution
             Errors,
             StaleAnswers,
             parse_limits(limits),
             Gate,
-            ValidationCache,
-            Rules,
+            validation(rules),  # graphql-core's rules and ours, cached per document (validation.py)
         ],
     )
+    direct_resolvers(built)  # plain fields read their attribute in one call (direct.py)
+    return built
 
 
 schema = build_schema()

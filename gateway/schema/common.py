@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, overload
 
 import strawberry
 
@@ -66,15 +66,28 @@ def period(value: v.Period | None) -> PeriodType | None:
 class PageInfo:
     has_next_page: bool = strawberry.field(description="More items follow this page.")
     has_previous_page: bool = strawberry.field(description="Items precede this page.")
-    start_cursor: str | None = strawberry.field(description="Cursor of the first item of the page.")
-    end_cursor: str | None = strawberry.field(
-        description="Cursor of the last item; pass it as `after`."
-    )
+    # (offset, total) of the page's first and last items: cursors signed only when asked for
+    first: strawberry.Private[tuple[int, int] | None]
+    last: strawberry.Private[tuple[int, int] | None]
+
+    @strawberry.field(description="Cursor of the first item of the page.")
+    def start_cursor(self) -> str | None:
+        return cursor(*self.first) if self.first else None
+
+    @strawberry.field(description="Cursor of the last item; pass it as `after`.")
+    def end_cursor(self) -> str | None:
+        return cursor(*self.last) if self.last else None
+
+
+def edge_cursor(self: Edge[Any]) -> str:
+    return cursor(*self.at)
 
 
 @strawberry.type(description="An item of a page with its cursor.")
 class Edge(Generic[N]):
-    cursor: str = strawberry.field(description="Opaque position of the item.")
+    # (offset, total): the cursor is signed only when asked for (most pages never ask)
+    at: strawberry.Private[tuple[int, int]]
+    cursor: str = strawberry.field(resolver=edge_cursor, description="Opaque position of the item.")
     node: N = strawberry.field(description="The item.")
 
 
@@ -95,16 +108,14 @@ def window(first: int, after: str | None) -> tuple[int, int]:
 def connection(
     items: Sequence[R], total: int, offset: int, wrap: Callable[[R], N]
 ) -> Connection[N]:
-    edges = [
-        Edge(cursor=cursor(offset + i, total), node=wrap(item)) for i, item in enumerate(items)
-    ]
+    edges = [Edge(at=(offset + i, total), node=wrap(item)) for i, item in enumerate(items)]
     return Connection(
         edges=edges,
         page_info=PageInfo(
             has_next_page=offset + len(items) < total,
             has_previous_page=offset > 0,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            first=edges[0].at if edges else None,
+            last=edges[-1].at if edges else None,
         ),
         total_count=total,
     )

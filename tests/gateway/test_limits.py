@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from graphql import OperationDefinitionNode, parse
-from strawberry.extensions.validation_cache import DEFAULT_MAXSIZE, _get_validate_cache
 
 from gateway.limits import Limits, Measurer, violations
 from gateway.schema import schema
+from gateway.schema.validation import validated
 from mocks import MockSystem
 from tests.gateway import hostile
 from tests.gateway.support import OPERATIONS, PRODUCTION, Gateway, codes, serve
@@ -165,8 +165,9 @@ async def test_limits_are_settings(mocks: dict[str, MockSystem]) -> None:
 
 
 async def test_validation_stays_cached_with_the_limits(gateway: Gateway) -> None:
-    """strawberry #4635: rules built per request would defeat the validation cache."""
-    cache = _get_validate_cache(DEFAULT_MAXSIZE)
+    """strawberry #4635: rules built per request would defeat the validation cache (ours:
+    gateway/schema/validation.py, keyed by the parsed document's identity)."""
+    cache = validated
     await gateway.run("Profile", as_="C0001002")
     before = cache.cache_info()
     await gateway.run("Profile", as_="C0001002")
