@@ -15,6 +15,7 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
+from functools import partial
 from typing import Any, TypeVar
 
 import orjson
@@ -74,6 +75,14 @@ class Plans:
         self.pages.pop(page, None)
 
 
+async def contracts_by_number(
+    backends: Backends, numbers: Sequence[str]
+) -> list[ContractDetail | None]:
+    """The batch read of contract details, in the order asked."""
+    found = await backends.policy_admin.contracts(numbers)
+    return [found.get(n) for n in numbers]
+
+
 def _retrieve(future: asyncio.Future[Any]) -> None:
     """A load started ahead may end unused: its failure is not an unhandled one."""
     if not future.cancelled():
@@ -90,8 +99,10 @@ class Loaders:
         self._ahead: dict[Key, Step] = {}  # loads started ahead, not asked for yet
         self._ahead_used = 0
         self._memo: dict[Key, asyncio.Future[Any]] = {}
+        # a function of the back-ends, not a method: a loader holding its owner would make every
+        # request's data a reference cycle, left for the garbage collector to find
         self._contracts: DataLoader[str, ContractDetail | None] = DataLoader(
-            load_fn=self._load_contracts
+            load_fn=partial(contracts_by_number, backends)
         )
 
     def expect(self, operation: str | None, variables: dict[str, Any] | None) -> None:
@@ -139,10 +150,6 @@ class Loaders:
             self.plans.forget(self._plan)
         else:
             self.plans.put(self._plan, self._steps)
-
-    async def _load_contracts(self, numbers: Sequence[str]) -> list[ContractDetail | None]:
-        found = await self.backends.policy_admin.contracts(numbers)
-        return [found.get(n) for n in numbers]
 
     # ---- policy admin ------------------------------------------------------------------------
     async def person_contracts(self, person: str) -> tuple[ContractSummary, ...]:
