@@ -307,7 +307,17 @@ class Traced(SchemaExtension):
         return _next(root, info, *args, **kwargs)
 
 
-@pytest.mark.parametrize("extension", [Traced, Traced(), lambda: Traced(), lambda: Errors()])
+@pytest.mark.parametrize(
+    "extension",
+    [
+        Traced,
+        pytest.param(  # an instance: deprecated by strawberry, still accepted
+            Traced(), marks=pytest.mark.filterwarnings("ignore::DeprecationWarning")
+        ),
+        lambda: Traced(),
+        lambda: Errors(),
+    ],
+)
 def test_a_schema_whose_extensions_may_hook_resolve_is_left_alone(extension: Any) -> None:
     """A `resolve` hook (graphql-core middleware) sees each field as strawberry hands it over;
     a factory cannot be told apart before it is called."""
