@@ -8,8 +8,6 @@ registration…: gateway/schema/anonymous.py), which carry their own permission 
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -52,8 +50,6 @@ from .settings import Settings
 from .store import build_store
 from .telemetry import setup_tracing
 from .uploads import UploadGuard, is_multipart, only_uploads
-
-QUERY = re.compile(r"\s*(?:#[^\n]*\n\s*)*(?:query\b|\{)")  # a query, not a mutation
 
 
 class GraphQLApp(ObservedGraphQL):
@@ -109,20 +105,14 @@ class GraphQLApp(ObservedGraphQL):
                     )
                 ],
             )
-        if query and QUERY.match(query):  # its loads may be planned (resolvers/loaders.py)
-            page = request_data.operation_name or hashlib.sha256(query.encode()).hexdigest()
-            context.loaders.expect(page, request_data.variables)
-        try:
-            result = await super().execute_single(
-                request=request,
-                request_adapter=request_adapter,
-                sub_response=sub_response,
-                context=context,
-                root_value=root_value,
-                request_data=replace(request_data, query=query),
-            )
-        finally:
-            context.loaders.settle()
+        result = await super().execute_single(
+            request=request,
+            request_adapter=request_adapter,
+            sub_response=sub_response,
+            context=context,
+            root_value=root_value,
+            request_data=replace(request_data, query=query),
+        )
         if register and query and result.data is not None:  # it ran: worth keeping
             await self.trusted.register(register, query, store)
         return result

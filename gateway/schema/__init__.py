@@ -23,6 +23,7 @@ from .demandes import DemandesMutation, DemandesQuery
 from .direct import DirectExecutor, direct_resolvers
 from .documents import DocumentsMutation
 from .mutation import Mutation
+from .planned import PlannedLoads
 from .query import Query
 from .roots import compose
 from .scalars import SCALARS
@@ -114,6 +115,7 @@ def build_schema(
             ObservedOperation,  # outermost: its span covers parsing, validation and execution
             Errors,
             StaleAnswers,
+            PlannedLoads,  # queries start the loads they made last time at once (planned.py)
             parse_limits(limits),
             Gate,
             validation(rules),  # graphql-core's rules and ours, cached per document (validation.py)

@@ -111,3 +111,32 @@ async def test_the_setting_turns_plans_off(mocks: dict[str, MockSystem]) -> None
             body, _, calls = await timed_home(gateway, PERSONAS["paul"])
             assert "errors" not in body and calls == 6
         assert loads_ahead("used") == used
+
+
+async def test_the_operation_is_told_by_the_parser_not_by_the_text(uncached: Gateway) -> None:
+    """A document that opens with a fragment is a query all the same; in a document holding a
+    query and a mutation, the mutation run is not planned."""
+    fragment_first = (
+        "fragment Numbers on Person { contracts { number } demandes { totalCount } }\n"
+        "query Mine { viewer { ...Numbers } }"
+    )
+    used = loads_ahead("used")
+    for _ in range(2):
+        assert "errors" not in await uncached.run(fragment_first, as_=PERSONAS["paul"])
+    assert loads_ahead("used") - used == 2
+    both = (
+        "query Mine { viewer { contracts { number } } }\n"
+        "mutation Prefs($input: PreferencesInput!) { updatePreferences(input: $input) "
+        "{ person { contracts { number } } userErrors { code } } }"
+    )
+    consents = {"groupOffers": True, "targetedCommunication": False, "satisfactionSurveys": True}
+    variables = {"input": {"paperless": True, "consents": consents}}
+    used, wasted = loads_ahead("used"), loads_ahead("wasted")
+    for _ in range(2):
+        response = await uncached.http.post(
+            "/graphql",
+            json={"query": both, "variables": variables, "operationName": "Prefs"},
+            headers={"Authorization": f"Bearer {uncached.token(PERSONAS['paul'])}"},
+        )
+        assert response.json()["data"]["updatePreferences"]["person"]["contracts"]
+    assert (loads_ahead("used"), loads_ahead("wasted")) == (used, wasted)
