@@ -86,15 +86,10 @@ class RateLimits:
         """Count one hit against `limit` for `identifiers`; raise `TooManyRequests` beyond it."""
         item = rule(limit)
         try:
-            if self.timeout_s is None:  # in memory: no I/O to bound
+            async with asyncio.timeout(self.timeout_s):  # None in memory: nothing to bound
                 if await self.limiter.hit(item, *identifiers):
                     return
                 stats = await self.limiter.get_window_stats(item, *identifiers)
-            else:
-                async with asyncio.timeout(self.timeout_s):
-                    if await self.limiter.hit(item, *identifiers):
-                        return
-                    stats = await self.limiter.get_window_stats(item, *identifiers)
         except Exception:
             log.warning("rate_limit_store_failed", limit=limit, fail_open=fail_open)
             if fail_open:
