@@ -298,21 +298,17 @@ class Client:
         request = "".join(lines).encode("latin-1") + b"\r\n" + body
         async with self.slots:
             connection, reused = await self._checkout()
-            try:
-                reply, keep_alive = await connection.exchange(request)
-            except ConnectionFailed:
-                connection.close()
-                if not (reused and not connection.answered and method in IDEMPOTENT):
-                    raise
-                connection, _ = await self._connect()  # closed by the server while idle: once more
+            while True:
                 try:
                     reply, keep_alive = await connection.exchange(request)
-                except BaseException:
+                    break
+                except BaseException as error:  # failed or cancelled: its state is unknown
                     connection.close()
-                    raise
-            except BaseException:  # cancelled (a timeout): the connection's state is unknown
-                connection.close()
-                raise
+                    stale = reused and not connection.answered and method in IDEMPOTENT
+                    if not (stale and isinstance(error, ConnectionFailed)):
+                        raise
+                # closed by the server while idle: once more, on a new connection
+                connection, reused = await self._connect()
             if keep_alive and connection.usable:
                 connection.idle_since = time.monotonic()
                 self.idle.append(connection)
