@@ -65,12 +65,10 @@ def continue_trace(carrier: Mapping[str, str], name: str, **options: Any) -> Ite
     """The server span of a request, child of the client's `traceparent` in `carrier`. Without an
     SDK, only the client's context is made current (when it sent one), for the back-ends."""
     if _provider is not None:
-        with tracer.start_as_current_span(
-            name, context=propagate.extract(carrier), **options
-        ) as found:
+        with span(name, context=propagate.extract(carrier), **options) as found:
             yield found
         return
-    if "traceparent" not in carrier:
+    if propagate.get_global_textmap().fields.isdisjoint(carrier):  # no traceparent, no baggage
         yield trace.INVALID_SPAN
         return
     token = otel_context.attach(propagate.extract(carrier))
@@ -163,9 +161,8 @@ def route_template(backend: str, method: str, path: str, headers: Mapping[str, s
     return _route(backend, method, path)
 
 
-@lru_cache(
-    maxsize=4096
-)  # a page's paths recur (one client's, one contract's): no regex scan each time
+# a page's paths recur (one client's, one contract's): no regex scan each time
+@lru_cache(maxsize=4096)
 def _route(backend: str, method: str, path: str) -> str:
     if path == "/":
         return f"{method} /"

@@ -244,12 +244,15 @@ class Recorder:
     def __init__(self, app: MockSystem) -> None:
         self.app = app
         self.traceparents: list[str | None] = []
+        self.baggages: list[str | None] = []
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             headers = dict(scope["headers"])
             found = headers.get(b"traceparent")
             self.traceparents.append(found.decode() if found else None)
+            baggage = headers.get(b"baggage")
+            self.baggages.append(baggage.decode() if baggage else None)
         await self.app(scope, receive, send)
 
 
@@ -337,9 +340,18 @@ async def test_without_an_sdk_no_span_is_made_and_the_clients_traceparent_reache
                 "/graphql", json={"query": operation("HomePage")}, headers=headers
             )
             assert "errors" not in response.json()
+        await client.post(  # baggage alone is passed on too, as the propagator always did
+            "/graphql",
+            json={"query": operation("HomePage")},
+            headers={
+                "Authorization": f"Bearer {gateway.token(PERSONAS['chris'])}",
+                "baggage": "tenant=espace",
+            },
+        )
     sent = [t for r in recorders.values() for t in r.traceparents]
     assert started == []
-    assert sorted(sent, key=str) == [f"00-{trace_id}-{parent_id}-01"] * 6 + [None] * 6
+    assert sorted(sent, key=str) == [f"00-{trace_id}-{parent_id}-01"] * 6 + [None] * 12
+    assert [b for r in recorders.values() for b in r.baggages].count("tenant=espace") == 6
 
 
 # ---- request ids --------------------------------------------------------------------------------
