@@ -31,7 +31,7 @@ import httpx
 from mocks.processes import free_port, mock_servers, process
 
 ROOT = Path(__file__).resolve().parents[1]
-OPERATIONS = ROOT / "tests" / "operations"
+OPERATIONS = ROOT / "contracts" / "operations"
 ANCHOR = "2026-11-24"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 

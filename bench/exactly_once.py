@@ -33,14 +33,14 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from gateway.auth import TokenVerifier
+from gateway.identity.tokens import TokenVerifier
 from gateway.resolvers.idempotency import external_reference
 from gateway.settings import Settings
 from mocks.processes import free_port, mock_servers, process
 
 ROOT = Path(__file__).resolve().parents[1]
-CREATE = (ROOT / "tests/operations/demarches/CreateDemande.graphql").read_text("utf-8")
-GENERATE = (ROOT / "tests/operations/demarches/GenerateCertificate.graphql").read_text("utf-8")
+CREATE = (ROOT / "contracts/operations/demarches/CreateDemande.graphql").read_text("utf-8")
+GENERATE = (ROOT / "contracts/operations/demarches/GenerateCertificate.graphql").read_text("utf-8")
 CLIENTS = ["C0001001", "C0001002", "C0001003", "C0001004", "C0001006"]
 POST_DEMANDE = "POST /crm/api/clients/{clientId}/demandes"
 GENERER = "POST /editique/ws GenererAttestation"
@@ -281,7 +281,7 @@ async def conflicts(url: str, route: str, since: int) -> int:
 
 @contextmanager
 def redis_server() -> Iterator[str]:
-    from tests.redis_support import redis_server as start
+    from tests.support.redis import redis_server as start
 
     with tempfile.TemporaryDirectory() as directory, start(Path(directory)) as url:
         yield url

@@ -21,7 +21,7 @@ import aiohttp
 import httpx
 import uvloop
 
-from gateway.adapters.http1 import Client
+from gateway.adapters.transport.http1 import Client
 from mocks.processes import free_port, process
 
 PATH = "/crm/api/clients/C0001003"
@@ -66,7 +66,7 @@ class Aiohttp:
 
 
 class Http1:
-    """The gateway's own client (gateway/adapters/http1.py): asyncio protocols and httptools."""
+    """The gateway's own client (gateway/adapters/transport/http1.py): asyncio protocols and httptools."""
 
     name = "gateway http1"
 

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .settings import Settings
+from gateway.settings import Settings
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -24,7 +24,7 @@ def demo_calendar(settings: Settings) -> Settings:
     GATEWAY_TODAY says otherwise): the demo shows the same data whenever it runs."""
     urls = (settings.policy_admin_url, settings.claims_url, settings.editique_url, settings.crm_url)
     if settings.today is None and not any(urls):
-        from .adapters.in_process import fixtures_anchor
+        from gateway.adapters.in_process import fixtures_anchor
 
         return settings.model_copy(update={"today": fixtures_anchor()})
     return settings
@@ -32,7 +32,7 @@ def demo_calendar(settings: Settings) -> Settings:
 
 def app_factory() -> Starlette:
     """The served app, built in each worker from the environment (and the demo calendar)."""
-    from .app import create_app
+    from gateway.app import create_app
 
     return create_app(demo_calendar(Settings()))
 
@@ -66,7 +66,7 @@ def main() -> None:
     if args.command == "serve":
         import uvicorn
 
-        from .adapters import in_process
+        from gateway.adapters import in_process
 
         if args.no_access_log:  # read by every worker's settings
             os.environ["GATEWAY_ACCESS_LOG"] = "false"
@@ -79,7 +79,7 @@ def main() -> None:
             print(f"business calendar pinned to {settings.today}")
         if args.workers is not None and args.workers < 1:
             parser.error("--workers must be at least 1")
-        from .metrics import prepare_multiprocess_directory
+        from gateway.observability.metrics import prepare_multiprocess_directory
 
         prepare_multiprocess_directory()  # one scrape sees every worker, none of a previous run
         uvicorn.run(
@@ -91,16 +91,16 @@ def main() -> None:
             log_level="info",
             log_config=None,  # create_app routed uvicorn's loggers to the gateway's handler
             access_log=False,  # the gateway's own `request` line is the access log (logs.py)
-            http="gateway.http_limits:SettingsProtocol",  # header size and timeout (each worker)
+            http="gateway.edge.middleware.body_limits:SettingsProtocol",  # header size and timeout (each worker)
             timeout_keep_alive=settings.keep_alive_s,
             timeout_graceful_shutdown=settings.shutdown_grace_s,
         )
     elif args.command == "token":
-        from .auth import TokenVerifier
+        from gateway.identity.tokens import TokenVerifier
 
         print(TokenVerifier(Settings()).issue(args.client_id, args.role, args.ttl))
     else:
-        from .schema import schema
+        from gateway.engine.schema import schema
 
         Path(args.path).write_text(schema.as_str() + "\n", encoding="utf-8")
         print(f"wrote {args.path}")

@@ -3,7 +3,7 @@
 The lifespan is the composition root: it builds the `Services` (settings, back-end clients, token
 verifier, link signer, clock, audit) once; every request gets a fresh `Context` with its own
 loaders. A request without a session reaches only the account's entry points (login,
-registration…: gateway/schema/anonymous.py), which carry their own permission too.
+registration…: gateway/engine/extensions/anonymous_gate.py), which carry their own permission too.
 """
 
 from __future__ import annotations
@@ -23,33 +23,34 @@ from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.types import ExecutionResult as StrawberryResult
 
-from . import throttling, web
-from .adapters import Backends
-from .adapters.resilience import start_deadline
-from .admission import Admission
-from .auth import TokenVerifier
-from .clock import Clock
-from .context import Audit, Context, Services
-from .downloads import DownloadLinks
-from .errors import GatewayError, NotFound
-from .gc_tuning import tune_gc
-from .hardening import begin_budget
-from .http_limits import HttpLimits
-from .keys import SigningKey
-from .limits import Limits
-from .logs import configure as configure_logging
-from .metrics import exposition, worker_started, worker_stopped
-from .observability import Observability, ObservedGraphQL
-from .persisted import TrustedDocuments
-from .probes import livez, readyz
-from .ratelimit import RateLimits, TooManyRequests
-from .resolvers.loaders import Loaders, Plans
-from .schema import build_schema
-from .sessions import Sessions
-from .settings import Settings
-from .store import build_store
-from .telemetry import setup_tracing
-from .uploads import UploadGuard, is_multipart, only_uploads
+from gateway.adapters import Backends
+from gateway.adapters.transport.resilience import start_deadline
+from gateway.context import Audit, Context, Services
+from gateway.edge import graphiql as web
+from gateway.edge import rate_limits as throttling
+from gateway.edge.middleware.admission import Admission
+from gateway.edge.middleware.body_limits import HttpLimits
+from gateway.edge.middleware.observe import Observability, ObservedGraphQL
+from gateway.edge.middleware.uploads import UploadGuard, is_multipart, only_uploads
+from gateway.edge.probes import livez, readyz
+from gateway.edge.request_scope import begin_budget
+from gateway.engine.fastpath.gc_tuning import tune_gc
+from gateway.engine.operation_limits import Limits
+from gateway.engine.persisted import TrustedDocuments
+from gateway.engine.schema import build_schema
+from gateway.errors import GatewayError, NotFound
+from gateway.identity.download_links import DownloadLinks
+from gateway.identity.sessions import Sessions
+from gateway.identity.signing_key import SigningKey
+from gateway.identity.tokens import TokenVerifier
+from gateway.loading.loaders import Loaders, Plans
+from gateway.observability.logs import configure as configure_logging
+from gateway.observability.metrics import exposition, worker_started, worker_stopped
+from gateway.observability.tracing import setup_tracing
+from gateway.platform.clock import Clock
+from gateway.platform.rate_limiter import RateLimits, TooManyRequests
+from gateway.platform.store import build_store
+from gateway.settings import Settings
 
 
 class GraphQLApp(ObservedGraphQL):

@@ -11,16 +11,16 @@ from typing import Any
 import structlog
 from starlette.requests import Request
 
-from .adapters import Backends
-from .auth import Principal, TokenVerifier
-from .clock import Clock
-from .downloads import DownloadLinks
-from .errors import GatewayError, Unauthenticated
-from .ratelimit import RateLimits
-from .resolvers.loaders import Loaders, Plans
-from .sessions import Sessions
-from .settings import Settings
-from .store import Store
+from gateway.adapters import Backends
+from gateway.errors import GatewayError, Unauthenticated
+from gateway.identity.download_links import DownloadLinks
+from gateway.identity.sessions import Sessions
+from gateway.identity.tokens import Principal, TokenVerifier
+from gateway.loading.loaders import Loaders, Plans
+from gateway.platform.clock import Clock
+from gateway.platform.rate_limiter import RateLimits
+from gateway.platform.store import Store
+from gateway.settings import Settings
 
 log = structlog.get_logger("gateway.audit")
 

@@ -118,7 +118,7 @@ class Settings(BaseSettings):
                 )
         return value
 
-    # operation limits (gateway/limits.py), checked before anything runs
+    # operation limits (gateway/engine/operation_limits.py), checked before anything runs
     max_tokens: int = 1_000
     max_comments: int = 200
     max_query_length: int = 100_000
@@ -130,19 +130,19 @@ class Settings(BaseSettings):
     max_cost: int = 5_000
     max_page_size: int = 50
 
-    # HTTP limits (gateway/http_limits.py)
+    # HTTP limits (gateway/edge/middleware/body_limits.py)
     max_body_bytes: int = 1_000_000
     max_json_depth: int = 16
     max_header_bytes: int = 16_384
     header_timeout_s: float = 10.0
     keep_alive_s: int = 5
 
-    # trusted documents and APQ (gateway/persisted.py)
+    # trusted documents and APQ (gateway/engine/persisted.py)
     persisted_only: bool = False
     apq_ttl_s: float = 7 * 86_400
     apq_max_length: int = 20_000
 
-    # rate limits of /graphql (gateway/throttling.py), in the `limits` notation
+    # rate limits of /graphql (gateway/edge/rate_limits.py), in the `limits` notation
     rate_limit_client: str = "300/minute"
     rate_limit_ip: str = "1200/minute"
     rate_limit_anonymous: str = "60/minute"

@@ -3,7 +3,7 @@
     python scripts/vendor_graphiql.py           # (re)write the files and manifest.json
     python scripts/vendor_graphiql.py --check   # fetch again, compare with what is committed
 
-The gateway serves these files itself (`gateway/web.py`), so the playground works with no CDN and
+The gateway serves these files itself (`gateway/edge/graphiql.py`), so the playground works with no CDN and
 no internet. Each package is fetched with `npm pack NAME@VERSION` (npm checks the tarball against
 the registry's integrity); the manifest records every tarball's integrity and every file's sha256.
 To upgrade: change PACKAGES (keep React's UMD builds: GraphiQL 3 is a UMD bundle), run, commit.

@@ -7,10 +7,10 @@ import httpx
 import pytest
 
 from mocks import MockSystem, build_mock
-from tests.contract import validating_client
+from tests.support.contract import validating_client
 
 if TYPE_CHECKING:
-    from tests.gateway.support import Gateway
+    from tests.support.gateway import Gateway
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ async def gateway(mocks: dict[str, MockSystem]) -> AsyncIterator[Gateway]:
     """The gateway in process, against fresh in-process mocks, business calendar pinned."""
     from gateway.app import create_app
     from gateway.settings import Settings
-    from tests.gateway.support import TODAY, Gateway
+    from tests.support.gateway import TODAY, Gateway
 
     settings = Settings(today=TODAY)
     app = create_app(settings, mocks=mocks)
@@ -88,7 +88,7 @@ async def gateway(mocks: dict[str, MockSystem]) -> AsyncIterator[Gateway]:
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real redis-server for the module's tests (skipped where none is installed)."""
-    from tests.redis_support import REDIS_MISSING, redis_server
+    from tests.support.redis import REDIS_MISSING, redis_server
 
     if REDIS_MISSING:
         pytest.skip("redis-server is not installed")

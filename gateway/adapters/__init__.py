@@ -7,17 +7,17 @@ from typing import Any
 
 import httpx
 
-from ..settings import Settings
-from ..telemetry import HealthWindow
-from .breaker import BreakerPolicy
-from .cache import ResponseCache
-from .claims import Claims
-from .crm import Crm
-from .editique import Editique
-from .in_process import build_mocks
-from .policy_admin import PolicyAdmin
-from .resilience import Breakers, Guard, RetryPolicy
-from .transport import Transport
+from gateway.adapters.claims import Claims
+from gateway.adapters.crm.client import Crm
+from gateway.adapters.editique import Editique
+from gateway.adapters.in_process import build_mocks
+from gateway.adapters.policy_admin import PolicyAdmin
+from gateway.adapters.transport.breaker import BreakerPolicy
+from gateway.adapters.transport.cache import ResponseCache
+from gateway.adapters.transport.resilience import Breakers, Guard, RetryPolicy
+from gateway.adapters.transport.transport import Transport
+from gateway.observability.tracing import HealthWindow
+from gateway.settings import Settings
 
 
 @dataclass

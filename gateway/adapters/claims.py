@@ -14,8 +14,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ..domain.records import BaseBenefit, DeductionLine, Dossier, Page, Reglement
-from ..domain.values import (
+from gateway.adapters.identifiers import segment, valid
+from gateway.adapters.transport.transport import Answer, Transport, json_answer
+from gateway.domain.records import BaseBenefit, DeductionLine, Dossier, Page, Reglement
+from gateway.domain.values import (
     CareRecipient,
     DossierStatus,
     Guarantee,
@@ -25,9 +27,7 @@ from ..domain.values import (
     Period,
     RecipientKind,
 )
-from ..errors import RateLimited
-from .identifiers import segment, valid
-from .transport import Answer, Transport, json_answer
+from gateway.errors import RateLimited
 
 BACKEND = "claims"
 MAX_PAGE = 50

@@ -17,11 +17,11 @@ from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree
 
-from ..domain.records import Document
-from ..domain.values import DocumentCategory, DocumentType
-from ..errors import BackendRejected, BackendUnavailable, NotFound
-from .identifiers import valid
-from .transport import Transport
+from gateway.adapters.identifiers import valid
+from gateway.adapters.transport.transport import Transport
+from gateway.domain.records import Document
+from gateway.domain.values import DocumentCategory, DocumentType
+from gateway.errors import BackendRejected, BackendUnavailable, NotFound
 
 BACKEND = "editique"
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"

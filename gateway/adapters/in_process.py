@@ -12,7 +12,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from gateway.settings import Settings
 
 VARIABLES = {
     "policy-admin": "POLICY_ADMIN_URL",

@@ -13,7 +13,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ..domain.records import (
+from gateway.adapters.identifiers import segment, valid
+from gateway.adapters.transport.transport import Answer, Transport, json_answer
+from gateway.domain.records import (
     Affiliate,
     BankAccount,
     ContractDetail,
@@ -23,7 +25,7 @@ from ..domain.records import (
     Premium,
     Savings,
 )
-from ..domain.values import (
+from gateway.domain.values import (
     AffiliateStatus,
     ContractRole,
     ContractStatus,
@@ -33,9 +35,7 @@ from ..domain.values import (
     ProductFamily,
     Relationship,
 )
-from ..errors import BackendUnavailable
-from .identifiers import segment, valid
-from .transport import Answer, Transport, json_answer
+from gateway.errors import BackendUnavailable
 
 BACKEND = "policy-admin"
 BATCH = 50

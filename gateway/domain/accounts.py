@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from .values import Labelled
+from gateway.domain.values import Labelled
 
 PASSWORD_MIN, PASSWORD_MAX = 12, 64
 

@@ -12,8 +12,8 @@ from decimal import Decimal
 from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
 
-from .accounts import AccountStatus
-from .values import (
+from gateway.domain.accounts import AccountStatus
+from gateway.domain.values import (
     AffiliateStatus,
     CareRecipient,
     Civility,

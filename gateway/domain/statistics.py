@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from .records import DemandeType
-from .values import DemandeStatus
+from gateway.domain.records import DemandeType
+from gateway.domain.values import DemandeStatus
 
 MAX_SPAN_DAYS = 366  # the CRM refuses a longer span (`jusqua - depuis` over 366 days)
 

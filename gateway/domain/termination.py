@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from .records import ContractSummary
-from .values import (
+from gateway.domain.records import ContractSummary
+from gateway.domain.values import (
     ContractRole,
     ContractStatus,
     Labelled,

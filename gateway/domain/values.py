@@ -14,7 +14,7 @@ from functools import cache
 
 from babel.numbers import format_currency
 
-from .labels import LABELS
+from gateway.domain.labels import LABELS
 
 CENT = Decimal("0.01")
 

@@ -16,10 +16,10 @@ import asyncio
 from dataclasses import dataclass
 from datetime import date
 
-from ..context import Context
-from ..domain.records import ContractSummary, Customer, Dossier, Reglement
-from ..domain.values import ContractRole, NumberKind, ProductFamily, years_before
-from ..errors import NotFound
+from gateway.context import Context
+from gateway.domain.records import ContractSummary, Customer, Dossier, Reglement
+from gateway.domain.values import ContractRole, NumberKind, ProductFamily, years_before
+from gateway.errors import NotFound
 
 BENEFIT_WINDOW_YEARS = 3
 DEMANDE_WINDOW_MONTHS = 6

@@ -18,17 +18,16 @@ from datetime import date
 import structlog
 from stdnum.fr import siret as siret_number
 
-from ..adapters.crm_accounts import CrmAccounts, Refusal
-from ..context import Context
-from ..domain.accounts import (
+from gateway.adapters.crm.accounts import CrmAccounts, Refusal
+from gateway.context import Context
+from gateway.domain.accounts import (
     CompanyIdentity,
     IndividualIdentity,
     broken_password_rules,
 )
-from ..domain.records import Customer
-from ..errors import Forbidden, NotFound
-from ..sessions import IssuedSession
-from .brute_force import (
+from gateway.domain.records import Customer
+from gateway.errors import Forbidden, NotFound
+from gateway.identity.brute_force import (
     LOGIN_PER_ID,
     REGISTER_PER_EMAIL,
     REGISTER_PER_IP,
@@ -40,7 +39,8 @@ from .brute_force import (
     hashed,
     remember_outcome,
 )
-from .mutations import Problem, normalised_email
+from gateway.identity.sessions import IssuedSession
+from gateway.resolvers.mutations import Problem, normalised_email
 
 log = structlog.get_logger("gateway.accounts")
 

@@ -7,11 +7,11 @@ import re
 import time
 from typing import Any
 
-from ..adapters import crm_demandes
-from ..context import Context
-from ..domain.records import Attachment
-from .demandes import ATTACHMENT_LIFE_S, attachment_key, customer_of, own_scope
-from .problems import Problem, Refused
+from gateway.adapters.crm import demandes as crm_demandes
+from gateway.context import Context
+from gateway.domain.records import Attachment
+from gateway.resolvers.demandes import ATTACHMENT_LIFE_S, attachment_key, customer_of, own_scope
+from gateway.resolvers.problems import Problem, Refused
 
 MAX_BYTES = 10 * 1024 * 1024
 SIGNATURES = {

@@ -12,28 +12,28 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from ..adapters.editique import (
+from gateway.adapters.editique import (
     AttestationImpossible,
     find_attestations,
     forget_searches,
     generate_attestation,
 )
-from ..clock import PARIS
-from ..context import Context
-from ..domain.records import ContractSummary, Document
-from ..domain.values import (
+from gateway.context import Context
+from gateway.domain.records import ContractSummary, Document
+from gateway.domain.values import (
     ContractStatus,
     DocumentPeriod,
     DocumentType,
     ProductFamily,
     months_before,
 )
-from ..errors import NotFound
-from .access import Scope
-from .contract_acts import the_contract
-from .demandes import customer_of, own_scope
-from .idempotency import IN_PROGRESS, LEASE_S, TTL_S, Idempotency, exactly_once
-from .problems import Problem, Refused
+from gateway.errors import NotFound
+from gateway.platform.clock import PARIS
+from gateway.resolvers.access import Scope
+from gateway.resolvers.contract_acts import the_contract
+from gateway.resolvers.demandes import customer_of, own_scope
+from gateway.resolvers.idempotency import IN_PROGRESS, LEASE_S, TTL_S, Idempotency, exactly_once
+from gateway.resolvers.problems import Problem, Refused
 
 KINDS = {
     "AFFILIATION": (

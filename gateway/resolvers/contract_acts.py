@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from ..context import Context
-from ..domain import iban
-from ..domain.records import ContractSummary, Demande
-from ..domain.termination import Termination, termination
-from .access import Scope
-from .demandes import Draft, held_contract, own_scope, send
-from .problems import Problem, Refused, refuse_if_any
+from gateway.context import Context
+from gateway.domain import iban
+from gateway.domain.records import ContractSummary, Demande
+from gateway.domain.termination import Termination, termination
+from gateway.resolvers.access import Scope
+from gateway.resolvers.demandes import Draft, held_contract, own_scope, send
+from gateway.resolvers.problems import Problem, Refused, refuse_if_any
 
 DEBIT_DAYS = (5, 10, 15)
 USAGES = {

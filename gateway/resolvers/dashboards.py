@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from ..auth import Principal
-from ..context import Context
-from ..domain.statistics import MAX_SPAN_DAYS, DemandeStatistics
-from ..errors import BadInput, Forbidden
+from gateway.context import Context
+from gateway.domain.statistics import MAX_SPAN_DAYS, DemandeStatistics
+from gateway.errors import BadInput, Forbidden
+from gateway.identity.tokens import Principal
 
 CIRCUITS = {"closed": "CLOSED", "half-opened": "HALF_OPEN", "opened": "OPEN"}
 

@@ -17,16 +17,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ..adapters import crm_demandes
-from ..adapters.crm import Refusal
-from ..context import Context
-from ..domain.records import ContractSummary, Customer, Demande, DemandeType
-from ..domain.values import ContractStatus, DemandeCategory, months_before
-from ..errors import Forbidden, NotFound, Unauthenticated
-from . import access
-from .access import DEMANDE_WINDOW_MONTHS, Scope
-from .idempotency import Idempotency, exactly_once, external_reference
-from .problems import Problem, Refused, refuse_if_any
+from gateway.adapters.crm import demandes as crm_demandes
+from gateway.adapters.crm.client import Refusal
+from gateway.context import Context
+from gateway.domain.records import ContractSummary, Customer, Demande, DemandeType
+from gateway.domain.values import ContractStatus, DemandeCategory, months_before
+from gateway.errors import Forbidden, NotFound, Unauthenticated
+from gateway.resolvers import access
+from gateway.resolvers.access import DEMANDE_WINDOW_MONTHS, Scope
+from gateway.resolvers.idempotency import Idempotency, exactly_once, external_reference
+from gateway.resolvers.problems import Problem, Refused, refuse_if_any
 
 # CRM body field → the input field a customer fixes
 FIELDS = {
@@ -109,7 +109,9 @@ async def offered(
 
 async def available_actions(ctx: Context, scope: Scope, contract: ContractSummary) -> list[str]:
     """The contract's acts as the catalogue offers them (RESIL only where the preview allows)."""
-    from .contract_acts import preview  # acts build on demandes, not the other way round
+    from gateway.resolvers.contract_acts import (
+        preview,  # acts build on demandes, not the other way round
+    )
 
     kinds = {t.code for t in await offered_for_contract(ctx, contract, await catalogue(ctx))}
     codes = [c for c in await contract_acts(ctx, contract.number) if c in kinds]  # ACTES order

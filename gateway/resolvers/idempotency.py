@@ -30,11 +30,11 @@ from typing import Any
 import orjson
 import structlog
 
-from .. import metrics
-from ..adapters.resilience import CircuitOpen
-from ..errors import BackendError, BackendRejected
-from ..store import Store
-from .problems import Problem, Refused
+from gateway.adapters.transport.resilience import CircuitOpen
+from gateway.errors import BackendError, BackendRejected
+from gateway.observability import metrics
+from gateway.platform.store import Store
+from gateway.resolvers.problems import Problem, Refused
 
 log = structlog.get_logger("gateway.idempotency")
 TTL_S = 86_400.0

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 
-from ..adapters.crm import Refusal
-from ..context import Context
-from ..domain.records import Customer, Preferences
-from ..errors import Forbidden, Unauthenticated
+from gateway.adapters.crm.client import Refusal
+from gateway.context import Context
+from gateway.domain.records import Customer, Preferences
+from gateway.errors import Forbidden, Unauthenticated
 
 MARKUP = set("<>&\"'`")
 UNSAFE_CATEGORIES = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}  # controls, bidi, zero-width…

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .mutations import Problem
+from gateway.resolvers.mutations import Problem
 
 __all__ = ["Problem", "Refused", "refuse_if_any"]
 

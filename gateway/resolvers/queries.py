@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from ..context import Context
-from ..domain.records import (
+from gateway.context import Context
+from gateway.domain.records import (
     Affiliate,
     ContractSummary,
     Demande,
@@ -21,7 +21,7 @@ from ..domain.records import (
     Page,
     Reglement,
 )
-from ..domain.values import (
+from gateway.domain.values import (
     ContractStatus,
     DemandeStatus,
     DocumentCategory,
@@ -33,9 +33,9 @@ from ..domain.values import (
     ProductFamily,
     months_before,
 )
-from ..errors import BadInput, NotFound
-from . import access
-from .access import Scope
+from gateway.errors import BadInput, NotFound
+from gateway.resolvers import access
+from gateway.resolvers.access import Scope
 
 
 @dataclass(frozen=True, slots=True)

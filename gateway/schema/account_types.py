@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import strawberry
 
-from ..domain import records as rec
-from ..domain.accounts import AccountStatus
-from ..resolvers import accounts
-from .common import Info
-from .enums import expose
+from gateway.domain import records as rec
+from gateway.domain.accounts import AccountStatus
+from gateway.resolvers import accounts
+from gateway.schema.common import Info
+from gateway.schema.enums import expose
 
 expose(AccountStatus, "State of a customer-space account.")
 

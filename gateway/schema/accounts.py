@@ -13,14 +13,14 @@ from datetime import date, datetime
 import strawberry
 from stdnum.fr import siret as siret_number
 
-from ..domain.accounts import CompanyIdentity, IndividualIdentity
-from ..resolvers import accounts
-from ..resolvers.mutations import Problem
-from ..sessions import IssuedSession
-from .account_types import Account
-from .common import Info
-from .mutation import UserError, user_errors
-from .permissions import Anyone, Customer
+from gateway.domain.accounts import CompanyIdentity, IndividualIdentity
+from gateway.identity.sessions import IssuedSession
+from gateway.resolvers import accounts
+from gateway.resolvers.mutations import Problem
+from gateway.schema.account_types import Account
+from gateway.schema.common import Info
+from gateway.schema.mutation import UserError, user_errors
+from gateway.schema.permissions import Anyone, Customer
 
 
 # ---- inputs -----------------------------------------------------------------------------------

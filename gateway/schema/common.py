@@ -9,11 +9,11 @@ from typing import Any, Generic, TypeVar, overload
 
 import strawberry
 
-from ..context import Context
-from ..domain import values as v
-from ..domain.records import Page
-from ..errors import BadInput
-from .ids import cursor, offset_after, position
+from gateway.context import Context
+from gateway.domain import values as v
+from gateway.domain.records import Page
+from gateway.errors import BadInput
+from gateway.schema.ids import cursor, offset_after, position
 
 Info = strawberry.Info[Context, None]
 N = TypeVar("N")

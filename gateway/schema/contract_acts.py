@@ -7,13 +7,13 @@ from datetime import date
 
 import strawberry
 
-from ..domain import records as rec
-from ..resolvers import contract_acts, demandes
-from .common import Info
-from .demandes import contract_number
-from .mutation import UserError
-from .payloads import payload
-from .types import Demande
+from gateway.domain import records as rec
+from gateway.resolvers import contract_acts, demandes
+from gateway.schema.common import Info
+from gateway.schema.demandes import contract_number
+from gateway.schema.mutation import UserError
+from gateway.schema.payloads import payload
+from gateway.schema.types import Demande
 
 
 @strawberry.enum(description="What a bank account is used for.")

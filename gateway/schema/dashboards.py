@@ -8,12 +8,12 @@ from typing import Annotated
 
 import strawberry
 
-from ..domain import values as v
-from ..domain.statistics import DemandeStatistics as Statistics
-from ..resolvers import dashboards
-from . import enums as _enums  # noqa: F401  (registers the GraphQL enums)
-from .common import Info
-from .values import DemandeType
+from gateway.domain import values as v
+from gateway.domain.statistics import DemandeStatistics as Statistics
+from gateway.resolvers import dashboards
+from gateway.schema import enums as _enums  # noqa: F401  (registers the GraphQL enums)
+from gateway.schema.common import Info
+from gateway.schema.values import DemandeType
 
 
 @strawberry.enum(description="State of a back-end's circuit breaker in this gateway process.")

@@ -5,16 +5,16 @@ from __future__ import annotations
 import strawberry
 from strawberry.file_uploads import Upload
 
-from ..domain import records as rec
-from ..errors import NotFound
-from ..resolvers import access, attachments, demandes
-from ..resolvers.access import Scope
-from .common import Info
-from .ids import from_global
-from .mutation import UserError
-from .payloads import payload
-from .types import Demande
-from .values import Attachment, DemandeType
+from gateway.domain import records as rec
+from gateway.errors import NotFound
+from gateway.resolvers import access, attachments, demandes
+from gateway.resolvers.access import Scope
+from gateway.schema.common import Info
+from gateway.schema.ids import from_global
+from gateway.schema.mutation import UserError
+from gateway.schema.payloads import payload
+from gateway.schema.types import Demande
+from gateway.schema.values import Attachment, DemandeType
 
 
 def contract_number(contract_id: str | None) -> str | None:

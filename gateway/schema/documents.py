@@ -6,12 +6,12 @@ import enum
 
 import strawberry
 
-from ..resolvers import certificates, demandes
-from .common import Info
-from .demandes import contract_number
-from .mutation import UserError
-from .payloads import payload
-from .types import Document
+from gateway.resolvers import certificates, demandes
+from gateway.schema.common import Info
+from gateway.schema.demandes import contract_number
+from gateway.schema.mutation import UserError
+from gateway.schema.payloads import payload
+from gateway.schema.types import Document
 
 
 @strawberry.enum(description="An attestation the éditique produces on demand.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from ..domain import values as v
+from gateway.domain import values as v
 
 
 def expose(enum: type[v.Labelled], description: str) -> None:

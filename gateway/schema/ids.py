@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import strawberry
 
-from ..errors import BadInput, NotFound
+from gateway.errors import BadInput, NotFound
 
 MAX_KEY = 100  # the longest legacy key (`RMB…@A…`, `DOC…@EDQ-…`) is far shorter
 

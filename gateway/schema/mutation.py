@@ -6,11 +6,11 @@ import enum
 
 import strawberry
 
-from ..domain.records import Customer, Preferences
-from ..resolvers import mutations
-from ..resolvers.access import Scope
-from .common import Info
-from .types import Person, person
+from gateway.domain.records import Customer, Preferences
+from gateway.resolvers import mutations
+from gateway.resolvers.access import Scope
+from gateway.schema.common import Info
+from gateway.schema.types import Person, person
 
 
 @strawberry.enum(description="Why an input value was refused.")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from ..resolvers.problems import Refused
-from .mutation import UserError, user_errors
+from gateway.resolvers.problems import Refused
+from gateway.schema.mutation import UserError, user_errors
 
 T = TypeVar("T")
 P = TypeVar("P")

@@ -9,7 +9,7 @@ from typing import Any
 
 from strawberry.permission import BasePermission
 
-from ..errors import Forbidden
+from gateway.errors import Forbidden
 
 
 class Anyone(BasePermission):

@@ -6,12 +6,21 @@ import asyncio
 
 import strawberry
 
-from ..errors import Forbidden, NotFound, Unauthenticated
-from ..resolvers import access, accounts, queries
-from ..resolvers.access import Scope
-from .common import Info
-from .ids import from_global
-from .types import Contract, Demande, Document, Dossier, Node, Person, Reglement, person
+from gateway.errors import Forbidden, NotFound, Unauthenticated
+from gateway.resolvers import access, accounts, queries
+from gateway.resolvers.access import Scope
+from gateway.schema.common import Info
+from gateway.schema.ids import from_global
+from gateway.schema.types import (
+    Contract,
+    Demande,
+    Document,
+    Dossier,
+    Node,
+    Person,
+    Reglement,
+    person,
+)
 
 
 async def viewer_scope(info: Info) -> Scope:

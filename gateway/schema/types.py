@@ -10,16 +10,16 @@ from typing import Any
 
 import strawberry
 
-from ..domain import records as rec
-from ..domain import values as v
-from ..domain.termination import termination
-from ..downloads import Grant
-from ..errors import NotFound
-from ..resolvers import access, demandes, queries
-from ..resolvers.access import Scope
-from . import enums as _enums  # noqa: F401  (registers the GraphQL enums)
-from .account_types import Account
-from .common import (
+from gateway.domain import records as rec
+from gateway.domain import values as v
+from gateway.domain.termination import termination
+from gateway.errors import NotFound
+from gateway.identity.download_links import Grant
+from gateway.resolvers import access, demandes, queries
+from gateway.resolvers.access import Scope
+from gateway.schema import enums as _enums  # noqa: F401  (registers the GraphQL enums)
+from gateway.schema.account_types import Account
+from gateway.schema.common import (
     Connection,
     Info,
     MoneyType,
@@ -29,8 +29,8 @@ from .common import (
     period,
     sliced,
 )
-from .ids import from_global, to_global
-from .values import (
+from gateway.schema.ids import from_global, to_global
+from gateway.schema.values import (
     Action,
     Address,
     Attachment,

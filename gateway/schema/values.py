@@ -7,14 +7,14 @@ from datetime import date, datetime
 
 import strawberry
 
-from ..domain import records as rec
-from ..domain import values as v
-from ..domain.termination import Termination, TerminationRule
-from ..resolvers import queries
-from ..resolvers.access import Scope
-from .common import Info, MoneyType, PeriodType
-from .enums import expose
-from .ids import from_global
+from gateway.domain import records as rec
+from gateway.domain import values as v
+from gateway.domain.termination import Termination, TerminationRule
+from gateway.resolvers import queries
+from gateway.resolvers.access import Scope
+from gateway.schema.common import Info, MoneyType, PeriodType
+from gateway.schema.enums import expose
+from gateway.schema.ids import from_global
 
 
 @strawberry.type(description="A postal address.")
@@ -202,7 +202,7 @@ class DemandeType:
     async def required_fields(self, info: Info) -> list[DemandeField]:
         required = self.required
         if required is None:
-            from ..resolvers.demandes import catalogue
+            from gateway.resolvers.demandes import catalogue
 
             found = next((t for t in await catalogue(info.context) if t.code == self.code), None)
             required = found.required_fields if found else ()

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from gateway.adapters import claims, crm, policy_admin
+from gateway.adapters import claims, policy_admin
+from gateway.adapters.crm import client as crm
 from gateway.domain.records import Dependent
 from gateway.domain.values import Money, Relationship
 

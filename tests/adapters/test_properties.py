@@ -21,10 +21,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.generation.jsonschema.builder import build as schema_strategy
 
-from gateway.adapters import claims, crm, editique, policy_admin
+from gateway.adapters import claims, editique, policy_admin
+from gateway.adapters.crm import client as crm
 from gateway.domain.records import ContractDetail
 from mocks.contracts import openapi, to_json_schema
-from tests.contract import ED, xsd
+from tests.support.contract import ED, xsd
 
 BOUNDED = settings(
     max_examples=30,

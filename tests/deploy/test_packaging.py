@@ -20,10 +20,10 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from gateway.auth import TokenVerifier
+from gateway.identity.tokens import TokenVerifier
 from gateway.settings import Settings
 from mocks.processes import ROOT, free_port, mock_servers, process
-from tests.gateway.support import PERSONAS, operation
+from tests.support.gateway import PERSONAS, operation
 
 PROJECT = "espace-client-gateway"
 

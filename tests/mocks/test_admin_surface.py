@@ -195,7 +195,7 @@ async def test_call_log_records_every_legacy_request_with_route_keys(
 
 
 async def test_editique_calls_are_keyed_by_operation(mocks: dict[str, MockSystem]) -> None:
-    from tests.contract import soap_envelope
+    from tests.support.contract import soap_envelope
 
     async with admin(mocks["editique"]) as client:
         await client.post(

@@ -12,7 +12,7 @@ import pytest
 from mocks import MockSystem
 from mocks.contracts import CONTRACTS, openapi, schema_validator
 from tests.conftest import admin
-from tests.contract import ContractViolation, check_rest, check_soap, xsd
+from tests.support.contract import ContractViolation, check_rest, check_soap, xsd
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "legacy"
 

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from mocks import MockSystem
 from tests.conftest import admin
-from tests.contract import ED, check_soap, fault_code, soap_envelope
+from tests.support.contract import ED, check_soap, fault_code, soap_envelope
 
 ACTION = "urn:assureur:editique:v1/"
 

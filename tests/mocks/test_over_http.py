@@ -13,7 +13,7 @@ from zeep.exceptions import Fault
 from zeep.wsse.username import UsernameToken
 
 from mocks.processes import mock_servers, port_is_free, process
-from tests.contract import check_rest
+from tests.support.contract import check_rest
 
 
 @pytest.fixture(scope="module")

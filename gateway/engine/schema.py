@@ -1,0 +1,137 @@
+"""The strawberry schema, built once: types, the query root and the execution extensions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import strawberry
+import structlog
+from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import SchemaExtension
+
+from gateway.edge.middleware.observe import ObservedOperation
+from gateway.engine.extensions.anonymous_gate import AnonymousGate
+from gateway.engine.extensions.client_errors import client_code, client_error, reshaped
+from gateway.engine.extensions.planned_loads import PlannedLoads
+from gateway.engine.extensions.stale_answers import StaleAnswers
+from gateway.engine.fastpath.direct import DirectExecutor, direct_resolvers
+from gateway.engine.fastpath.validation_cache import validation
+from gateway.engine.operation_limits import Limits, limits_rule, parse_limits
+from gateway.errors import GatewayError
+from gateway.schema.accounts import AccountsMutation
+from gateway.schema.contract_acts import ContractActsMutation
+from gateway.schema.dashboards import DashboardsQuery
+from gateway.schema.demandes import DemandesMutation, DemandesQuery
+from gateway.schema.documents import DocumentsMutation
+from gateway.schema.mutation import Mutation
+from gateway.schema.query import Query
+from gateway.schema.roots import compose
+from gateway.schema.scalars import SCALARS
+from gateway.schema.types import (
+    Affiliate,
+    Company,
+    Contract,
+    Demande,
+    Document,
+    Dossier,
+    Individual,
+    Reglement,
+)
+
+log = structlog.get_logger("gateway.errors")
+
+
+class TypedErrors(SchemaExtension):
+    """Gateway errors keep their message and carry `extensions.code` (and `backend`); anything
+    else is masked: a client never sees a stack trace, a URL or a legacy body. Errors of the
+    client's own request get their code from `client_errors` (never "Erreur interne.")."""
+
+    hide_suggestions = False  # set on the subclass `build_schema` makes outside development
+    validation_errors: set[int]  # ids of this operation's validation errors
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        self.validation_errors = {id(e) for e in self.execution_context.pre_execution_errors or ()}
+
+    def on_operation(self) -> Iterator[None]:
+        self.validation_errors = set()
+        yield
+        result = self.execution_context.result
+        if not result or not result.errors:
+            return
+        shaped = []
+        for error in result.errors:
+            original = error.original_error
+            if (error.extensions or {}).get("code") and original is None:  # already typed
+                shaped.append(error)
+                continue
+            code = client_code(error, id(error) in self.validation_errors)
+            if code is not None:
+                shaped.append(client_error(error, code, self.hide_suggestions))
+                continue
+            if isinstance(original, GatewayError):
+                message, extensions = original.message, original.extensions
+            else:
+                log.error("unexpected_error", path=error.path, exc_info=original)
+                message, extensions = "Erreur interne.", {"code": "INTERNAL_SERVER_ERROR"}
+            shaped.append(reshaped(error, message, extensions))
+        result.errors = shaped
+
+
+# One class of root fields per domain (gateway/schema/<domain>.py); a field defined twice is an error.
+QUERY = compose(
+    "Query", "Entry points of the customer-space graph.", Query, DemandesQuery, DashboardsQuery
+)
+MUTATION = compose(
+    "Mutation",
+    "Changes the customer makes: records, démarches, account.",
+    Mutation,
+    AccountsMutation,
+    DemandesMutation,
+    ContractActsMutation,
+    DocumentsMutation,
+)
+
+
+class GatewaySchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Expected errors (a back-end down, a not-found) are results, not incidents: they are
+        counted by the breakers and metrics; only unexpected ones are logged, by TypedErrors."""
+
+
+def build_schema(
+    introspection: bool = True, limits: Limits | None = None, suggestions: bool = True
+) -> strawberry.Schema:
+    """`introspection` and `suggestions` are off in production; `limits` from the settings."""
+    limits = limits or Limits()
+    rules = [limits_rule(limits), *([] if introspection else [NoSchemaIntrospectionCustomRule])]
+
+    class Errors(TypedErrors):
+        hide_suggestions = not suggestions
+
+    class Gate(AnonymousGate):
+        allow_introspection = introspection
+
+    built = GatewaySchema(
+        query=QUERY,
+        mutation=MUTATION,
+        types=[Individual, Company, Contract, Dossier, Reglement, Demande, Document, Affiliate],
+        scalar_overrides=SCALARS,  # Date, DateTime, Decimal with @specifiedBy (scalars.py)
+        execution_context_class=DirectExecutor,  # scalar attributes answered at once (direct.py)
+        extensions=[
+            ObservedOperation,  # outermost: its span covers parsing, validation and execution
+            Errors,
+            StaleAnswers,
+            PlannedLoads,  # queries start the loads they made last time at once (planned.py)
+            parse_limits(limits),
+            Gate,
+            validation(rules),  # graphql-core's rules and ours, cached per document (validation.py)
+        ],
+    )
+    direct_resolvers(built)  # plain fields read their attribute in one call (direct.py)
+    return built
+
+
+schema = build_schema()

@@ -1,0 +1,65 @@
+"""Brute force: the allowances a password check spends before the CRM is even called.
+
+A password check (`login`, and the other account's password in `linkAccount`) spends one hit of
+`LOGIN_PER_ID` for that login and one of `LOGIN_PER_IP` (`limits`, memory or Redis; a counter that
+cannot be reached refuses). A success clears the login's count (as the CRM's own counter resets),
+and so does a password reset. When the login's allowance is spent and the CRM last said the
+account is locked, the answer stays `LOCKED` (with the way out) rather than `RATE_LIMITED`,
+without calling the CRM. Keys hold a hash of the login, never the e-mail in clear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from gateway.adapters.crm.accounts import Refusal
+from gateway.context import Context
+from gateway.domain.accounts import Authenticated
+from gateway.platform.rate_limiter import TooManyRequests
+
+LOGIN_PER_ID = "5/15 minutes"
+LOGIN_PER_IP = "20/minute"
+REGISTER_PER_IP = "20/hour"
+REGISTER_PER_EMAIL = "5/hour"
+RESET_PER_IP = "20/hour"
+RESET_PER_EMAIL = "5/hour"
+LOCK_MEMORY_S = 15 * 60
+
+
+def hashed(value: str) -> str:
+    """Limit and lock keys name no e-mail in clear (they may sit in a shared Redis)."""
+    return hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
+
+
+async def check_password(ctx: Context, login: str) -> None:
+    """Spend the login's and the IP's allowance; LOCKED when spent on a locked account."""
+    key = hashed(login)
+    limits = ctx.services.rate_limits
+    await limits.hit(LOGIN_PER_IP, "login-ip", ctx.client_ip, fail_open=False)
+    try:
+        await limits.hit(LOGIN_PER_ID, "login", key, fail_open=False)
+    except TooManyRequests:
+        if await ctx.services.store.get(f"locked:{key}") is not None:
+            raise AccountLocked() from None
+        raise
+
+
+class AccountLocked(Exception):
+    """The login's allowance is spent and the CRM said the account is locked."""
+
+
+async def remember_outcome(ctx: Context, login: str, outcome: Authenticated | Refusal) -> None:
+    key = hashed(login)
+    if isinstance(outcome, Authenticated):
+        await ctx.services.rate_limits.clear(LOGIN_PER_ID, "login", key)
+    elif outcome.status == 423:
+        await ctx.services.store.put(f"locked:{key}", {}, LOCK_MEMORY_S)
+
+
+async def forget_failures(ctx: Context, client_id: str) -> None:
+    """After a reset, the login starts afresh: no lock remembered, no attempts counted."""
+    found = await ctx.loaders.customer(client_id)
+    if found is not None and found.login:
+        key = hashed(found.login)
+        await ctx.services.store.delete(f"locked:{key}")
+        await ctx.services.rate_limits.clear(LOGIN_PER_ID, "login", key)

@@ -1,0 +1,133 @@
+"""Admission control: beyond the requests a process works on and its short queue, a fast 503."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import pytest
+from starlette.types import Receive, Scope, Send
+
+from gateway.app import create_app
+from gateway.edge.middleware.admission import Admission
+from gateway.settings import Settings
+from mocks import MockSystem
+from tests.support.gateway import PERSONAS, TODAY, Gateway, operation
+
+
+class Held:
+    """An ASGI app whose requests stay in flight until released, to fill the places."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.started = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.started += 1
+        await self.release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
+def client(app: Admission) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw.test")
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(400):  # 2 s at most
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("condition not reached")
+
+
+async def test_beyond_the_places_and_the_queue_the_answer_is_an_immediate_503() -> None:
+    held = Held()
+    admission = Admission(held, limit=2, queue=1, wait_s=5)
+    async with client(admission) as http:
+        working = [asyncio.create_task(http.get("/graphql")) for _ in range(2)]
+        await until(lambda: held.started == 2)
+        queued = asyncio.create_task(http.get("/graphql"))
+        await until(lambda: len(admission.waiting) == 1)
+
+        started = asyncio.get_running_loop().time()
+        refused = await http.get("/graphql")
+        assert asyncio.get_running_loop().time() - started < 0.5  # not queued: answered at once
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+        assert refused.json()["errors"][0]["extensions"]["code"] == "OVERLOADED"
+        assert held.started == 2 and admission.refused == 1
+
+        held.release.set()  # the working requests finish: the queued one gets a place
+        answers = await asyncio.gather(*working, queued)
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert admission.in_flight == 0 and not admission.waiting
+
+
+async def test_a_request_queued_longer_than_the_wait_is_refused_and_frees_its_place() -> None:
+    held = Held()
+    admission = Admission(held, limit=1, queue=4, wait_s=0.1)
+    async with client(admission) as http:
+        working = asyncio.create_task(http.get("/graphql"))
+        await until(lambda: held.started == 1)
+        late = await http.get("/graphql")
+        assert late.status_code == 503 and not admission.waiting
+        held.release.set()
+        assert (await working).status_code == 200
+        assert (await http.get("/graphql")).status_code == 200  # the place is free again
+    assert admission.in_flight == 0
+
+
+async def test_health_and_metrics_are_answered_even_when_full() -> None:
+    held = Held()
+    admission = Admission(held, limit=1, queue=0, wait_s=0)
+    async with client(admission) as http:
+        working = asyncio.create_task(http.get("/graphql"))
+        await until(lambda: held.started == 1)
+        assert (await http.get("/graphql")).status_code == 503
+        probe = asyncio.create_task(http.get("/healthz"))  # reaches the app, not refused
+        await until(lambda: held.started == 2)
+        held.release.set()
+        assert (await probe).status_code == 200 and (await working).status_code == 200
+
+
+@pytest.fixture
+async def small_gateway(mocks: dict[str, MockSystem]) -> AsyncIterator[Gateway]:
+    settings = Settings(today=TODAY, cache=False, max_in_flight=2, admission_queue=0)
+    app = create_app(settings, mocks=mocks)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+            yield Gateway(http, settings, mocks, app)
+
+
+async def test_an_overloaded_gateway_serves_whole_pages_and_refuses_the_rest_fast(
+    small_gateway: Gateway,
+) -> None:
+    gateway = small_gateway
+    for mock in gateway.mocks.values():  # pages take a while: the two places stay taken
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=mock), base_url="http://mock"
+        ) as control:
+            await control.put("/_admin/faults", json={"latency_ms": 50})
+    headers = {"Authorization": f"Bearer {gateway.token(PERSONAS['paul'])}"}
+    body = {"query": operation("HomePage")}
+    answers = await asyncio.gather(
+        *(gateway.http.post("/graphql", json=body, headers=headers) for _ in range(8))
+    )
+    pages = [a for a in answers if a.status_code == 200]
+    refused = [a for a in answers if a.status_code == 503]
+    assert len(pages) == 2 and len(refused) == 6
+    assert all("errors" not in a.json() and a.json()["data"]["viewer"] for a in pages)
+    assert all(a.headers["retry-after"] == "1" for a in refused)
+    states = await gateway.app.state.services.backends.breakers.states()
+    assert all(s["state"] == "closed" and s["failures"] == 0 for s in states.values())
+    assert sum(s["attempts"] for s in states.values()) == 2 * 6  # refused pages called nothing
+
+
+async def test_a_started_gateway_collects_garbage_rarely_and_never_walks_start_up_objects(
+    gateway: Gateway,
+) -> None:
+    import gc
+
+    assert gc.get_threshold()[0] >= 5_000 and gc.get_freeze_count() > 0

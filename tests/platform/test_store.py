@@ -1,0 +1,138 @@
+"""The shared store and the rate limits: the same behaviour in memory and in a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from gateway.platform.rate_limiter import RateLimits, TooManyRequests
+from gateway.platform.store import MemoryStore, RedisStore, Store, StoreUnavailable
+from tests.support.redis import needs_redis
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+    built: Store = (
+        MemoryStore()
+        if request.param == "memory"
+        else RedisStore(request.getfixturevalue("redis_url"))
+    )
+    yield built
+    await built.close()
+
+
+async def test_a_key_is_claimed_once_even_by_concurrent_callers(store: Store) -> None:
+    claims = await asyncio.gather(
+        *(store.put("claim:k1", {"by": n}, ttl=5, only_if_absent=True) for n in range(20))
+    )
+    assert claims.count(True) == 1
+    winner = claims.index(True)
+    assert await store.get("claim:k1") == {"by": winner}
+
+
+async def test_a_record_lives_its_ttl_then_is_gone(store: Store) -> None:
+    await store.put("ttl:k", {"v": 1}, ttl=0.2)
+    assert await store.get("ttl:k") == {"v": 1}
+    await asyncio.sleep(0.3)
+    assert await store.get("ttl:k") is None
+    assert await store.put("ttl:k", {"v": 2}, ttl=5, only_if_absent=True)
+
+
+async def test_delete_frees_the_key(store: Store) -> None:
+    await store.put("del:k", {"v": 1}, ttl=5)
+    await store.delete("del:k")
+    assert await store.get("del:k") is None
+
+
+async def test_the_memory_store_is_bounded() -> None:
+    store = MemoryStore(max_entries=3)
+    for n in range(5):
+        await store.put(f"k{n}", {"n": n}, ttl=60)
+    assert [await store.get(f"k{n}") for n in range(5)] == [
+        None,
+        None,
+        {"n": 2},
+        {"n": 3},
+        {"n": 4},
+    ]
+
+
+async def test_an_unreachable_redis_is_an_error_not_a_miss() -> None:
+    from mocks.processes import free_port
+
+    store = RedisStore(f"redis://127.0.0.1:{free_port()}/0", timeout_s=0.2)
+    with pytest.raises(StoreUnavailable):
+        await store.get("anything")
+    with pytest.raises(StoreUnavailable):
+        await store.put("anything", {"v": 1}, ttl=5, only_if_absent=True)
+    await store.close()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def limits(request: pytest.FixtureRequest) -> AsyncIterator[RateLimits]:
+    url = None if request.param == "memory" else request.getfixturevalue("redis_url")
+    built = RateLimits.build(url)
+    await built.reset()
+    yield built
+
+
+async def test_a_limit_refuses_past_its_count_with_a_retry_after(limits: RateLimits) -> None:
+    for _ in range(3):
+        await limits.hit("3/minute", "login", "someone@example.org")
+    with pytest.raises(TooManyRequests) as refused:
+        await limits.hit("3/minute", "login", "someone@example.org")
+    assert refused.value.extensions["code"] == "RATE_LIMITED"
+    assert 1 <= refused.value.extensions["retryAfter"] <= 60
+    await limits.hit("3/minute", "login", "someone-else@example.org")  # counted apart
+    assert limits.refusals == 1
+
+
+async def test_in_memory_hits_sweep_at_most_once_a_second_and_decide_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`limits` would sweep (a thread hop per key) after every hit; ours once a second, and a
+    window still refuses and recovers on its entries' own times."""
+    hops = 0
+    to_thread = asyncio.to_thread
+
+    async def counted(func: Any, /, *args: Any) -> Any:
+        nonlocal hops
+        hops += 1
+        return await to_thread(func, *args)
+
+    monkeypatch.setattr(asyncio, "to_thread", counted)
+    limits = RateLimits.build(None)
+    for _ in range(200):
+        await limits.hit("1000/minute", "ip", "203.0.113.9")
+        await limits.hit("1000/minute", "client", "C0001001")
+        await asyncio.sleep(0)  # let a sweep task run, if one was started
+    assert hops <= 2
+    for _ in range(3):
+        await limits.hit("3/second", "login", "x")
+    with pytest.raises(TooManyRequests):
+        await limits.hit("3/second", "login", "x")
+    await asyncio.sleep(1.05)
+    await limits.hit("3/second", "login", "x")
+
+
+@needs_redis
+async def test_two_processes_share_a_limit_through_redis(redis_url: str) -> None:
+    first, second = RateLimits.build(redis_url), RateLimits.build(redis_url)
+    await first.reset()
+    await first.hit("2/minute", "ip", "203.0.113.9")
+    await second.hit("2/minute", "ip", "203.0.113.9")
+    with pytest.raises(TooManyRequests):
+        await first.hit("2/minute", "ip", "203.0.113.9")
+
+
+async def test_unreachable_counters_fail_open_or_closed_as_asked() -> None:
+    from mocks.processes import free_port
+
+    limits = RateLimits.build(f"redis://127.0.0.1:{free_port()}/0")
+    await limits.hit("1/minute", "ip", "x")  # general traffic: let through
+    await limits.hit("1/minute", "ip", "x")
+    with pytest.raises(TooManyRequests):
+        await limits.hit("1/minute", "login", "x", fail_open=False)
