@@ -91,7 +91,7 @@ def main() -> None:
             log_level="info",
             log_config=None,  # create_app routed uvicorn's loggers to the gateway's handler
             access_log=False,  # the gateway's own `request` line is the access log (logs.py)
-            http="gateway.edge.middleware.body_limits:SettingsProtocol",  # header size and timeout (each worker)
+            http="gateway.edge.server_protocol:SettingsProtocol",  # header size and timeout (each worker)
             timeout_keep_alive=settings.keep_alive_s,
             timeout_graceful_shutdown=settings.shutdown_grace_s,
         )

@@ -16,7 +16,8 @@ from gateway.errors import GatewayError, Unauthenticated
 from gateway.identity.download_links import DownloadLinks
 from gateway.identity.sessions import Sessions
 from gateway.identity.tokens import Principal, TokenVerifier
-from gateway.loading.loaders import Loaders, Plans
+from gateway.loading.loaders import Loaders
+from gateway.loading.plans import Plans
 from gateway.platform.clock import Clock
 from gateway.platform.rate_limiter import RateLimits
 from gateway.platform.store import Store
@@ -37,7 +38,7 @@ class Audit:
         log.info("staff_read", **event)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Services:
     """Built once by the app's lifespan (the composition root), shared by all requests."""
 
@@ -50,6 +51,9 @@ class Services:
     store: Store  # idempotency records, sessions, persisted queries: shared by every process
     rate_limits: RateLimits
     sessions: Sessions  # access and refresh tokens of the gateway's own logins
+    cursor_key: (
+        bytes  # signs pagination cursors: derived from the gateway secret, every process alike
+    )
     plans: Plans | None = None  # loads a query starts ahead (GATEWAY_LOADS_AHEAD)
 
 

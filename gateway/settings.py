@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = "development"
     access_log: bool = True  # one `request` line per request (`serve --no-access-log`: none)
     loads_ahead: bool = True  # a query's known loads start alongside its customer record
+    fast_paths: bool = Field(
+        True,
+        description="Speed shortcuts on libraries' private names (gateway/engine/fastpath/); "
+        "false runs stock strawberry, graphql-core, uvicorn and limits",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = Field(

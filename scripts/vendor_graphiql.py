@@ -1,4 +1,4 @@
-"""Fetch GraphiQL's published browser files from npm into `gateway/static/graphiql/`.
+"""Fetch GraphiQL's published browser files from npm into `gateway/edge/static/graphiql/`.
 
     python scripts/vendor_graphiql.py           # (re)write the files and manifest.json
     python scripts/vendor_graphiql.py --check   # fetch again, compare with what is committed
@@ -22,7 +22,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-TARGET = Path(__file__).resolve().parents[1] / "gateway" / "static" / "graphiql"
+TARGET = Path(__file__).resolve().parents[1] / "gateway" / "edge" / "static" / "graphiql"
 
 # (npm package, exact version, files of its tarball to serve), in the order the page loads them
 PACKAGES = [

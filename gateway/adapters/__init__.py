@@ -16,7 +16,7 @@ from gateway.adapters.transport.breaker import BreakerPolicy
 from gateway.adapters.transport.cache import ResponseCache
 from gateway.adapters.transport.resilience import Breakers, Guard, RetryPolicy
 from gateway.adapters.transport.transport import Transport
-from gateway.observability.tracing import HealthWindow
+from gateway.observability.health import HealthWindow
 from gateway.settings import Settings
 
 

@@ -1,14 +1,9 @@
-"""What browsers need besides `/graphql`'s JSON: GraphiQL served offline, and CORS.
-
-GraphiQL (outside production, like introspection): `GET /graphql` from a browser answers
+"""GraphiQL, served offline (outside production, like introspection): `GET /graphql` from a browser answers
 `static/graphiql.html`, whose scripts and styles are the npm packages' own published files,
 vendored in `static/graphiql/` by `scripts/vendor_graphiql.py` (versions, tarball integrity and
 sha256 in its `manifest.json`). They are served from `/graphiql/<package>@<version>/<file>`: a
 versioned URL never changes content, so it is cached for a year as `immutable`, and the page pins
 each file with its SRI hash. Nothing is loaded from a CDN; the page's CSP allows only this origin.
-
-CORS: `GATEWAY_CORS_ORIGINS` lists the web origins whose pages may call the gateway (none by
-default: same origin only). Tokens travel in `Authorization`, not cookies: no credentials mode.
 """
 
 from __future__ import annotations
@@ -21,8 +16,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -34,9 +27,6 @@ ASSETS = STATIC / "graphiql"
 PREFIX = "/graphiql/"
 IMMUTABLE = "public, max-age=31536000, immutable"
 MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
-
-CORS_HEADERS = ["Authorization", "Content-Type", "X-Request-Id", "traceparent", "tracestate"]
-CORS_EXPOSED = ["X-Request-Id", "Retry-After"]
 
 
 @dataclass(frozen=True)
@@ -139,19 +129,3 @@ def routes(settings: Settings) -> list[Route]:
         return []
     assets()  # a corrupt vendored file fails at start-up, not in a browser
     return [Route(PREFIX + "{path:path}", asset, methods=["GET", "HEAD"])]
-
-
-def middleware(settings: Settings) -> list[Middleware]:
-    """CORS for the allowed origins; none configured: no CORS headers at all (same origin)."""
-    if not settings.cors_origins:
-        return []
-    return [
-        Middleware(
-            CORSMiddleware,
-            allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST"],
-            allow_headers=CORS_HEADERS,
-            expose_headers=CORS_EXPOSED,
-            max_age=600,
-        )
-    ]

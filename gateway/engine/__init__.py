@@ -1,0 +1,1 @@
+"""How a document runs: the schema build, persisted documents, operation limits, extensions."""

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
-from functools import lru_cache
 from typing import Any, ClassVar
 
 from graphql import (
@@ -46,13 +45,13 @@ from graphql import (
     ValidationRule,
     VariableNode,
     get_named_type,
-    parse,
 )
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 from graphql.validation import ASTValidationRule, ValidationContext
 from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import SchemaExtension
 
+from gateway.engine.fastpath.parse_cache import cached_parse
 from gateway.settings import Settings
 
 CAP = 10**12  # measures saturate here: an exponential document stays a small number
@@ -260,16 +259,6 @@ def limits_rule(limits: Limits) -> type[ASTValidationRule]:
             raise found[-1].error()  # aborts the validation: no other rule walks this document
 
     return OperationLimits
-
-
-@lru_cache(maxsize=128)
-def cached_parse(query: str, limits: Limits) -> DocumentNode:
-    return parse(
-        query,
-        max_lexical_tokens=limits.max_tokens,
-        max_comments=limits.max_comments,
-        max_source_length=limits.max_query_length,
-    )
 
 
 def refused_document(error: GraphQLError) -> GraphQLError:

@@ -1,10 +1,10 @@
 """Trusted documents and Automatic Persisted Queries (APQ), as Apollo Client's links speak them.
 
-The manifest (`gateway/trusted_documents.json`, generated, checked in) holds the frontends'
+The manifest (`gateway/engine/trusted_documents.json`, generated, checked in) holds the frontends'
 documents (`contracts/operations/**/*.graphql`) by the sha256 of their exact text. Rebuild it after
 adding or changing a document (a test fails while it is out of date):
 
-    .venv/bin/python -m gateway.engine.persisted          # writes gateway/trusted_documents.json
+    .venv/bin/python -m gateway.engine.persisted          # writes gateway/engine/trusted_documents.json
     .venv/bin/python -m gateway.engine.persisted --check  # exit 1 when out of date
 
 A request, by what it carries (`extensions.persistedQuery = {version: 1, sha256Hash}`):
@@ -35,14 +35,14 @@ from typing import Any, ClassVar
 import structlog
 
 from gateway.errors import BadInput, GatewayError
+from gateway.observability.operation_names import first_declared
 from gateway.platform.store import Store, StoreUnavailable
 
 log = structlog.get_logger("gateway.engine.persisted")
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 OPERATIONS = ROOT / "contracts" / "operations"
 MANIFEST = Path(__file__).resolve().parent / "trusted_documents.json"
 SHA256 = re.compile(r"[0-9a-f]{64}")
-OPERATION_NAME = re.compile(r"\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
 
 
 class PersistedQueryNotFound(GatewayError):
@@ -68,9 +68,8 @@ def build_manifest(operations: Path = OPERATIONS) -> dict[str, Any]:
     documents = {}
     for path in sorted(operations.rglob("*.graphql")):
         body = path.read_text("utf-8")
-        name = OPERATION_NAME.search(body)
         documents[sha256(body)] = {
-            "name": name[1] if name else path.stem,
+            "name": first_declared(body) or path.stem,
             "path": path.relative_to(operations).as_posix(),
             "body": body,
         }

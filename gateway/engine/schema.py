@@ -11,9 +11,9 @@ from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
-from gateway.edge.middleware.observe import ObservedOperation
 from gateway.engine.extensions.anonymous_gate import AnonymousGate
 from gateway.engine.extensions.client_errors import client_code, client_error, reshaped
+from gateway.engine.extensions.observed_operation import ObservedOperation
 from gateway.engine.extensions.planned_loads import PlannedLoads
 from gateway.engine.extensions.stale_answers import StaleAnswers
 from gateway.engine.fastpath.direct import DirectExecutor, direct_resolvers

@@ -1,0 +1,1 @@
+"""Who is calling: access tokens, the signing key, sessions, signed download links, brute force."""

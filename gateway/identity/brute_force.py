@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 
 from gateway.adapters.crm.accounts import Refusal
-from gateway.context import Context
 from gateway.domain.accounts import Authenticated
-from gateway.platform.rate_limiter import TooManyRequests
+from gateway.platform.rate_limiter import RateLimits, TooManyRequests
+from gateway.platform.store import Store
 
 LOGIN_PER_ID = "5/15 minutes"
 LOGIN_PER_IP = "20/minute"
@@ -31,15 +31,14 @@ def hashed(value: str) -> str:
     return hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
 
 
-async def check_password(ctx: Context, login: str) -> None:
+async def check_password(limits: RateLimits, store: Store, login: str, client_ip: str) -> None:
     """Spend the login's and the IP's allowance; LOCKED when spent on a locked account."""
     key = hashed(login)
-    limits = ctx.services.rate_limits
-    await limits.hit(LOGIN_PER_IP, "login-ip", ctx.client_ip, fail_open=False)
+    await limits.hit(LOGIN_PER_IP, "login-ip", client_ip, fail_open=False)
     try:
         await limits.hit(LOGIN_PER_ID, "login", key, fail_open=False)
     except TooManyRequests:
-        if await ctx.services.store.get(f"locked:{key}") is not None:
+        if await store.get(f"locked:{key}") is not None:
             raise AccountLocked() from None
         raise
 
@@ -48,18 +47,18 @@ class AccountLocked(Exception):
     """The login's allowance is spent and the CRM said the account is locked."""
 
 
-async def remember_outcome(ctx: Context, login: str, outcome: Authenticated | Refusal) -> None:
+async def remember_outcome(
+    limits: RateLimits, store: Store, login: str, outcome: Authenticated | Refusal
+) -> None:
     key = hashed(login)
     if isinstance(outcome, Authenticated):
-        await ctx.services.rate_limits.clear(LOGIN_PER_ID, "login", key)
+        await limits.clear(LOGIN_PER_ID, "login", key)
     elif outcome.status == 423:
-        await ctx.services.store.put(f"locked:{key}", {}, LOCK_MEMORY_S)
+        await store.put(f"locked:{key}", {}, LOCK_MEMORY_S)
 
 
-async def forget_failures(ctx: Context, client_id: str) -> None:
+async def forget_failures(limits: RateLimits, store: Store, login: str) -> None:
     """After a reset, the login starts afresh: no lock remembered, no attempts counted."""
-    found = await ctx.loaders.customer(client_id)
-    if found is not None and found.login:
-        key = hashed(found.login)
-        await ctx.services.store.delete(f"locked:{key}")
-        await ctx.services.rate_limits.clear(LOGIN_PER_ID, "login", key)
+    key = hashed(login)
+    await store.delete(f"locked:{key}")
+    await limits.clear(LOGIN_PER_ID, "login", key)

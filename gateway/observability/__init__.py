@@ -1,0 +1,1 @@
+"""Logs, metrics, traces, back-end call records and health windows."""

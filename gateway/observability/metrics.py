@@ -14,7 +14,6 @@ merges the whole process group. Without it, one process reports its own (plus `p
 from __future__ import annotations
 
 import os
-import re
 import resource
 import time
 from functools import cache
@@ -33,13 +32,14 @@ from prometheus_client import (
     multiprocess,
 )
 
+from gateway.observability.operation_names import declared
+
 # `*_created` series double the output and no dashboard reads them
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NAMES_FILE = Path(__file__).with_name("operation_names.txt")
-OPERATION_FILE = re.compile(r"^(query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)", re.M)
 
 # Latency buckets in seconds: back-end calls are tens of ms, pages up to the 3 s deadline.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
@@ -123,7 +123,6 @@ WORKER_CPU = Gauge(
 )
 
 STATES = {"closed": 0, "half-opened": 1, "opened": 2}
-OUTCOMES = ("ok", "partial", "error", "refused")
 MUTATIONS_CAP = 64  # idempotent mutations are named in code; a bound all the same
 
 
@@ -135,7 +134,7 @@ def operation_names() -> frozenset[str]:
     if NAMES_FILE.exists():
         names.update(n.strip() for n in NAMES_FILE.read_text("utf-8").splitlines() if n.strip())
     for path in (ROOT / "contracts" / "operations").glob("**/*.graphql"):
-        names.update(m.group(2) for m in OPERATION_FILE.finditer(path.read_text("utf-8")))
+        names.update(declared(path.read_text("utf-8")))
     return frozenset(names)
 
 

@@ -1,10 +1,8 @@
-"""What one request and one back-end exchange leave behind: a span, metrics, log fields, health.
+"""Tracing and the request's record: spans, the client's trace continued, what the access line says.
 
 * `RequestInfo` (a context variable set by the ASGI middleware, `gateway/edge/middleware/observe.py`) gathers
   what the request's log line says: request id, operation, hashed viewer, back-end timings.
-* `backend_call(...)` wraps ONE exchange with a legacy system (the transport's `send`, whatever
-  HTTP client it uses): a client span named after the route template, the W3C `traceparent`
-  header for the back-end, the call metrics, the request's timings and the system's health window.
+* One exchange with a legacy system: `backend_calls.py`; a system's health window: `health.py`.
 * Tracing: the OpenTelemetry API everywhere; the SDK and the OTLP exporter only when
   `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`setup_tracing`) or a test installs its own processor.
   Without an SDK no span is started at all (`span`, `continue_trace`): the API's no-op spans
@@ -15,24 +13,18 @@
 from __future__ import annotations
 
 import os
-import re
 import time
-from collections import deque
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
-
-from gateway.observability import metrics
+from opentelemetry.trace import Span
 
 tracer = trace.get_tracer("gateway")
 _provider: TracerProvider | None = None  # the SDK's, once installed (`sdk_provider`)
@@ -99,201 +91,6 @@ class RequestInfo:
 
 
 current: ContextVar[RequestInfo | None] = ContextVar("gateway_request", default=None)
-
-
-# ---- route templates: bounded labels, never a URL -----------------------------------------------
-
-TEMPLATES = {
-    "policy-admin": (
-        "/api/v1/personnes/{NUM_PERS}/contrats",
-        "/api/v1/contrats/recherche",
-        "/api/v1/contrats/{NUM_CTR}",
-        "/api/v1/contrats/{NUM_CTR}/affilies",
-    ),
-    "claims": (
-        "/prestations/v2/dossiers",
-        "/prestations/v2/dossiers/{numDossier}",
-        "/prestations/v2/reglements",
-        "/prestations/v2/reglements/{refReglement}",
-        "/prestations/v2/remboursements",
-    ),
-    "crm": tuple(
-        "/crm/api" + p
-        for p in (
-            "/clients/{clientId}",
-            "/clients/{clientId}/contact",
-            "/clients/{clientId}/preferences",
-            "/clients/{clientId}/demandes",
-            "/interlocuteurs/{interlocuteurId}",
-            "/demandes",
-            "/demandes/statistiques",
-            "/demandes/{demandeId}",
-            "/types-demandes",
-            "/pieces-jointes",
-            "/pieces-jointes/{pieceJointeId}",
-            "/comptes",
-            "/comptes/activation",
-            "/authentification",
-            "/comptes/mot-de-passe-oublie",
-            "/comptes/reinitialisation",
-            "/comptes/{clientId}/mot-de-passe",
-            "/comptes/{clientId}/rattachements",
-        )
-    ),
-}
-SOAP_OPERATIONS = frozenset({"RechercherDocuments", "RecupererDocument", "GenererAttestation"})
-
-
-def _compile(templates: tuple[str, ...]) -> list[tuple[re.Pattern[str], str]]:
-    # literal routes first, so `/demandes/statistiques` is not `/demandes/{demandeId}`
-    ordered = sorted(templates, key=lambda t: (t.count("{"), -len(t)))
-    return [(re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", t) + "/?$"), t) for t in ordered]
-
-
-ROUTES = {name: _compile(templates) for name, templates in TEMPLATES.items()}
-
-
-def route_template(backend: str, method: str, path: str, headers: Mapping[str, str] | None) -> str:
-    """`GET /crm/api/clients/{clientId}` for `/crm/api/clients/C0001001`; `other` when unknown."""
-    if backend == "editique":
-        action = (headers or {}).get("SOAPAction", "").strip('"').rsplit("/", 1)[-1]
-        return f"{method} /editique/ws {action if action in SOAP_OPERATIONS else 'other'}"
-    return _route(backend, method, path)
-
-
-# a page's paths recur (one client's, one contract's): no regex scan each time
-@lru_cache(maxsize=4096)
-def _route(backend: str, method: str, path: str) -> str:
-    if path == "/":
-        return f"{method} /"
-    for pattern, template in ROUTES.get(backend, []):
-        if pattern.match(path):
-            return f"{method} {template}"
-    return f"{method} other"
-
-
-# ---- health of each back-end over a sliding window (the `backendHealth` dashboard) --------------
-
-
-@dataclass
-class Measurement:
-    at: float  # time.time()
-    ms: float
-    failed: bool
-
-
-class HealthWindow:
-    """This process's recent exchanges with each system: kept `window_s` seconds, bounded."""
-
-    def __init__(self, window_s: float = 300.0, max_per_backend: int = 10_000) -> None:
-        self.window_s = window_s
-        self.calls: dict[str, deque[Measurement]] = {}
-        self.max_per_backend = max_per_backend
-        self.last_failure: dict[str, float] = {}
-
-    def record(self, backend: str, ms: float, failed: bool) -> None:
-        now = time.time()
-        calls = self.calls.setdefault(backend, deque(maxlen=self.max_per_backend))
-        calls.append(Measurement(now, ms, failed))
-        if failed:
-            self.last_failure[backend] = now
-
-    def summary(self, backend: str) -> dict[str, Any]:
-        horizon = time.time() - self.window_s
-        calls = self.calls.get(backend, deque())
-        while calls and calls[0].at < horizon:
-            calls.popleft()
-        timings = sorted(m.ms for m in calls)
-        failures = sum(1 for m in calls if m.failed)
-        last = self.last_failure.get(backend)
-        return {
-            "calls": len(timings),
-            "error_rate": failures / len(timings) if timings else 0.0,
-            "p50": percentile(timings, 50),
-            "p95": percentile(timings, 95),
-            "p99": percentile(timings, 99),
-            "last_failure_at": datetime.fromtimestamp(last, UTC) if last else None,
-        }
-
-
-def percentile(ordered: list[float], q: float) -> float | None:
-    """Nearest-rank percentile of sorted values (None when there are none)."""
-    if not ordered:
-        return None
-    rank = max(1, -(-len(ordered) * q // 100))  # ceil(n·q/100)
-    return round(ordered[int(rank) - 1], 1)
-
-
-# ---- one exchange with a back-end ---------------------------------------------------------------
-
-
-class Call:
-    def __init__(self, headers: dict[str, str]) -> None:
-        self.headers = headers
-        self.status: int | None = None
-
-    def answered(self, status: int) -> None:
-        self.status = status
-
-
-def outcome_of(status: int | None, error: BaseException | None) -> str:
-    if error is not None:
-        from gateway.errors import BackendTimeout
-
-        return "timeout" if isinstance(error, BackendTimeout | TimeoutError) else "unreachable"
-    if status is None or status < 400:
-        return "ok"
-    if status == 404:
-        return "not_found"
-    return "rejected" if status < 500 else "error"
-
-
-@contextmanager
-def backend_call(
-    backend: str,
-    method: str,
-    path: str,
-    headers: Mapping[str, str] | None = None,
-    health: HealthWindow | None = None,
-) -> Iterator[Call]:
-    """Around one exchange: `call.headers` (the caller's, plus `traceparent`) must be sent, and
-    `call.answered(status)` said once the answer is in."""
-    route = route_template(backend, method, path, headers)
-    with span(
-        f"{backend} {route}",
-        kind=SpanKind.CLIENT,
-        attributes={"gateway.backend": backend, "http.request.method": method, "http.route": route},
-        record_exception=False,  # an exception's text may quote a body; the status says enough
-        set_status_on_exception=False,
-    ) as current_span:
-        sent = dict(headers or {})
-        propagate.inject(sent)
-        call = Call(sent)
-        started = time.perf_counter()
-        error: BaseException | None = None
-        try:
-            yield call
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            seconds = time.perf_counter() - started
-            outcome = outcome_of(call.status, error)
-            failed = outcome in ("error", "timeout", "unreachable")
-            if call.status is not None:
-                current_span.set_attribute("http.response.status_code", call.status)
-            current_span.set_attribute("gateway.outcome", outcome)
-            if failed:
-                current_span.set_status(Status(StatusCode.ERROR, outcome))
-            metrics.backend_call(backend, route, outcome, seconds)
-            if health is not None:
-                health.record(backend, seconds * 1000, failed)
-            info = current.get()
-            if info is not None:
-                info.backends.setdefault(backend, []).append(seconds * 1000)
-
-
-# ---- tracing set-up -----------------------------------------------------------------------------
 
 
 def sdk_provider() -> TracerProvider:

@@ -5,7 +5,7 @@ the rate limits (spent before the CRM is even called), then one CRM call, then t
 What the customer can fix is a `Problem` (a typed userError); a back-end or store failure is a
 `GatewayError`. Nothing here logs a password, a token, a reset link or an e-mail address.
 
-Brute force (limits spent before the CRM is called): `brute_force.py`.
+Brute force (limits spent before the CRM is called): `identity/brute_force.py`.
 """
 
 from __future__ import annotations
@@ -248,7 +248,9 @@ async def with_token(
         return [Problem(None, "INVALID", "Cette demande est refusée.")]
     if reset:
         await ctx.services.sessions.end_others(done, keep=None)
-        await forget_failures(ctx, done)
+        found = await ctx.loaders.customer(done)
+        if found is not None and found.login:
+            await forget_failures(ctx.services.rate_limits, ctx.services.store, found.login)
     return []
 
 
@@ -267,13 +269,13 @@ class LoginResult:
 
 async def login(ctx: Context, login: str, password: str) -> LoginResult:
     try:
-        await check_password(ctx, login)
+        await check_password(ctx.services.rate_limits, ctx.services.store, login, ctx.client_ip)
     except AccountLocked:
         return LoginResult(None, [LOCKED])
     if not (0 < len(login) <= 254 and 0 < len(password) <= 256):
         return LoginResult(None, [INVALID_CREDENTIALS])
     outcome = await crm(ctx).authenticate(login.strip(), password)
-    await remember_outcome(ctx, login, outcome)
+    await remember_outcome(ctx.services.rate_limits, ctx.services.store, login, outcome)
     if isinstance(outcome, Refusal):
         return LoginResult(None, [LOCKED if outcome.status == 423 else INVALID_CREDENTIALS])
     session = await ctx.services.sessions.open(outcome.client_id, outcome.group)
@@ -364,7 +366,7 @@ async def link_account(
     """Join another individual account (its login and password) to the viewer's."""
     client_id = own_client_id(ctx)
     try:
-        await check_password(ctx, login)
+        await check_password(ctx.services.rate_limits, ctx.services.store, login, ctx.client_ip)
     except AccountLocked:
         return None, [other_locked()]
     if not (0 < len(login) <= 254 and 0 < len(password) <= 256):
@@ -372,7 +374,7 @@ async def link_account(
     joined = await crm(ctx).join(client_id, login.strip(), password)
     if isinstance(joined, Refusal):
         if joined.status in (401, 423):
-            await remember_outcome(ctx, login, joined)
+            await remember_outcome(ctx.services.rate_limits, ctx.services.store, login, joined)
             return None, [other_locked() if joined.status == 423 else INVALID_CREDENTIALS]
         if joined.status == 404:
             return None, [

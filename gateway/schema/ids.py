@@ -12,7 +12,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import secrets
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import NamedTuple
@@ -52,10 +51,10 @@ class Position(NamedTuple):
     total: int
 
 
-# HMAC key of pagination cursors, set per request by the app (`derive_cursor_key` of the gateway
-# secret: every gateway process derives the same); a random one outside requests.
-PROCESS_KEY = secrets.token_bytes(32)
-cursor_key: ContextVar[bytes | None] = ContextVar("gateway_cursor_key", default=None)
+# HMAC key of pagination cursors, set by the request scope from `Services.cursor_key` (derived
+# from the gateway secret: every gateway process has the same). There is no fallback: a cursor
+# signed outside a request would be one no other process accepts.
+cursor_key: ContextVar[bytes] = ContextVar("gateway_cursor_key")
 SIGNATURE_BYTES = 12
 
 
@@ -66,9 +65,11 @@ def derive_cursor_key(secret: str) -> bytes:
 
 
 def _sign(payload: bytes) -> bytes:
-    return hmac.new(cursor_key.get() or PROCESS_KEY, payload, hashlib.sha256).digest()[
-        :SIGNATURE_BYTES
-    ]
+    try:
+        key = cursor_key.get()
+    except LookupError:
+        raise RuntimeError("pagination cursors are signed within a request scope only") from None
+    return hmac.new(key, payload, hashlib.sha256).digest()[:SIGNATURE_BYTES]
 
 
 def cursor(offset: int, total: int) -> str:

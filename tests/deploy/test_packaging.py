@@ -155,7 +155,10 @@ def test_the_wheel_carries_the_graphiql_assets_and_the_mocks_data(tmp_path: Path
         assert f"mocks/data/fixtures/{fixture}.json" in names
     for document in ("crm.openapi.yaml", "editique.wsdl", "policy-admin.openapi.yaml"):
         assert f"mocks/data/legacy/{document}" in names
-    assert {"gateway/static/graphiql.html", "gateway/static/graphiql/manifest.json"} <= names
-    manifest = json.loads((ROOT / "gateway/static/graphiql/manifest.json").read_text("utf-8"))
+    assert {
+        "gateway/edge/static/graphiql.html",
+        "gateway/edge/static/graphiql/manifest.json",
+    } <= names
+    manifest = json.loads((ROOT / "gateway/edge/static/graphiql/manifest.json").read_text("utf-8"))
     for asset in manifest["files"]:
-        assert f"gateway/static/graphiql/{asset['path']}" in names
+        assert f"gateway/edge/static/graphiql/{asset['path']}" in names

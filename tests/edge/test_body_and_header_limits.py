@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from gateway.edge.middleware.body_limits import guarded_protocol
+from gateway.edge.server_protocol import guarded_protocol
 from tests.support.gateway import Gateway, codes
 
 
@@ -167,7 +167,7 @@ async def test_uvicorn_run_by_hand_takes_the_limits_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("GATEWAY_MAX_HEADER_BYTES", "512")
-    async with server(http="gateway.edge.middleware.body_limits:SettingsProtocol") as port:
+    async with server(http="gateway.edge.server_protocol:SettingsProtocol") as port:
         request = b"GET / HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 600 + b"\r\n\r\n"
         assert (await exchange(port, request)).startswith(b"HTTP/1.1 431")
 

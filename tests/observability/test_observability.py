@@ -177,7 +177,9 @@ def test_the_safelist_holds_every_operation_of_the_frontends() -> None:
     assert {"HomePage", "BackendHealth", "DemandeStatistics"} <= names
     packaged = set(metrics.NAMES_FILE.read_text("utf-8").split())
     missing = sorted(names - packaged)
-    assert not missing, f"add to gateway/operation_names.txt (installed gateways): {missing}"
+    assert not missing, (
+        f"add to gateway/observability/operation_names.txt (installed gateways): {missing}"
+    )
     assert metrics.operation_label("HomePage") == "HomePage"
     assert metrics.operation_label("DropTables") == "other"
 

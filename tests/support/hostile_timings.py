@@ -14,7 +14,8 @@ import time
 
 from strawberry.extensions.validation_cache import DEFAULT_MAXSIZE, _get_validate_cache
 
-from gateway.engine.operation_limits import Limits, cached_parse
+from gateway.engine.fastpath.parse_cache import cached_parse
+from gateway.engine.operation_limits import Limits
 from gateway.engine.schema import build_schema
 from tests.support import hostile
 

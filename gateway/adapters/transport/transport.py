@@ -27,7 +27,8 @@ from gateway.adapters.transport.cache import ResponseCache
 from gateway.adapters.transport.http1 import Client, ConnectionFailed
 from gateway.adapters.transport.resilience import Guard, attempt_timeout
 from gateway.errors import BackendRejected, BackendTimeout, BackendUnavailable
-from gateway.observability.tracing import HealthWindow, backend_call
+from gateway.observability.backend_calls import backend_call
+from gateway.observability.health import HealthWindow
 
 T = TypeVar("T")
 # per back-end and process: above what admission control lets in flight (64 pages, at most a few

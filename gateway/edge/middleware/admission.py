@@ -4,7 +4,7 @@ At most `limit` requests are worked on at once; up to `queue` more wait (first c
 served) at most `wait_s` for a place; anything beyond, or waiting longer, gets at once
 
     503 Service Unavailable, Retry-After: 1
-    {"errors": [{"message": "…", "extensions": {"code": "OVERLOADED"}}]}
+    {"data": null, "errors": [{"message": "…", "extensions": {"code": "OVERLOADED"}}]}
 
 so that latency stays bounded and the event loop never runs so late that healthy back-ends look
 dead (their breakers never see an overload: a refused request calls nothing). Pure ASGI; probes
@@ -16,10 +16,10 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 
-import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-EXEMPT = frozenset({"/healthz", "/metrics", "/livez", "/readyz"})  # probes answer under load
+from gateway.edge.refusals import PROBE_PATHS, refuse
+
 MESSAGE = "Le service est très sollicité, réessayez dans un instant."
 
 
@@ -34,25 +34,17 @@ class Admission:
         self.in_flight = 0
         self.waiting: deque[asyncio.Future[None]] = deque()
         self.refused = 0
-        self.body = orjson.dumps(
-            {"errors": [{"message": MESSAGE, "extensions": {"code": "OVERLOADED"}}]}
-        )
-        self.headers = [
-            (b"content-type", b"application/json"),
-            (b"retry-after", str(retry_after_s).encode()),
-            (b"content-length", str(len(self.body)).encode()),
-        ]
+        self.retry_after = ((b"retry-after", str(retry_after_s).encode()),)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in EXEMPT:
+        if scope["type"] != "http" or scope["path"] in PROBE_PATHS:
             await self.app(scope, receive, send)
             return
         if self.in_flight < self.limit and not self.waiting:
             self.in_flight += 1
         elif not await self._wait_for_a_place():
             self.refused += 1
-            await send({"type": "http.response.start", "status": 503, "headers": self.headers})
-            await send({"type": "http.response.body", "body": self.body})
+            await refuse(send, 503, "OVERLOADED", MESSAGE, headers=self.retry_after, close=False)
             return
         try:
             await self.app(scope, receive, send)

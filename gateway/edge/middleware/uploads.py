@@ -15,13 +15,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql import GraphQLError, OperationDefinitionNode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.edge.refusals import refuse
+from gateway.engine.fastpath.parse_cache import cached_parse
+from gateway.engine.operation_limits import Limits
 
 MAX_FILE = 10 * 1024 * 1024
 MAX_BODY = MAX_FILE + 64 * 1024  # the file, the `operations` and `map` parts, boundaries
 PREFLIGHT_HEADERS = (b"apollo-require-preflight", b"x-requested-with")
+TOO_LARGE = "Le fichier dépasse 10 Mo."
 UPLOAD_FIELDS = frozenset({"uploadAttachment", "__typename"})
 
 
@@ -34,18 +38,6 @@ def is_multipart(scope: Scope) -> bool:
         if name == b"content-type":
             return bool(value.split(b";")[0].strip().lower() == b"multipart/form-data")
     return False
-
-
-async def refuse(send: Send, status: int, message: str, code: str) -> None:
-    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 class UploadGuard:
@@ -64,13 +56,13 @@ class UploadGuard:
             await refuse(
                 send,
                 400,
-                "Un envoi de fichier doit porter l'en-tête Apollo-Require-Preflight ou X-Requested-With.",
                 "CSRF_PREFLIGHT_REQUIRED",
+                "Un envoi de fichier doit porter l'en-tête Apollo-Require-Preflight ou X-Requested-With.",
             )
             return
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            await refuse(send, 413, "Le fichier dépasse 10 Mo.", "PAYLOAD_TOO_LARGE")
+            await refuse(send, 413, "PAYLOAD_TOO_LARGE", TOO_LARGE)
             return
         received = 0
         started = False
@@ -93,13 +85,16 @@ class UploadGuard:
             await self.app(scope, counted, tracked)
         except TooLarge:
             if not started:
-                await refuse(send, 413, "Le fichier dépasse 10 Mo.", "PAYLOAD_TOO_LARGE")
+                await refuse(send, 413, "PAYLOAD_TOO_LARGE", TOO_LARGE)
 
 
-def only_uploads(query: str | None) -> bool:
-    """True when every root field of the document is `uploadAttachment` (or `__typename`)."""
+def only_uploads(query: str | None, limits: Limits) -> bool:
+    """True when every root field of the document is `uploadAttachment` (or `__typename`); parsed
+    within the operation limits, as the document itself will be."""
+    if not query or len(query) > limits.max_query_length:
+        return False
     try:
-        document = parse(query or "")
+        document = cached_parse(query, limits)
     except GraphQLError:
         return False
     fields: list[Any] = [

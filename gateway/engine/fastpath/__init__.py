@@ -1,0 +1,1 @@
+"""Speed shortcuts that rely on libraries' private names, all here, behind GATEWAY_FAST_PATHS."""

@@ -8,8 +8,9 @@ from typing import Any
 from graphql import parse
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
+from gateway.engine.fastpath.parse_cache import cached_parse
 from gateway.engine.fastpath.validation_cache import Same, validated
-from gateway.engine.operation_limits import Limits, cached_parse, limits_rule
+from gateway.engine.operation_limits import Limits, limits_rule
 from gateway.engine.schema import build_schema
 from tests.support.gateway import Gateway, codes, operation
 

@@ -1,0 +1,178 @@
+"""The `/graphql` view: strawberry's ASGI GraphQL app, with what the gateway does around it.
+
+Before a document runs: the request scope (deadline, call budget), the caller's token, the rate
+limits and the trusted documents; a refused request is not even parsed. Around every answer: the
+outcome for metrics and the access line, and the request id in each error's `extensions`.
+
+Outcomes of a GraphQL request: `ok` (no error), `partial` (data and errors), `error` (no data:
+a back-end or the gateway failed), `refused` (the client's request was turned down: a syntax or
+validation error, no or a bad token, a staff-only field, a rate limit, a limit of the document).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import orjson
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
+from strawberry.types import ExecutionResult as StrawberryResult
+
+from gateway.context import Context, Services
+from gateway.edge import rate_limits
+from gateway.edge.graphiql import graphiql_page
+from gateway.edge.middleware.uploads import is_multipart, only_uploads
+from gateway.edge.request_scope import begin_request
+from gateway.engine.operation_limits import Limits
+from gateway.engine.persisted import TrustedDocuments
+from gateway.errors import GatewayError
+from gateway.loading.loaders import Loaders
+from gateway.observability.operation_names import first_declared
+from gateway.observability.tracing import current
+from gateway.platform.rate_limiter import TooManyRequests
+
+# codes that mean "the client's request was turned down", not "something failed"
+REFUSALS = frozenset(
+    {
+        "UNAUTHENTICATED",
+        "FORBIDDEN",
+        "BAD_USER_INPUT",
+        "GRAPHQL_PARSE_FAILED",
+        "GRAPHQL_VALIDATION_FAILED",
+        "QUERY_TOO_COMPLEX",
+        "PERSISTED_QUERY_NOT_FOUND",
+        "PERSISTED_QUERY_NOT_SUPPORTED",
+        "OPERATION_NOT_ALLOWED",
+    }
+)
+
+
+def outcome_of(response: GraphQLHTTPResponse) -> tuple[str, list[str]]:
+    errors: list[dict[str, Any]] = list(response.get("errors") or [])  # type: ignore[arg-type]
+    if not errors:
+        return "ok", []
+    codes = [
+        str((e.get("extensions") or {}).get("code", "GRAPHQL_VALIDATION_FAILED")) for e in errors
+    ]
+    data = response.get("data")
+    has_data = isinstance(data, dict) and any(v is not None for v in data.values())
+    if has_data:
+        return "partial", codes
+    if all(
+        code in REFUSALS
+        or (code == "RATE_LIMITED" and "backend" not in (e.get("extensions") or {}))
+        for code, e in zip(codes, errors, strict=True)
+    ):
+        return "refused", codes
+    return "error", codes
+
+
+class ObservedGraphQL(GraphQL[Any, None]):
+    """The view's part: the operation name of requests refused before the schema runs, the
+    outcome of every answer, and the request id in each error's `extensions.requestId`."""
+
+    async def parse_http_body(self, request: Any) -> Any:
+        data = await super().parse_http_body(request)
+        info = current.get()
+        if info is not None and not isinstance(data, list):
+            info.operation = data.operation_name or first_declared(data.query)
+        return data
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        response = await super().process_result(request, result)
+        info = current.get()
+        if info is None:
+            return response
+        info.outcome, codes = outcome_of(response)
+        info.error_codes.extend(codes)
+        errors: list[dict[str, Any]] = response.get("errors") or []  # type: ignore[assignment]
+        for error in errors:
+            error["extensions"] = {**(error.get("extensions") or {}), "requestId": info.request_id}
+        return response
+
+
+class GraphQLApp(ObservedGraphQL):
+    """The `/graphql` view: rate limits and trusted documents before strawberry runs a document."""
+
+    trusted: TrustedDocuments  # set by create_app
+    limits: Limits  # set by create_app
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        services: Services = request.app.state.services
+        begin_request(services)  # inherited by every task of the request
+        principal, error = None, None
+        try:
+            principal = await services.verifier.verify(request.headers.get("authorization"))
+        except GatewayError as exc:
+            error = exc
+        assert isinstance(request, Request)
+        loaders = Loaders(services.backends, services.plans)
+        return Context(request, services, loaders, principal, error)
+
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: Any,
+        request_data: Any,
+    ) -> Any:
+        """Rate limits and trusted documents first: a refused request is not even parsed."""
+        store = context.services.store
+        try:
+            await rate_limits.spend(context)
+            query, register = await self.trusted.resolve(
+                request_data.query, request_data.extensions, store
+            )
+        except GatewayError as exc:
+            if isinstance(exc, TooManyRequests):
+                sub_response.status_code = 429
+                sub_response.headers["Retry-After"] = str(exc.retry_after)
+            return StrawberryResult(
+                data=None, errors=[GraphQLError(exc.message, extensions=exc.extensions)]
+            )
+        if is_multipart(request.scope) and not only_uploads(query, self.limits):
+            return StrawberryResult(  # multipart is enabled for uploadAttachment only
+                data=None,
+                errors=[
+                    GraphQLError(
+                        "Seul uploadAttachment accepte un envoi multipart.",
+                        extensions={"code": "BAD_REQUEST"},
+                    )
+                ],
+            )
+        result = await super().execute_single(
+            request=request,
+            request_adapter=request_adapter,
+            sub_response=sub_response,
+            context=context,
+            root_value=root_value,
+            request_data=replace(request_data, query=query),
+        )
+        if register and query and result.data is not None:  # it ran: worth keeping
+            await self.trusted.register(register, query, store)
+        return result
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """A GET with `extensions` and no `query` is a persisted query, not a browser."""
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)  # its JSONDecodeError is the stdlib's: the view's 400 stands
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql_page()  # its scripts served by the gateway itself (graphiql.py)

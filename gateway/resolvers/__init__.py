@@ -1,0 +1,1 @@
+"""Use cases in domain terms: access rules, reads, démarches, accounts, exactly-once writes."""
