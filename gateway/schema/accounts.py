@@ -16,7 +16,7 @@ from stdnum.fr import siret as siret_number
 from gateway.domain.accounts import CompanyIdentity, IndividualIdentity
 from gateway.identity.sessions import IssuedSession
 from gateway.resolvers import accounts
-from gateway.resolvers.mutations import Problem
+from gateway.resolvers.problems import Problem
 from gateway.schema.account_types import Account
 from gateway.schema.common import Info
 from gateway.schema.mutation import UserError, user_errors

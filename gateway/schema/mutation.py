@@ -7,8 +7,9 @@ import enum
 import strawberry
 
 from gateway.domain.records import Customer, Preferences
-from gateway.resolvers import mutations
+from gateway.resolvers import profile
 from gateway.resolvers.access import Scope
+from gateway.resolvers.problems import Problem
 from gateway.schema.common import Info
 from gateway.schema.types import Person, person
 
@@ -126,14 +127,14 @@ class PersonPayload:
     user_errors: list[UserError] = strawberry.field(description="What to fix; empty on success.")
 
 
-def user_errors(problems: list[mutations.Problem]) -> list[UserError]:
+def user_errors(problems: list[Problem]) -> list[UserError]:
     """The payload's `userErrors` for what a resolver refused (every mutation's, one mapping)."""
     return [
         UserError(field=p.field, code=UserErrorCode[p.code], message=p.message) for p in problems
     ]
 
 
-def payload(customer: Customer | None, problems: list[mutations.Problem]) -> PersonPayload:
+def payload(customer: Customer | None, problems: list[Problem]) -> PersonPayload:
     return PersonPayload(
         person=person(customer, Scope(customer)) if customer else None,
         user_errors=user_errors(problems),
@@ -145,7 +146,7 @@ class Mutation:
     @strawberry.mutation(description="Change the e-mail and/or the mobile (each typed twice).")
     async def update_contact_data(self, info: Info, input: ContactDataInput) -> PersonPayload:
         return payload(
-            *await mutations.update_contact(
+            *await profile.update_contact(
                 info.context,
                 input.email,
                 input.email_confirmation,
@@ -160,4 +161,4 @@ class Mutation:
         wanted = Preferences(
             input.paperless, c.group_offers, c.targeted_communication, c.satisfaction_surveys
         )
-        return payload(*await mutations.update_preferences(info.context, wanted))
+        return payload(*await profile.update_preferences(info.context, wanted))
