@@ -20,25 +20,8 @@ from gateway.engine.fastpath.direct import DirectExecutor, direct_resolvers
 from gateway.engine.fastpath.validation_cache import validation
 from gateway.engine.operation_limits import Limits, limits_rule, parse_limits
 from gateway.errors import GatewayError
-from gateway.schema.accounts import AccountsMutation
-from gateway.schema.contract_acts import ContractActsMutation
-from gateway.schema.dashboards import DashboardsQuery
-from gateway.schema.demandes import DemandesMutation, DemandesQuery
-from gateway.schema.documents import DocumentsMutation
-from gateway.schema.mutation import Mutation
-from gateway.schema.query import Query
-from gateway.schema.roots import compose
+from gateway.schema.roots import MUTATION, QUERY, TYPES
 from gateway.schema.scalars import SCALARS
-from gateway.schema.types import (
-    Affiliate,
-    Company,
-    Contract,
-    Demande,
-    Document,
-    Dossier,
-    Individual,
-    Reglement,
-)
 
 log = structlog.get_logger("gateway.errors")
 
@@ -80,21 +63,6 @@ class TypedErrors(SchemaExtension):
         result.errors = shaped
 
 
-# One class of root fields per domain (gateway/schema/<domain>.py); a field defined twice is an error.
-QUERY = compose(
-    "Query", "Entry points of the customer-space graph.", Query, DemandesQuery, DashboardsQuery
-)
-MUTATION = compose(
-    "Mutation",
-    "Changes the customer makes: records, démarches, account.",
-    Mutation,
-    AccountsMutation,
-    DemandesMutation,
-    ContractActsMutation,
-    DocumentsMutation,
-)
-
-
 class GatewaySchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Expected errors (a back-end down, a not-found) are results, not incidents: they are
@@ -117,7 +85,7 @@ def build_schema(
     built = GatewaySchema(
         query=QUERY,
         mutation=MUTATION,
-        types=[Individual, Company, Contract, Dossier, Reglement, Demande, Document, Affiliate],
+        types=TYPES,  # reached only through an interface (roots.py)
         scalar_overrides=SCALARS,  # Date, DateTime, Decimal with @specifiedBy (scalars.py)
         execution_context_class=DirectExecutor,  # scalar attributes answered at once (direct.py)
         extensions=[

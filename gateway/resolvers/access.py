@@ -53,10 +53,6 @@ class Scope:
         return self.customer is not None and self.customer.is_company
 
     @property
-    def claims_id(self) -> str | None:
-        return self.customer.ids.claims if self.customer else None
-
-    @property
     def editique_id(self) -> str | None:
         return self.customer.ids.editique if self.customer else None
 

@@ -40,7 +40,8 @@ from gateway.identity.brute_force import (
     remember_outcome,
 )
 from gateway.identity.sessions import IssuedSession
-from gateway.resolvers.mutations import Problem, normalised_email
+from gateway.resolvers.problems import Problem
+from gateway.resolvers.profile import normalised_email
 
 log = structlog.get_logger("gateway.accounts")
 

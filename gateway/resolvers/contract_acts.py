@@ -11,7 +11,7 @@ from datetime import date
 from gateway.context import Context
 from gateway.domain import iban
 from gateway.domain.records import ContractSummary, Demande
-from gateway.domain.termination import Termination, termination
+from gateway.domain.termination import termination
 from gateway.resolvers.access import Scope
 from gateway.resolvers.demandes import Draft, held_contract, own_scope, send
 from gateway.resolvers.problems import Problem, Refused, refuse_if_any
@@ -22,10 +22,6 @@ USAGES = {
     "REFUND": "le versement des remboursements et prestations",
     "BOTH": "le prélèvement des cotisations et le versement des remboursements et prestations",
 }
-
-
-def preview(scope: Scope, contract: ContractSummary, today: date) -> Termination:
-    return termination(contract, scope.is_company, today)
 
 
 def fr(day: date) -> str:
@@ -51,7 +47,7 @@ async def request_termination(
 
     async def draft(scope: Scope) -> Draft:
         contract = await the_contract(ctx, scope, number)
-        rule = preview(scope, contract, ctx.today)
+        rule = termination(contract, scope.is_company, ctx.today)
         if not rule.allowed or rule.effective_date is None or rule.rule is None:
             raise Refused(
                 [Problem("contractId", "NOT_ALLOWED", rule.refusal or "Résiliation impossible.")]
@@ -71,7 +67,7 @@ async def request_termination(
     found = await send(ctx, "requestTermination", key, values, draft)
     if not effective:  # a repeat: the date the preview gives for that contract
         scope = await own_scope(ctx)
-        rule = preview(scope, await the_contract(ctx, scope, number), ctx.today)
+        rule = termination(await the_contract(ctx, scope, number), scope.is_company, ctx.today)
         effective.append(rule.effective_date or ctx.today)
     return found, effective[0]
 

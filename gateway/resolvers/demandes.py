@@ -21,6 +21,7 @@ from gateway.adapters.crm import demandes as crm_demandes
 from gateway.adapters.crm.client import Refusal
 from gateway.context import Context
 from gateway.domain.records import ContractSummary, Customer, Demande, DemandeType
+from gateway.domain.termination import termination
 from gateway.domain.values import ContractStatus, DemandeCategory, months_before
 from gateway.errors import Forbidden, NotFound, Unauthenticated
 from gateway.resolvers import access
@@ -109,13 +110,9 @@ async def offered(
 
 async def available_actions(ctx: Context, scope: Scope, contract: ContractSummary) -> list[str]:
     """The contract's acts as the catalogue offers them (RESIL only where the preview allows)."""
-    from gateway.resolvers.contract_acts import (
-        preview,  # acts build on demandes, not the other way round
-    )
-
     kinds = {t.code for t in await offered_for_contract(ctx, contract, await catalogue(ctx))}
     codes = [c for c in await contract_acts(ctx, contract.number) if c in kinds]  # ACTES order
-    if "RESIL" in codes and not preview(scope, contract, ctx.today).allowed:
+    if "RESIL" in codes and not termination(contract, scope.is_company, ctx.today).allowed:
         codes.remove("RESIL")
     return codes
 

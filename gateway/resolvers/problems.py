@@ -8,10 +8,17 @@ Anything the customer cannot fix (a back-end down, a timeout) is a `GatewayError
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from gateway.resolvers.mutations import Problem
 
-__all__ = ["Problem", "Refused", "refuse_if_any"]
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing to fix: `field` is the camelCase input path (None: the whole input), `code` a
+    `UserErrorCode` name (REQUIRED, INVALID, MISMATCH, REFUSED, UNKNOWN…)."""
+
+    field: str | None
+    code: str
+    message: str
 
 
 class Refused(Exception):

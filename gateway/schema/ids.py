@@ -44,6 +44,17 @@ def from_global(value: str, expected: str | None = None) -> tuple[str, str]:
     return kind, key
 
 
+def contract_number(contract_id: str | None) -> str | None:
+    """The number behind a mutation input's contract id; "" when it is not one (the resolver
+    reports it as unknown, at the input's field)."""
+    if contract_id is None:
+        return None
+    try:
+        return from_global(contract_id, "Contract")[1]
+    except NotFound:
+        return ""
+
+
 class Position(NamedTuple):
     """Where a signed cursor points: the item's offset and the list's total when it was issued."""
 

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from gateway.resolvers.problems import Refused
-from gateway.schema.mutation import UserError, user_errors
+from gateway.schema.user_errors import UserError, user_errors
 
 T = TypeVar("T")
 P = TypeVar("P")

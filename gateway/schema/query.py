@@ -1,4 +1,7 @@
-"""Entry points of the graph. Permissions are checked here, on entry fields, not on every leaf."""
+"""The graph's entry points: the viewer, a person by client id, any object by its global id
+(`node`, and one typed field per kind). Permissions are checked here, on entry fields, not on
+every leaf; the domains' own root fields are in `schema/<domain>/query.py`.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +12,14 @@ import strawberry
 from gateway.errors import Forbidden, NotFound, Unauthenticated
 from gateway.resolvers import access, accounts, queries
 from gateway.resolvers.access import Scope
+from gateway.schema.claims.types import Dossier, Reglement
 from gateway.schema.common import Info
+from gateway.schema.contracts.types import Contract
+from gateway.schema.demandes.types import Demande
+from gateway.schema.documents.types import Document
 from gateway.schema.ids import from_global
-from gateway.schema.types import (
-    Contract,
-    Demande,
-    Document,
-    Dossier,
-    Node,
-    Person,
-    Reglement,
-    person,
-)
+from gateway.schema.node import Node
+from gateway.schema.person.types import Person, person
 
 
 async def viewer_scope(info: Info) -> Scope:
@@ -82,7 +81,7 @@ async def typed(info: Info, global_id: str, kind: str) -> Node:
 
 
 @strawberry.type(description="Entry points of the customer-space graph.")
-class Query:
+class EntryQuery:
     @strawberry.field(description="The logged-in customer.")
     async def viewer(self, info: Info) -> Person | None:
         scope = await viewer_scope(info)

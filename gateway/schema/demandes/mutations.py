@@ -1,4 +1,4 @@
-"""Démarches: the catalogue, sending a demande, uploading an attachment."""
+"""Démarches: sending a demande of any catalogue type, uploading an attachment."""
 
 from __future__ import annotations
 
@@ -6,35 +6,13 @@ import strawberry
 from strawberry.file_uploads import Upload
 
 from gateway.domain import records as rec
-from gateway.errors import NotFound
-from gateway.resolvers import access, attachments, demandes
+from gateway.resolvers import attachments, demandes
 from gateway.resolvers.access import Scope
 from gateway.schema.common import Info
-from gateway.schema.ids import from_global
-from gateway.schema.mutation import UserError
+from gateway.schema.demandes.types import Attachment, Demande
+from gateway.schema.ids import contract_number
 from gateway.schema.payloads import payload
-from gateway.schema.types import Demande
-from gateway.schema.values import Attachment, DemandeType
-
-
-def contract_number(contract_id: str | None) -> str | None:
-    """The number behind a contract id; "" when it is not one (reported as unknown)."""
-    if contract_id is None:
-        return None
-    try:
-        return from_global(contract_id, "Contract")[1]
-    except NotFound:
-        return ""
-
-
-def demande_type(t: rec.DemandeType) -> DemandeType:
-    return DemandeType(
-        code=t.code,
-        label=t.label,
-        category=t.category,
-        category_label=t.category.label,
-        required=t.required_fields,
-    )
+from gateway.schema.user_errors import UserError
 
 
 @strawberry.input(description="A demande of any type of the catalogue.")
@@ -74,22 +52,6 @@ class AttachmentPayload:
         description="The stored file; null when refused."
     )
     user_errors: list[UserError] = strawberry.field(description="What to fix; empty on success.")
-
-
-@strawberry.type(description="Démarches: what the customer may ask for.")
-class DemandesQuery:
-    @strawberry.field(
-        description="Demande types the viewer may start, in the catalogue's order: for one contract, or in general."
-    )
-    async def demande_types(
-        self, info: Info, contract_id: strawberry.ID | None = None
-    ) -> list[DemandeType]:
-        scope = await demandes.own_scope(info.context)
-        contract = None
-        if contract_id is not None:
-            _, number = from_global(contract_id, "Contract")
-            contract = await access.contract(info.context, scope, number)
-        return [demande_type(t) for t in await demandes.offered(info.context, scope, contract)]
 
 
 async def with_scope(info: Info, found: rec.Demande) -> Demande:

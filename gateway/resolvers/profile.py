@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -17,18 +16,12 @@ from gateway.adapters.crm.client import Refusal
 from gateway.context import Context
 from gateway.domain.records import Customer, Preferences
 from gateway.errors import Forbidden, Unauthenticated
+from gateway.resolvers.problems import Problem
 
 MARKUP = set("<>&\"'`")
 UNSAFE_CATEGORIES = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}  # controls, bidi, zero-width…
 FRENCH_MOBILE = re.compile(r"^(?:\+33|0033|0)([67][0-9]{8})$")
 CRM_FIELDS = {"email": "email", "mobile": "mobile"}
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    field: str | None
-    code: str  # REQUIRED, INVALID, MISMATCH, REFUSED
-    message: str
 
 
 def normalised_email(value: str) -> str | None:

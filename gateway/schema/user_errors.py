@@ -1,4 +1,9 @@
-"""Mutations: typed `userErrors` for what the customer can fix, GraphQL errors for the rest."""
+"""What the customer can fix, as every mutation payload's `userErrors { field code message }`.
+
+`field` is the camelCase input path (`beneficiaries.2.share`), null for the whole input; `code`
+is one `UserErrorCode` for every mutation; `message` is French, for the customer. A resolver
+reports them as `resolvers.problems.Problem`s; `user_errors` maps them, one mapping for all.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,7 @@ import enum
 
 import strawberry
 
-from gateway.domain.records import Customer, Preferences
-from gateway.resolvers import mutations
-from gateway.resolvers.access import Scope
-from gateway.schema.common import Info
-from gateway.schema.types import Person, person
+from gateway.resolvers.problems import Problem
 
 
 @strawberry.enum(description="Why an input value was refused.")
@@ -21,7 +22,7 @@ class UserErrorCode(enum.Enum):
     REFUSED = strawberry.enum_value(
         "REFUSED", description="Le système de gestion a refusé la valeur."
     )
-    # ---- accounts and sessions (schema/accounts.py) ----
+    # ---- accounts and sessions (schema/accounts/) ----
     IDENTITY_NOT_RECOGNISED = strawberry.enum_value(
         "IDENTITY_NOT_RECOGNISED",
         description="Les informations d'identité ne correspondent à aucun adhérent.",
@@ -53,7 +54,7 @@ class UserErrorCode(enum.Enum):
     LINK_REFUSED = strawberry.enum_value(
         "LINK_REFUSED", description="Ce compte ne peut pas être rattaché."
     )
-    # démarches (issue 8)
+    # ---- démarches: demandes, contract acts, certificates ----
     IDEMPOTENCY_CONFLICT = strawberry.enum_value(
         "IDEMPOTENCY_CONFLICT", description="La clé d'idempotence a servi pour une autre saisie."
     )
@@ -91,73 +92,8 @@ class UserError:
     message: str = strawberry.field(description="French message for the customer.")
 
 
-@strawberry.input(description="New contact data; each value typed twice.")
-class ContactDataInput:
-    email: str | None = strawberry.field(default=None, description="New e-mail address.")
-    email_confirmation: str | None = strawberry.field(
-        default=None, description="The same e-mail, typed again."
-    )
-    mobile: str | None = strawberry.field(default=None, description="New French mobile number.")
-    mobile_confirmation: str | None = strawberry.field(
-        default=None, description="The same mobile, typed again."
-    )
-
-
-@strawberry.input(description="Marketing and survey consents.")
-class ConsentsInput:
-    group_offers: bool = strawberry.field(description="Offers from the group's companies.")
-    targeted_communication: bool = strawberry.field(
-        description="Targeted (profiled) communication."
-    )
-    satisfaction_surveys: bool = strawberry.field(description="Satisfaction surveys.")
-
-
-@strawberry.input(description="Contact preferences, replaced as a whole.")
-class PreferencesInput:
-    paperless: bool = strawberry.field(description="Documents online only, no paper mail.")
-    consents: ConsentsInput = strawberry.field(description="Consents.")
-
-
-@strawberry.type(description="Result of a change to the customer's record.")
-class PersonPayload:
-    person: Person | None = strawberry.field(
-        description="The customer after the change; null when refused."
-    )
-    user_errors: list[UserError] = strawberry.field(description="What to fix; empty on success.")
-
-
-def user_errors(problems: list[mutations.Problem]) -> list[UserError]:
+def user_errors(problems: list[Problem]) -> list[UserError]:
     """The payload's `userErrors` for what a resolver refused (every mutation's, one mapping)."""
     return [
         UserError(field=p.field, code=UserErrorCode[p.code], message=p.message) for p in problems
     ]
-
-
-def payload(customer: Customer | None, problems: list[mutations.Problem]) -> PersonPayload:
-    return PersonPayload(
-        person=person(customer, Scope(customer)) if customer else None,
-        user_errors=user_errors(problems),
-    )
-
-
-@strawberry.type(description="Changes the customer makes to their own record.")
-class Mutation:
-    @strawberry.mutation(description="Change the e-mail and/or the mobile (each typed twice).")
-    async def update_contact_data(self, info: Info, input: ContactDataInput) -> PersonPayload:
-        return payload(
-            *await mutations.update_contact(
-                info.context,
-                input.email,
-                input.email_confirmation,
-                input.mobile,
-                input.mobile_confirmation,
-            )
-        )
-
-    @strawberry.mutation(description="Replace the contact preferences and consents.")
-    async def update_preferences(self, info: Info, input: PreferencesInput) -> PersonPayload:
-        c = input.consents
-        wanted = Preferences(
-            input.paperless, c.group_offers, c.targeted_communication, c.satisfaction_surveys
-        )
-        return payload(*await mutations.update_preferences(info.context, wanted))

@@ -1,4 +1,7 @@
-"""Contract acts: termination (with its preview), bank details, beneficiaries, debit day."""
+"""Contract acts: termination (after its preview), bank details, beneficiaries, debit day.
+
+Each is sent as the catalogue's demande (`resolvers/contract_acts.py`) and answers with it.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +13,10 @@ import strawberry
 from gateway.domain import records as rec
 from gateway.resolvers import contract_acts, demandes
 from gateway.schema.common import Info
-from gateway.schema.demandes import contract_number
-from gateway.schema.mutation import UserError
+from gateway.schema.demandes.types import Demande
+from gateway.schema.ids import contract_number
 from gateway.schema.payloads import payload
-from gateway.schema.types import Demande
+from gateway.schema.user_errors import UserError
 
 
 @strawberry.enum(description="What a bank account is used for.")

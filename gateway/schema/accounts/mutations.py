@@ -16,14 +16,13 @@ from stdnum.fr import siret as siret_number
 from gateway.domain.accounts import CompanyIdentity, IndividualIdentity
 from gateway.identity.sessions import IssuedSession
 from gateway.resolvers import accounts
-from gateway.resolvers.mutations import Problem
-from gateway.schema.account_types import Account
+from gateway.resolvers.problems import Problem
+from gateway.schema.accounts.types import Account
 from gateway.schema.common import Info
-from gateway.schema.mutation import UserError, user_errors
 from gateway.schema.permissions import Anyone, Customer
+from gateway.schema.user_errors import UserError, user_errors
 
 
-# ---- inputs -----------------------------------------------------------------------------------
 @strawberry.input(description="Who an individual is, as printed on their card and letters.")
 class IndividualIdentityInput:
     customer_number: str = strawberry.field(description="Numéro d'adhérent (8 digits).")
@@ -86,7 +85,6 @@ class LinkAccountInput:
     password: str = strawberry.field(description="Password of the other account.")
 
 
-# ---- payloads ---------------------------------------------------------------------------------
 @strawberry.type(description="Whether a request about an account was taken into account.")
 class AccountRequestPayload:
     accepted: bool = strawberry.field(description="True when done (or, for a reset, sent on).")
@@ -152,7 +150,6 @@ def identity(input: RegisterAccountInput) -> IndividualIdentity | CompanyIdentit
     )
 
 
-# ---- the fields -------------------------------------------------------------------------------
 @strawberry.type(description="Customer-space accounts and sessions.")
 class AccountsMutation:
     @strawberry.mutation(

@@ -8,10 +8,10 @@ import strawberry
 
 from gateway.resolvers import certificates, demandes
 from gateway.schema.common import Info
-from gateway.schema.demandes import contract_number
-from gateway.schema.mutation import UserError
+from gateway.schema.documents.types import Document
+from gateway.schema.ids import contract_number
 from gateway.schema.payloads import payload
-from gateway.schema.types import Document
+from gateway.schema.user_errors import UserError
 
 
 @strawberry.enum(description="An attestation the éditique produces on demand.")

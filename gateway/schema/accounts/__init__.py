@@ -1,0 +1,1 @@
+"""Customer-space accounts: the type, registration, sessions, recovery."""

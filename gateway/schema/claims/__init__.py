@@ -1,0 +1,1 @@
+"""Prévoyance dossiers, règlements and health reimbursements."""

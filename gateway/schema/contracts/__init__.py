@@ -1,0 +1,1 @@
+"""Contracts and memberships, their members, the contract acts."""

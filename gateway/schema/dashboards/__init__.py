@@ -1,0 +1,1 @@
+"""Internal dashboards: demande volumes, legacy systems' health."""

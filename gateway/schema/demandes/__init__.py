@@ -1,0 +1,1 @@
+"""Demandes: the type, the catalogue, sending one, its attachments."""

@@ -1,0 +1,1 @@
+"""Documents issued to the customer, attestations on demand."""

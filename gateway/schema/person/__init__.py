@@ -1,0 +1,1 @@
+"""A customer (individual or company): the type, their profile mutations."""
