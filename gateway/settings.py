@@ -23,92 +23,142 @@ def legacy(name: str) -> AliasChoices:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="GATEWAY_",
+        extra="ignore",
+        populate_by_name=True,
+        use_attribute_docstrings=True,  # each field's docstring is its description (docs site)
+    )
 
     env: Literal["development", "production"] = "development"
-    access_log: bool = True  # one `request` line per request (`serve --no-access-log`: none)
-    loads_ahead: bool = True  # a query's known loads start alongside its customer record
-    fast_paths: bool = Field(
-        True,
-        description="Speed shortcuts on libraries' private names (gateway/engine/fastpath/); "
-        "false runs stock strawberry, graphql-core, uvicorn and limits",
-    )
+    """`production` disables GraphiQL, introspection and "Did you mean" suggestions, and refuses to
+    start without the four back-end URLs, `GATEWAY_JWT_PRIVATE_KEY`, a real `GATEWAY_JWT_SECRET`
+    and `GATEWAY_PUBLIC_URL`."""
+    access_log: bool = True
+    """One `request` log line per request; false (or `serve --no-access-log`): none, errors are
+    still logged."""
+    loads_ahead: bool = True
+    """A query seen before for the same customer and variables starts its back-end reads alongside
+    the customer record (one round trip instead of two)."""
+    fast_paths: bool = True
+    """Speed shortcuts that rely on libraries' private names (`gateway/engine/fastpath/`); false
+    runs stock strawberry, graphql-core, uvicorn and `limits`, with the same answers."""
     host: str = "127.0.0.1"
+    """Address `python -m gateway serve` listens on."""
     port: int = 8000
-    public_url: str | None = Field(
-        None, description="Base URL used in download links; default: the request's"
-    )
+    """Port `python -m gateway serve` listens on."""
+    public_url: str | None = None
+    """Base URL of `downloadUrl` links (unset: the request's own; required in production)."""
 
     jwt_secret: SecretStr = SecretStr(DEV_SECRET)
-    jwt_private_key: SecretStr | None = Field(
-        None, description="PEM (or its path) of the ES256/RS256 key signing sessions in production"
-    )
-    access_ttl_s: int = 900  # a session's access token: 15 minutes
-    refresh_ttl_s: int = 30 * 86_400  # its refresh token: 30 days
-    session_check_s: float = 5.0  # how long a process trusts its last look at a session
+    """HS256 key of development tokens; keys download links and pagination cursors everywhere
+    (production: at least 32 bytes, even with a private key or a JWKS)."""
+    jwt_private_key: SecretStr | None = None
+    """PEM text, or its path, of the key signing sessions: EC P-256 signs ES256, RSA (2048 bits or
+    more) RS256; its public half is served at `/.well-known/jwks.json`. Required in production."""
+    access_ttl_s: int = 900
+    """Lifetime of a session's access token (15 minutes)."""
+    refresh_ttl_s: int = 30 * 86_400
+    """Lifetime of a session's refresh token (30 days)."""
+    session_check_s: float = 5.0
+    """How long a process trusts its last look at a session in the store: an ended session's
+    tokens stop within it."""
     jwks_url: str | None = None
+    """An identity provider's JWKS: its RS256/ES256 tokens are accepted beside the gateway's own."""
     jwt_audience: str = "espace-client"
+    """Required `aud` of every token."""
     jwt_algorithms: tuple[str, ...] = ("RS256", "ES256")
+    """Algorithms accepted for the identity provider's tokens (`GATEWAY_JWKS_URL`)."""
     download_ttl_s: int = 300
+    """Lifetime of a signed download link (`Document.downloadUrl`)."""
 
-    today: date | None = Field(None, description="Pin the business calendar (tests, demos)")
+    today: date | None = None
+    """Pins the business calendar the 3-year and 6-month windows count from (unset: today in
+    Europe/Paris, or the fixtures' day when every back-end is an in-process mock)."""
     request_deadline_s: float = 3.0
+    """Deadline of one GraphQL request: no back-end attempt outlives it, no retry starts that
+    could not finish before it."""
     redis_url: str | None = None
+    """Redis shared by every gateway process: answer cache, shared store (sessions, idempotency,
+    APQ) and rate limits (unset: in memory, per process)."""
 
     policy_admin_url: str | None = Field(None, validation_alias=legacy("POLICY_ADMIN_URL"))
+    """Base URL of policy admin (unset: its mock, in process)."""
     policy_admin_api_key: SecretStr = Field(
         SecretStr("dev-policy-admin-key"), validation_alias=legacy("POLICY_ADMIN_API_KEY")
     )
+    """Policy admin's `X-Api-Key`."""
     claims_url: str | None = Field(None, validation_alias=legacy("CLAIMS_URL"))
+    """Base URL of claims (unset: its mock, in process)."""
     claims_user: str = Field("gateway", validation_alias=legacy("CLAIMS_USER"))
+    """Claims' HTTP Basic user."""
     claims_password: SecretStr = Field(
         SecretStr("dev-claims-password"), validation_alias=legacy("CLAIMS_PASSWORD")
     )
+    """Claims' HTTP Basic password."""
     editique_url: str | None = Field(None, validation_alias=legacy("EDITIQUE_URL"))
+    """Base URL of éditique (unset: its mock, in process)."""
     editique_user: str = Field("gateway", validation_alias=legacy("EDITIQUE_USER"))
+    """Éditique's WS-Security UsernameToken user."""
     editique_password: SecretStr = Field(
         SecretStr("dev-editique-password"), validation_alias=legacy("EDITIQUE_PASSWORD")
     )
+    """Éditique's WS-Security UsernameToken password."""
     crm_url: str | None = Field(None, validation_alias=legacy("CRM_URL"))
+    """Base URL of the CRM (unset: its mock, in process)."""
     crm_token: SecretStr = Field(SecretStr("dev-crm-token"), validation_alias=legacy("CRM_TOKEN"))
+    """The CRM's service bearer token."""
 
     # per attempt; a hang costs one of these, so they stay well under the request deadline
     timeout_policy_admin_s: float = 0.5
+    """Timeout of one attempt at policy admin."""
     timeout_claims_s: float = 0.5
+    """Timeout of one attempt at claims."""
     timeout_editique_s: float = 1.0  # searches: p50 ≈ 350 ms in production (a PDF fetch gets 2 s)
+    """Timeout of one attempt at éditique (a PDF fetch gets 2 s)."""
     timeout_crm_s: float = 0.5
+    """Timeout of one attempt at the CRM."""
     retry_attempts: int = 5
-    # a back-end's breaker opens when, within the window, at least `min_volume` attempts were made
-    # and at least `failure_rate` of them failed because of the back-end (GATEWAY_BREAKER_THRESHOLD
-    # is the former name of the minimum volume, still read)
+    """Attempts of an idempotent read at most, within the request deadline."""
     breaker_failure_rate: float = Field(0.5, gt=0, le=1)
+    """Share of a back-end's attempts in the window that must have failed, because of the back-end,
+    to open its breaker."""
     breaker_min_volume: int = Field(
         20,
         ge=1,
         validation_alias=AliasChoices("GATEWAY_BREAKER_MIN_VOLUME", "GATEWAY_BREAKER_THRESHOLD"),
     )
+    """Attempts a back-end needs in the window before its failure rate is judged."""
     breaker_window_s: int = Field(10, ge=1)
+    """Sliding window of a breaker's failure rate."""
     breaker_ttl_s: float = 5.0
+    """How long an open breaker fails fast before it lets one probe through."""
     # admission control per process: requests in flight, then a short queue, then a fast 503
     max_in_flight: int = Field(64, ge=1)
+    """Requests one process works on at once (admission control)."""
     admission_queue: int = Field(256, ge=0)
+    """Requests that may wait for a place; beyond, `503 OVERLOADED` at once."""
     admission_wait_s: float = Field(1.5, ge=0)
+    """How long a request may wait for a place before `503 OVERLOADED`."""
     cache: bool = True
-    # hardening (issue 11): what one request may spend, and a cache that cannot hurt
-    max_backend_calls: int = Field(60, ge=1, description="Back-end call attempts per request")
-    cache_timeout_s: float = Field(0.05, gt=0, description="Bound of every shared-cache call")
-    cache_max_bytes: int = Field(64_000_000, ge=1, description="In-memory cache size")
-    cache_max_adds_per_request: int = Field(200, ge=0, description="Entries one request may add")
-    redis_pool_size: int = Field(
-        256, ge=1, description="Redis connections (waited for, not refused)"
-    )
-    stale_if_error_s: float = Field(
-        600.0, ge=0, description="How long past freshness a last value may stand in for a failure"
-    )
+    """Cross-request cache of back-end answers (false: measure the uncached path)."""
+    # hardening: what one request may spend, and a cache that cannot hurt
+    max_backend_calls: int = Field(60, ge=1)
+    """Back-end call attempts one request may make (`TOO_MANY_BACKEND_CALLS` past it)."""
+    cache_timeout_s: float = Field(0.05, gt=0)
+    """Bound of every Redis cache call (past it: a miss, counted in the cache's errors)."""
+    cache_max_bytes: int = Field(64_000_000, ge=1)
+    """Size of the in-memory cache in bytes (a segmented LRU)."""
+    cache_max_adds_per_request: int = Field(200, ge=0)
+    """Cache entries one request may add."""
+    redis_pool_size: int = Field(256, ge=1)
+    """Redis connections per process (a command waits for one, never refused)."""
+    stale_if_error_s: float = Field(600.0, ge=0)
+    """How long past its freshness a cached answer may stand in for a failing back-end."""
 
-    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
-        (), description="Web origins allowed by CORS, comma-separated (none: same origin only)"
-    )
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    """Web origins allowed to call the gateway from a browser, comma-separated (unset: same origin
+    only)."""
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -125,34 +175,60 @@ class Settings(BaseSettings):
 
     # operation limits (gateway/engine/operation_limits.py), checked before anything runs
     max_tokens: int = 1_000
+    """Tokens in a document (`QUERY_TOO_LARGE` beyond)."""
     max_comments: int = 200
+    """Comments in a document (`QUERY_TOO_LARGE` beyond)."""
     max_query_length: int = 100_000
+    """Characters in a document (`QUERY_TOO_LARGE` beyond)."""
     max_depth: int = 12
+    """Depth of an operation, through fragments (`QUERY_TOO_DEEP` beyond)."""
     max_aliases: int = 20
+    """Aliases in an operation (`QUERY_TOO_COMPLEX` beyond)."""
     max_root_fields: int = 10
+    """Root fields in an operation (`QUERY_TOO_COMPLEX` beyond)."""
     max_fields: int = 400
+    """Fields in an operation, fragments expanded (`QUERY_TOO_COMPLEX` beyond)."""
     max_directives: int = 20
+    """Directives in an operation (`QUERY_TOO_COMPLEX` beyond)."""
     max_cost: int = 5_000
+    """Cost of an operation: 1 a field, 10 a field taking arguments, times `first` below a page
+    (`QUERY_TOO_COMPLEX` beyond)."""
     max_page_size: int = 50
+    """Largest literal `first` (`QUERY_TOO_COMPLEX` beyond); a variable counts as this size in the
+    cost."""
 
     # HTTP limits (gateway/edge/middleware/body_limits.py)
     max_body_bytes: int = 1_000_000
+    """Largest HTTP body, multipart uploads apart (413 `PAYLOAD_TOO_LARGE` beyond)."""
     max_json_depth: int = 16
+    """Deepest nesting of a JSON body, its variables and extensions (400 `BAD_USER_INPUT` beyond)."""
     max_header_bytes: int = 16_384
+    """Largest request headers (431 and the connection closed beyond; uvicorn protocol)."""
     header_timeout_s: float = 10.0
+    """Time for a request's headers to arrive after connect or request start (then the connection
+    is closed)."""
     keep_alive_s: int = 5
+    """How long an idle keep-alive connection stays open."""
 
     # trusted documents and APQ (gateway/engine/persisted.py)
     persisted_only: bool = False
+    """Run only the trusted documents (`gateway/engine/trusted_documents.json`); set it in
+    production."""
     apq_ttl_s: float = 7 * 86_400
+    """How long a document registered by automatic persisted queries (APQ) is kept."""
     apq_max_length: int = 20_000
+    """Longest document APQ registers (a longer one runs, unregistered)."""
 
     # rate limits of /graphql (gateway/edge/rate_limits.py), in the `limits` notation
     rate_limit_client: str = "300/minute"
+    """Requests per signed-in client id."""
     rate_limit_ip: str = "1200/minute"
+    """Requests per client IP."""
     rate_limit_anonymous: str = "60/minute"
+    """Requests without a token per client IP."""
 
-    shutdown_grace_s: int = 10  # SIGTERM: in-flight requests get this long to finish
+    shutdown_grace_s: int = 10
+    """On SIGTERM, how long in-flight requests may take to finish (`python -m gateway serve`)."""
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:

@@ -69,7 +69,7 @@ async def test_reglement_lists_do_not_fetch_per_row(gateway: Gateway) -> None:
 
 
 async def test_calls_per_operation(gateway: Gateway) -> None:
-    """The figures quoted in the README: back-end calls per frontend operation."""
+    """The figures quoted in docs/performance.md: back-end calls per frontend operation."""
     cases = [
         ("HomePage", "paul", None),
         ("Profile", "chris", None),

@@ -28,7 +28,7 @@ from tests.conftest import faults
 from tests.support.gateway import OPERATIONS, PERSONAS, TODAY, Gateway, operation
 from tests.support.redis import needs_redis, redis_server
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+OPERATING = Path(__file__).resolve().parents[2] / "docs" / "operating.md"
 
 
 async def scrape(gateway: Gateway) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -185,12 +185,12 @@ def test_the_safelist_holds_every_operation_of_the_frontends() -> None:
     assert metrics.operation_label("DropTables") == "other"
 
 
-async def test_readme_metric_names_are_those_of_the_endpoint(gateway: Gateway) -> None:
+async def test_documented_metric_names_are_those_of_the_endpoint(gateway: Gateway) -> None:
     await gateway.run("HomePage", as_=PERSONAS["chris"])
     text = (await gateway.http.get("/metrics")).text
     exposed = {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")}
-    readme = README.read_text("utf-8")
-    section = readme.split("## Operating it", 1)[1].split("\n## ", 1)[0]
+    page = OPERATING.read_text("utf-8")
+    section = page.split("## Metrics", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"`((?:gateway|process)_[a-z_]+)`", section))
     gateway_families = {name for name in exposed if name.startswith("gateway_")}
     assert gateway_families == {n for n in documented if n.startswith("gateway_")}

@@ -262,6 +262,6 @@ def test_login_costs_little_more_than_one_crm_call(served_mocks: dict[str, str])
             http.put(crm + "/_admin/faults", json={})
     crm_p50, login_p50 = statistics.median(direct), statistics.median(through)
     print(f"login p50 {login_p50 * 1000:.1f} ms, one CRM call p50 {crm_p50 * 1000:.1f} ms")
-    # the target is 1.15× (README: measured); in the suite, on a shared CPU, one call's worth:
+    # the target is 1.15× (docs/demarches-and-accounts.md); in the suite, on a shared CPU, one call's worth:
     # a login making a second CRM call, or waiting on one, would fail this
     assert login_p50 <= 2 * crm_p50

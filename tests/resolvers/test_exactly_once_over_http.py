@@ -1,6 +1,6 @@
 """Exactly once over real HTTP: gateway process(es) and mock processes, answers lost after commit.
 
-Smaller runs of `python -m bench.exactly_once` (the README gives the 200-call figures)."""
+Smaller runs of `python -m bench.exactly_once` (docs/demarches-and-accounts.md gives the 200-call results)."""
 
 from __future__ import annotations
 
