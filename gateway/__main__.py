@@ -100,9 +100,9 @@ def main() -> None:
 
         print(TokenVerifier(Settings()).issue(args.client_id, args.role, args.ttl))
     else:
-        from gateway.engine.schema import schema
+        from gateway.engine.schema import default_schema
 
-        Path(args.path).write_text(schema.as_str() + "\n", encoding="utf-8")
+        Path(args.path).write_text(default_schema().as_str() + "\n", encoding="utf-8")
         print(f"wrote {args.path}")
 
 

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from limits.aio.storage import MemoryStorage
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
@@ -28,6 +29,7 @@ from gateway.edge.middleware.uploads import UploadGuard
 from gateway.edge.probes import livez, readyz
 from gateway.edge.routes import download, healthz, jwks, metrics
 from gateway.engine.fastpath.gc_tuning import tune_gc
+from gateway.engine.fastpath.memory_storage import PacedMemoryStorage
 from gateway.engine.operation_limits import Limits
 from gateway.engine.persisted import TrustedDocuments
 from gateway.engine.schema import build_schema
@@ -54,8 +56,13 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
     setup_tracing()
     limits = Limits.of(settings)
     schema = build_schema(
-        introspection=settings.graphiql, limits=limits, suggestions=settings.graphiql
+        introspection=settings.graphiql,
+        limits=limits,
+        suggestions=settings.graphiql,
+        fast_paths=settings.fast_paths,
     )
+    # rate-limit counters in memory: swept once a second (a fast path) or as `limits` ships
+    in_memory = PacedMemoryStorage if settings.fast_paths else MemoryStorage
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -70,13 +77,14 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             clock=Clock(settings.today),
             audit=Audit(),
             store=store,
-            rate_limits=RateLimits.build(settings.redis_url),
+            rate_limits=RateLimits.build(settings.redis_url, in_memory),
             sessions=sessions,
             cursor_key=derive_cursor_key(settings.jwt_secret.get_secret_value()),
             plans=Plans() if settings.loads_ahead else None,
         )
         worker_started()
-        tune_gc()  # once per process, after start-up's objects exist
+        if settings.fast_paths:
+            tune_gc()  # once per process, after start-up's objects exist
         try:
             yield
         finally:

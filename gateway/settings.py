@@ -6,16 +6,29 @@ own knobs are prefixed `GATEWAY_`. An unset back-end URL means "serve that mock 
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me-in-production-0123456789"
 ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 MIN_SECRET_BYTES = 32  # HS256: at least the hash's output size (RFC 7518 §3.2)
+
+
+def fast_paths_of_environment() -> bool:
+    """GATEWAY_FAST_PATHS alone (default true), for what is built at import without settings."""
+    return TypeAdapter(bool).validate_python(os.environ.get("GATEWAY_FAST_PATHS", "true"))
 
 
 def legacy(name: str) -> AliasChoices:

@@ -45,6 +45,7 @@ from graphql import (
     ValidationRule,
     VariableNode,
     get_named_type,
+    parse,
 )
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 from graphql.validation import ASTValidationRule, ValidationContext
@@ -271,13 +272,19 @@ def refused_document(error: GraphQLError) -> GraphQLError:
     return typed
 
 
-def parse_limits(limits: Limits) -> type[SchemaExtension]:
-    """The parsing extension: a cached parse within `limits` (replaces strawberry's ParserCache).
+def plain_parse(query: str, limits: Limits) -> DocumentNode:
+    return parse(query, **limits.parse_options())
+
+
+def parse_limits(limits: Limits, cached: bool = True) -> type[SchemaExtension]:
+    """The parsing extension: a parse within `limits`, `cached` by text (a fast path:
+    `fastpath/parse_cache.py`) or graphql-core's plain `parse` (replaces strawberry's ParserCache).
 
     A refused document raises its typed error from the hook: strawberry answers it as the
     operation's only error, and does not parse it a second time. The length is checked before
     the parser sees the text (a parse error computes its line and column: not over 1 MB)."""
     options = limits.parse_options()
+    read = cached_parse if cached else plain_parse
 
     class ParseLimits(SchemaExtension):
         def on_operation(self) -> Iterator[None]:
@@ -294,7 +301,7 @@ def parse_limits(limits: Limits) -> type[SchemaExtension]:
                         extensions={"code": TOO_LARGE},
                     )
                 try:
-                    context.graphql_document = cached_parse(context.query, limits)
+                    context.graphql_document = read(context.query, limits)
                 except GraphQLError as error:
                     raise refused_document(error) from None
             yield

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 import strawberry
 import structlog
 from graphql import GraphQLError
-from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import SchemaExtension
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
+from strawberry.extensions import AddValidationRules, SchemaExtension
 
 from gateway.engine.extensions.anonymous_gate import AnonymousGate
 from gateway.engine.extensions.client_errors import client_code, client_error, reshaped
@@ -22,6 +23,7 @@ from gateway.engine.operation_limits import Limits, limits_rule, parse_limits
 from gateway.errors import GatewayError
 from gateway.schema.roots import MUTATION, QUERY, TYPES
 from gateway.schema.scalars import SCALARS
+from gateway.settings import fast_paths_of_environment
 
 log = structlog.get_logger("gateway.errors")
 
@@ -69,10 +71,24 @@ class GatewaySchema(strawberry.Schema):
         counted by the breakers and metrics; only unexpected ones are logged, by TypedErrors."""
 
 
+def stock_validation(rules: list[type[ASTValidationRule]]) -> type[SchemaExtension]:
+    """strawberry's own `AddValidationRules`, as a class (a schema takes no instances here)."""
+
+    class Validation(AddValidationRules):
+        def __init__(self, *, execution_context: Any = None) -> None:
+            super().__init__(rules)
+
+    return Validation
+
+
 def build_schema(
-    introspection: bool = True, limits: Limits | None = None, suggestions: bool = True
+    introspection: bool = True,
+    limits: Limits | None = None,
+    suggestions: bool = True,
+    fast_paths: bool = True,
 ) -> strawberry.Schema:
-    """`introspection` and `suggestions` are off in production; `limits` from the settings."""
+    """`introspection` and `suggestions` are off in production; `limits` from the settings;
+    `fast_paths` off runs stock strawberry and graphql-core (`engine/fastpath/`), same answers."""
     limits = limits or Limits()
     rules = [limits_rule(limits), *([] if introspection else [NoSchemaIntrospectionCustomRule])]
 
@@ -87,19 +103,32 @@ def build_schema(
         mutation=MUTATION,
         types=TYPES,  # reached only through an interface (roots.py)
         scalar_overrides=SCALARS,  # Date, DateTime, Decimal with @specifiedBy (scalars.py)
-        execution_context_class=DirectExecutor,  # scalar attributes answered at once (direct.py)
+        # scalar attributes answered at once (fastpath/direct.py)
+        execution_context_class=DirectExecutor if fast_paths else None,
         extensions=[
             ObservedOperation,  # outermost: its span covers parsing, validation and execution
             Errors,
             StaleAnswers,
             PlannedLoads,  # queries start the loads they made last time at once (planned.py)
-            parse_limits(limits),
+            parse_limits(limits, cached=fast_paths),
             Gate,
-            validation(rules),  # graphql-core's rules and ours, cached per document (validation.py)
+            # graphql-core's rules and ours, cached per document (fastpath/validation_cache.py)
+            validation(rules) if fast_paths else stock_validation(rules),
         ],
     )
-    direct_resolvers(built)  # plain fields read their attribute in one call (direct.py)
+    if fast_paths:
+        direct_resolvers(built)  # plain fields read their attribute in one call (direct.py)
     return built
 
 
-schema = build_schema()
+@cache
+def default_schema() -> strawberry.Schema:
+    """The schema with default settings (the export, tests), built on first use: importing this
+    module builds nothing."""
+    return build_schema(fast_paths=fast_paths_of_environment())
+
+
+def __getattr__(name: str) -> Any:
+    if name == "schema":  # `from gateway.engine.schema import schema`
+        return default_schema()
+    raise AttributeError(name)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -48,25 +49,6 @@ def rule(text: str) -> RateLimitItem:
     return parse(text)
 
 
-class PacedMemoryStorage(MemoryStorage):
-    """`limits`' memory storage, sweeping expired entries once a second instead of after every hit.
-
-    The library starts a sweep task after each hit, and the sweep sends every key through a worker
-    thread (`asyncio.to_thread`): two thread hops per request under load. Expired entries never
-    change a decision (a moving window reads its entries' own times); they only hold memory, at
-    most one more second of them."""
-
-    SWEEP_EVERY_S = 1.0
-    _next_sweep = 0.0
-
-    async def _MemoryStorage__schedule_expiry(self) -> None:
-        now = time.monotonic()
-        if now < self._next_sweep:
-            return
-        self._next_sweep = now + self.SWEEP_EVERY_S
-        await super()._MemoryStorage__schedule_expiry()  # type: ignore[misc]
-
-
 class RateLimits:
     def __init__(self, storage: Storage, timeout_s: float | None = 0.2) -> None:
         self.storage = storage
@@ -75,12 +57,16 @@ class RateLimits:
         self.refusals = 0
 
     @classmethod
-    def build(cls, redis_url: str | None) -> RateLimits:
+    def build(
+        cls, redis_url: str | None, in_memory: Callable[[], Storage] = MemoryStorage
+    ) -> RateLimits:
+        """Counters in Redis when `redis_url` is set, else in a storage `in_memory` makes (the
+        composition root picks `limits`' own or a faster one)."""
         if redis_url:
             uri = "async+" + redis_url if not redis_url.startswith("async+") else redis_url
             return cls(RedisStorage(uri, implementation="redispy", wrap_exceptions=True))
         # no I/O in memory: a timeout would only measure a busy loop, and fail a flood open
-        return cls(PacedMemoryStorage(), timeout_s=None)
+        return cls(in_memory(), timeout_s=None)
 
     async def hit(self, limit: str, *identifiers: str, fail_open: bool = True) -> None:
         """Count one hit against `limit` for `identifiers`; raise `TooManyRequests` beyond it."""

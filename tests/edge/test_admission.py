@@ -13,6 +13,7 @@ from gateway.app import create_app
 from gateway.edge.middleware.admission import Admission
 from gateway.settings import Settings
 from mocks import MockSystem
+from tests.support.fast_paths import only_with_fast_paths
 from tests.support.gateway import PERSONAS, TODAY, Gateway, operation
 
 
@@ -125,6 +126,7 @@ async def test_an_overloaded_gateway_serves_whole_pages_and_refuses_the_rest_fas
     assert sum(s["attempts"] for s in states.values()) == 2 * 6  # refused pages called nothing
 
 
+@only_with_fast_paths  # GC tuning (fastpath/gc_tuning.py)
 async def test_a_started_gateway_collects_garbage_rarely_and_never_walks_start_up_objects(
     gateway: Gateway,
 ) -> None:

@@ -231,3 +231,22 @@ async def test_an_answer_leaves_in_one_write_and_a_bodyless_one_still_leaves() -
     head, _, get = rest.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200") and get.startswith(b"HTTP/1.1 200")
     assert get.endswith(b"ok\r\n0\r\n\r\n") and len(writes) == 3
+
+
+async def test_without_fast_paths_uvicorn_writes_its_answers_as_it_ships(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GATEWAY_FAST_PATHS=false: the protocol deployments run leaves uvicorn's response cycle
+    alone (its headers, then its body); the limits stay."""
+    monkeypatch.setenv("GATEWAY_FAST_PATHS", "false")
+    writes: list[bytes] = []
+    from gateway.edge import server_protocol
+
+    class Counted(server_protocol.SettingsProtocol):  # type: ignore[misc,name-defined]
+        def connection_made(self, transport: asyncio.Transport) -> None:
+            super().connection_made(CountedWrites(transport, writes))
+
+    async with server(http=Counted) as port:
+        answer = await exchange(port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"ok\r\n0\r\n\r\n")
+    assert len(writes) >= 2 and writes[0].endswith(b"\r\n\r\n") and b"ok" not in writes[0]

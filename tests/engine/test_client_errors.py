@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import pytest
@@ -78,3 +80,74 @@ async def test_production_suggests_nothing(mocks: dict[str, MockSystem]) -> None
         assert "Did you mean" not in body["errors"][0]["message"]
         body = await gateway.run("{ viewer { displayNam } }")  # anonymous: same
         assert "Did you mean" not in body["errors"][0]["message"]
+
+
+MISSPELT = [  # (document, variables, the types graphql-core names as the error's place)
+    ("{ viewer { displayNam contracts { statu } } }", None, {"Person", "Contract"}),
+    ("{ viewer { contracts(statu: [ACTIVE]) { status } } }", None, {"Person"}),
+    ("{ viewer { contracts(status: [ACTIV]) { status } } }", None, {"ContractStatus"}),
+    ("{ viewer { ...F } } fragment F on Persn { displayName }", None, set()),
+    ('{ node(id: "x") { ... on Contrat { status } } }', None, set()),
+    ("query($s: ContractStatu) { viewer { displayName } }", None, set()),
+    (
+        "query($s: [ContractStatus!]) { viewer { contracts(status: $s) { status } } }",
+        {"s": ["ACTIV"]},
+        set(),
+    ),
+    (
+        'mutation { updateContactData(input: {emial: "x"}) { userErrors { code } } }',
+        None,
+        {"ContactDataInput"},
+    ),
+    (CONTACT, {"i": {"emial": "x", "mobil": "0600000000"}}, set()),
+]
+QUOTED = re.compile(r"'@?([_A-Za-z][_0-9A-Za-z.]*)'")
+
+
+def schema_names() -> set[str]:
+    """Every type, field, argument, input field and enum value name of the served schema."""
+    from gateway.engine.schema import schema
+
+    names = set()
+    for named in schema._schema.type_map.values():
+        if named.name.startswith("__"):
+            continue
+        names.add(named.name)
+        for field in getattr(named, "fields", {}).values():
+            names.update(getattr(field, "args", {}))
+        names.update(getattr(named, "fields", {}))
+        names.update(getattr(named, "values", {}))
+    return names
+
+
+async def names_told(gateway: Gateway, token: str) -> set[str]:
+    """The schema's names the misspelt documents' errors tell that neither the document nor its
+    variables wrote (nor the types graphql-core names as the place of the error)."""
+    known, told = schema_names(), set()
+    for document, variables, places in MISSPELT:
+        body = await gateway.run(document, variables, token=token)
+        assert body.get("errors"), document
+        written = document + json.dumps(variables or {})
+        for error in body["errors"]:
+            for quoted in QUOTED.findall(error["message"]):
+                for name in quoted.split("."):
+                    if name in known and name not in written and name not in places:
+                        told.add(name)
+    return told
+
+
+async def test_production_errors_name_nothing_of_the_schema_the_client_did_not_write(
+    mocks: dict[str, MockSystem],
+) -> None:
+    """A prober misspelling fields, arguments, types, enum values and input fields learns no
+    name it did not already know (introspection is off; suggestions would hand the schema out)."""
+    async with serve(mocks, **PRODUCTION) as gateway:
+        assert await names_told(gateway, gateway.token("C0001002")) == set()
+
+
+async def test_development_errors_suggest_the_schema_names_near_a_misspelling(
+    gateway: Gateway,
+) -> None:
+    """The same documents in development: the suggestions are there (and what production hides)."""
+    told = await names_told(gateway, gateway.token("C0001002"))
+    assert {"displayName", "status", "ACTIVE", "Person", "Contract", "ContractStatus"} <= told

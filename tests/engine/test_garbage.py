@@ -9,6 +9,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from tests.support.fast_paths import only_with_fast_paths
 from tests.support.gateway import PERSONAS, Gateway
 
 OURS = ("gateway", "graphql", "strawberry", "starlette")
@@ -31,6 +32,7 @@ def unreachable() -> Iterator[list[object]]:
         gc.enable()
 
 
+@only_with_fast_paths  # the executor's weak references (fastpath/direct.py)
 async def test_pages_leave_nothing_for_the_garbage_collector(gateway: Gateway) -> None:
     pages = [
         ("HomePage", PERSONAS["paul"]),

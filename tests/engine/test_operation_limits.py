@@ -17,6 +17,7 @@ from gateway.engine.operation_limits import Limits, Measurer, violations
 from gateway.engine.schema import schema
 from mocks import MockSystem
 from tests.support import hostile
+from tests.support.fast_paths import only_with_fast_paths
 from tests.support.gateway import OPERATIONS, PRODUCTION, Gateway, codes, serve
 
 BOUND_S = 1.0  # per request (target 50 ms, measured 1-25 ms): generous, the machine is shared
@@ -164,6 +165,7 @@ async def test_limits_are_settings(mocks: dict[str, MockSystem]) -> None:
         assert "errors" not in body
 
 
+@only_with_fast_paths
 async def test_validation_stays_cached_with_the_limits(gateway: Gateway) -> None:
     """strawberry #4635: rules built per request would defeat the validation cache (ours:
     gateway/engine/fastpath/validation_cache.py, keyed by the parsed document's identity)."""

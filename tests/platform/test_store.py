@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
@@ -88,34 +87,6 @@ async def test_a_limit_refuses_past_its_count_with_a_retry_after(limits: RateLim
     assert 1 <= refused.value.extensions["retryAfter"] <= 60
     await limits.hit("3/minute", "login", "someone-else@example.org")  # counted apart
     assert limits.refusals == 1
-
-
-async def test_in_memory_hits_sweep_at_most_once_a_second_and_decide_the_same(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """`limits` would sweep (a thread hop per key) after every hit; ours once a second, and a
-    window still refuses and recovers on its entries' own times."""
-    hops = 0
-    to_thread = asyncio.to_thread
-
-    async def counted(func: Any, /, *args: Any) -> Any:
-        nonlocal hops
-        hops += 1
-        return await to_thread(func, *args)
-
-    monkeypatch.setattr(asyncio, "to_thread", counted)
-    limits = RateLimits.build(None)
-    for _ in range(200):
-        await limits.hit("1000/minute", "ip", "203.0.113.9")
-        await limits.hit("1000/minute", "client", "C0001001")
-        await asyncio.sleep(0)  # let a sweep task run, if one was started
-    assert hops <= 2
-    for _ in range(3):
-        await limits.hit("3/second", "login", "x")
-    with pytest.raises(TooManyRequests):
-        await limits.hit("3/second", "login", "x")
-    await asyncio.sleep(1.05)
-    await limits.hit("3/second", "login", "x")
 
 
 @needs_redis

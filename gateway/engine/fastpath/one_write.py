@@ -2,7 +2,7 @@
 body, in two system calls; `HeadersWithBody` holds the first until the second comes.
 
 Relies on uvicorn's `RequestResponseCycle.transport` and `on_response` (not public API): checked
-by `tests/engine/fastpath/test_upstream_names.py`, skipped with `GATEWAY_FAST_PATHS=false`.
+by `tests/engine/fastpath/test_upstream_names.py`; off with `GATEWAY_FAST_PATHS=false`.
 """
 
 from __future__ import annotations

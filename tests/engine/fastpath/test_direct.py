@@ -30,6 +30,9 @@ from gateway.engine.schema import TypedErrors as Errors
 from gateway.engine.schema import schema as gateway_schema
 from gateway.errors import Forbidden
 from gateway.schema.scalars import SCALARS
+from tests.support.fast_paths import only_with_fast_paths
+
+pytestmark = only_with_fast_paths
 
 
 @strawberry.enum

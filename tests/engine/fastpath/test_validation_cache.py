@@ -12,7 +12,10 @@ from gateway.engine.fastpath.parse_cache import cached_parse
 from gateway.engine.fastpath.validation_cache import Same, validated
 from gateway.engine.operation_limits import Limits, limits_rule
 from gateway.engine.schema import build_schema
+from tests.support.fast_paths import only_with_fast_paths
 from tests.support.gateway import Gateway, codes, operation
+
+pytestmark = only_with_fast_paths
 
 
 def test_the_key_is_the_documents_identity_not_its_content() -> None:
