@@ -140,9 +140,9 @@ class Security:
         return None
 
     def use_recovery(self, code: str) -> bool:
-        wanted = normalised(code)
+        wanted = normalised(code).encode()  # bytes: compare_digest refuses non-ASCII text
         for kept in self.recovery:
-            if hmac.compare_digest(normalised(kept), wanted):
+            if hmac.compare_digest(normalised(kept).encode(), wanted):
                 self.recovery.remove(kept)
                 return True
         return False

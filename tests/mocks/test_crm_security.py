@@ -319,3 +319,15 @@ async def test_a_lost_answer_of_a_write_is_committed(
         assert lost.status_code == 503
         await control.put("/_admin/faults", json={})
     assert (await crm.get(f"{API}/cles-acces/{KEY['credentialId']}")).status_code == 200
+
+
+async def test_any_typed_code_gets_a_typed_answer(
+    crm: httpx.AsyncClient, mocks: dict[str, MockSystem]
+) -> None:
+    await enrol_totp(crm, mocks["crm"], "C0001001")
+    for typed in ("é" * 12, "１２３４５６", "ABCDE-FGHIJ-K", "12345"):
+        response = await crm.post(
+            f"{API}/comptes/C0001001/securite/verification",
+            json={"code": typed, "motif": "CONNEXION"},
+        )
+        assert (response.status_code, response.json()["erreur"]) == (401, "CODE_INVALIDE")
