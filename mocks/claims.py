@@ -2,15 +2,19 @@
 
 HTTP Basic first; French dates and decimal-comma amounts as strings; every list paginated
 (`taille` 1–50, never capped); 429 with `Retry-After` as its quirk; no 3-year window applied.
+`POST /_admin/reglements` pays a règlement now, as the back office would.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 import math
 import os
 import re
+import secrets
+from collections.abc import Awaitable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,8 +22,15 @@ from typing import Any, ClassVar
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .base import PARIS, Match, MockSystem, Route, json_body
-from .contracts import FixtureError, check, load_fixture, openapi_bytes, require
+from .base import PARIS, AdminError, Match, MockSystem, Route, admin_json, json_body
+from .contracts import (
+    FixtureError,
+    check,
+    load_fixture,
+    openapi_bytes,
+    require,
+    schema_validator,
+)
 
 BASE = "/prestations/v2"
 IDENT = re.compile(r"^[A-Za-z0-9]{1,20}$")
@@ -120,6 +131,47 @@ class Claims(MockSystem):
                 raise FixtureError(
                     f"claims.json reglements[{r['refReglement']}] field numDossier: unknown dossier"
                 )
+
+    def extra_admin(self, request: Request, name: str) -> Awaitable[Response] | None:
+        return self.admin_payment(request) if name == "reglements" else None
+
+    async def admin_payment(self, request: Request) -> Response:
+        """A règlement paid now (`dateReglement` defaults to the clock's day), on its dossier."""
+        if request.method != "POST":
+            return admin_json({"error": "method not allowed"}, 405)
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            raise AdminError("body must be a JSON object") from None
+        if not isinstance(body, dict):
+            raise AdminError("body must be a JSON object")
+        today = self.clock.now().astimezone(PARIS).strftime("%d/%m/%Y")
+        payment = {"dateReglement": today, **body}
+        if "refReglement" not in payment:
+            letters = "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(4))
+            payment["refReglement"] = letters + "".join(
+                secrets.choice("0123456789") for _ in range(13)
+            )
+        error = next(
+            iter(schema_validator(self.name, "ReglementDetail").iter_errors(payment)), None
+        )
+        if error is not None:
+            where = "/".join(str(p) for p in error.absolute_path) or "body"
+            raise AdminError(f"{where}: {error.message}")
+        if payment["refReglement"] in self.reglements_by_id:
+            raise AdminError("refReglement already used")
+        dossier = self.dossiers_by_id.get(payment["numDossier"])
+        if dossier is None:
+            return admin_json({"error": "not found"}, 404)
+        self.reglements_by_id[payment["refReglement"]] = payment
+        self.reglements_list = sorted(
+            [*self.reglements_list, payment],
+            key=sort_key_desc_date("dateReglement", "refReglement"),
+        )
+        last = dossier["dateDernierReglement"]
+        if last is None or parse_fr(last) < parse_fr(payment["dateReglement"]):
+            dossier["dateDernierReglement"] = payment["dateReglement"]
+        return admin_json(payment, 201)
 
     def _holders(self, data: dict[str, Any]) -> dict[str, set[str]]:
         """numAssure → the santé contracts of which he is the main insured person (`assures`)."""

@@ -1,9 +1,11 @@
 """Mock of the CRM (`contracts/legacy/crm.openapi.yaml`): clients, demandes, attachments, accounts.
 
 Bearer service token first; French camelCase; demande creation NOT idempotent (exactly-once is
-the caller's job through `referenceExterne`); account tokens and lockouts follow the mock clock;
-sent e-mails land in `/_admin/outbox`. Its quirk: a GET is refused with 503, a write is committed
-and THEN answered 503 (the "outcome unknown" case).
+the caller's job through `referenceExterne`); account tokens, lockouts, TOTP steps and one-time
+codes follow the mock clock; the strong authentication (`crm_security`) and the alerts
+(`crm_alerts`) are mixed in. What the CRM "sends" (e-mails, SMS, push) lands in `/_admin/outbox`;
+`PUT /_admin/demandes/{id}/statut` moves a demande as the back office would. Its quirk: a GET is
+refused with 503, a write is committed and THEN answered 503 (the "outcome unknown" case).
 """
 
 from __future__ import annotations
@@ -22,8 +24,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from . import crm_rules as rules
-from .base import PARIS, Match, MockSystem, Route, admin_json, json_body
+from .base import PARIS, AdminError, Match, MockSystem, Route, admin_json, json_body
 from .contracts import FixtureError, check, load_fixture, openapi_bytes, require
+from .crm_alerts import AlertRoutes
+from .crm_errors import Refused, invalid, locked, not_found, refusal, wrong_credentials
+from .crm_secrets import Security
+from .crm_security import SecurityRoutes
 
 BASE = "/crm/api"
 CLIENT_ID = re.compile(r"^C[0-9]{7}$")
@@ -32,42 +38,7 @@ MAX_UPLOAD = 10 * 1024 * 1024
 SIGNATURES = {"application/pdf": b"%PDF-", "image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG"}
 TOKEN_LIFE = {"ACTIVATION": timedelta(hours=24), "REINITIALISATION": timedelta(minutes=30)}
 LOCK_AFTER = 5
-
-
-class Refused(Exception):
-    """An answer other than success, raised from deep inside a handler."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        details: list[dict[str, str]] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.details, self.headers = details or [], headers
-
-
-def refusal(
-    status: int,
-    code: str,
-    message: str,
-    details: list[dict[str, str]] | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    return json_body(
-        {"erreur": code, "message": message, "details": details or []}, status, headers
-    )
-
-
-def invalid(message: str, details: list[dict[str, str]]) -> Refused:
-    return Refused(400, "REQUETE_INVALIDE", message, details)
-
-
-def not_found(message: str) -> Refused:
-    return Refused(404, "INTROUVABLE", message)
+STATUSES = ("RECU", "EN_COURS", "TRAITE", "REJETE", "CLOTURE")
 
 
 def attachment_bytes(kind: str, size: int, seed: str) -> bytes:
@@ -85,7 +56,7 @@ def rules_signature(kind: str) -> bytes:
     }[kind]
 
 
-class Crm(MockSystem):
+class Crm(SecurityRoutes, AlertRoutes, MockSystem):
     name = "crm"
     base_path = BASE
     routes: ClassVar[list[Route]] = [
@@ -109,6 +80,37 @@ class Crm(MockSystem):
         Route("PUT", f"{BASE}/comptes/{{clientId}}/mot-de-passe", "change_password"),
         Route("GET", f"{BASE}/comptes/{{clientId}}/rattachements", "get_group"),
         Route("POST", f"{BASE}/comptes/{{clientId}}/rattachements", "join"),
+        Route("DELETE", f"{BASE}/comptes/{{clientId}}/rattachements/{{autreClientId}}", "leave"),
+        Route("GET", f"{BASE}/clients/{{clientId}}/alertes", "get_alerts"),
+        Route("PUT", f"{BASE}/clients/{{clientId}}/alertes", "put_alerts"),
+        Route("GET", f"{BASE}/clients/{{clientId}}/notifications", "list_notifications"),
+        Route("POST", f"{BASE}/clients/{{clientId}}/notifications", "post_notification"),
+        Route("POST", f"{BASE}/clients/{{clientId}}/notifications/lues", "mark_read"),
+        Route("GET", f"{BASE}/comptes/{{clientId}}/securite", "get_security"),
+        Route("POST", f"{BASE}/comptes/{{clientId}}/securite/enrolement", "start_enrolment"),
+        Route(
+            "POST",
+            f"{BASE}/comptes/{{clientId}}/securite/enrolement/confirmation",
+            "confirm_enrolment",
+        ),
+        Route(
+            "POST", f"{BASE}/comptes/{{clientId}}/securite/desactivation", "disable_second_factor"
+        ),
+        Route(
+            "POST", f"{BASE}/comptes/{{clientId}}/securite/codes-secours", "renew_recovery_codes"
+        ),
+        Route("POST", f"{BASE}/comptes/{{clientId}}/securite/codes", "send_one_time_code"),
+        Route("POST", f"{BASE}/comptes/{{clientId}}/securite/verification", "verify_second_factor"),
+        Route("GET", f"{BASE}/comptes/{{clientId}}/cles-acces", "list_passkeys"),
+        Route("POST", f"{BASE}/comptes/{{clientId}}/cles-acces", "register_passkey"),
+        Route(
+            "PATCH", f"{BASE}/comptes/{{clientId}}/cles-acces/{{credentialId}}", "rename_passkey"
+        ),
+        Route(
+            "DELETE", f"{BASE}/comptes/{{clientId}}/cles-acces/{{credentialId}}", "delete_passkey"
+        ),
+        Route("GET", f"{BASE}/cles-acces/{{credentialId}}", "find_passkey_route"),
+        Route("POST", f"{BASE}/cles-acces/{{credentialId}}/assertion", "record_assertion"),
     ]
 
     def __init__(self, fixtures: Path | None = None) -> None:
@@ -128,7 +130,12 @@ class Crm(MockSystem):
                 self.pieces[piece]["demande"] = item["id"]
         self.tokens: list[dict[str, Any]] = data["jetons"]
         self.groups: list[set[str]] = [set(g) for g in data["rattachements"]]
-        self.outbox: list[dict[str, Any]] = []
+        self.outbox: list[dict[str, Any]] = []  # the e-mails
+        self.sent: dict[str, list[dict[str, Any]]] = {"emails": self.outbox, "sms": [], "push": []}
+        # the fixtures' accounts start with no second factor, no passkey, default alerts
+        self.security: dict[str, Security] = {}
+        self.alerts: dict[str, dict[str, Any]] = {}
+        self.notifications: dict[str, dict[str, Any]] = {}
         self.piece_seq = max(int(p[3:]) for p in self.pieces) if self.pieces else 0
 
     @classmethod
@@ -232,22 +239,51 @@ class Crm(MockSystem):
             return Response(openapi_bytes(self.name), media_type="application/json")
         return None
 
+    def send(self, channel: str, message: dict[str, Any]) -> None:
+        """Hand a message to the e-mail, SMS or push provider: the outbox."""
+        self.sent[channel].append(message)
+
     def extra_admin(self, request: Request, name: str) -> Awaitable[Response] | None:
-        if name != "outbox":
-            return None
+        if name == "outbox":
+            return self.admin_outbox(request)
+        found = re.fullmatch(r"demandes/([^/]+)/statut", name)
+        if found:
+            return self.admin_demande_status(request, found.group(1))
+        return None
 
-        async def outbox() -> Response:
-            if request.method != "GET":
-                return admin_json({"error": "method not allowed"}, 405)
-            wanted = request.query_params.get("destinataire")
-            emails = [
-                e
-                for e in self.outbox
-                if wanted is None or e["destinataire"].lower() == wanted.lower()
-            ]
-            return admin_json({"emails": emails})
+    async def admin_outbox(self, request: Request) -> Response:
+        if request.method != "GET":
+            return admin_json({"error": "method not allowed"}, 405)
+        wanted = (request.query_params.get("destinataire") or "").lower()
+        return admin_json(
+            {
+                box: [m for m in sent if not wanted or m["destinataire"].lower() == wanted]
+                for box, sent in self.sent.items()
+            }
+        )
 
-        return outbox()
+    async def admin_demande_status(self, request: Request, demande_id: str) -> Response:
+        if request.method != "PUT":
+            return admin_json({"error": "method not allowed"}, 405)
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            raise AdminError("body must be a JSON object") from None
+        if not isinstance(body, dict):
+            raise AdminError("body must be a JSON object")
+        unknown = sorted(set(body) - {"statut", "commentaire"})
+        if unknown:
+            raise AdminError(f"unknown key: {unknown[0]}")
+        if body.get("statut") not in STATUSES:
+            raise AdminError(f"statut must be one of {', '.join(STATUSES)}")
+        if not isinstance(body.get("commentaire", ""), str):
+            raise AdminError("commentaire must be a string")
+        item = self.demandes.get(demande_id)
+        if item is None:
+            return admin_json({"error": "not found"}, 404)
+        item["statut"] = body["statut"]
+        item["historique"].append({"statut": body["statut"], "date": self.now().isoformat()})
+        return admin_json(self.demande_view(item))
 
     def injected_error(self, status: int) -> Response:
         if status == 500:
@@ -257,7 +293,7 @@ class Crm(MockSystem):
         return super().injected_error(status)
 
     async def quirk(self, request: Request, match: Match) -> Response:
-        if request.method in ("POST", "PUT", "PATCH"):
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
             await self.process(request, match)
         return refusal(503, "INDISPONIBLE", "Service momentanément indisponible")
 
@@ -570,14 +606,15 @@ class Crm(MockSystem):
             "emisLe": now.isoformat(),
         }
         self.tokens.append(token)
-        self.outbox.append(
+        self.send(
+            "emails",
             {
                 "type": kind,
                 "destinataire": account["identifiant"],
                 "clientId": account["clientId"],
                 "jeton": token["jeton"],
                 "envoyeLe": now.isoformat(),
-            }
+            },
         )
 
     def use_token(self, value: str, kind: str) -> dict[str, Any]:
@@ -711,6 +748,7 @@ class Crm(MockSystem):
                 "clientId": client_id,
                 "typeCompte": self.clients[client_id]["type"],
                 "rattaches": self.group(client_id),
+                "secondFacteur": self.security_of(client_id).methode,
             }
         )
 
@@ -736,6 +774,7 @@ class Crm(MockSystem):
         token["utilise"] = True
         account = self.accounts[token["clientId"]]
         account.update(statut="ACTIF", motDePasse=body["motDePasse"], echecs=0)
+        self.security_of(account["clientId"]).failures = 0
         return json_body({"clientId": account["clientId"], "statut": "ACTIF"})
 
     def own_account(self, client_id: str, statuses: tuple[str, ...]) -> dict[str, Any]:
@@ -785,12 +824,19 @@ class Crm(MockSystem):
         self.groups = [g for g in self.groups if not g & merged] + [merged]
         return json_body({"clientId": p["clientId"], "rattaches": sorted(merged)})
 
-
-def locked() -> Refused:
-    return Refused(
-        423, "COMPTE_VERROUILLE", "Votre compte est verrouillé : réinitialisez votre mot de passe"
-    )
-
-
-def wrong_credentials() -> Refused:
-    return Refused(401, "IDENTIFIANTS_INVALIDES", "Identifiant ou mot de passe incorrect")
+    async def leave(self, request: Request, p: dict[str, str]) -> Response:
+        client_id, other = p["clientId"], p["autreClientId"]
+        self.own_account(client_id, ("ACTIF", "VERROUILLE", "EN_ATTENTE_ACTIVATION"))
+        members = set(self.group(client_id))
+        if other not in members:
+            raise not_found("Compte non rattaché")
+        if len(members) == 1:
+            raise invalid(
+                "Détachement impossible",
+                [rules.detail("autreClientId", "Aucun compte rattaché")],
+            )
+        rest = members - {other}
+        self.groups = [g for g in self.groups if not g & members]
+        if len(rest) > 1:
+            self.groups.append(rest)
+        return json_body({"clientId": client_id, "rattaches": self.group(client_id)})

@@ -1,7 +1,9 @@
 """Mock of the policy admin system (`contracts/legacy/policy-admin.openapi.yaml`).
 
 A mainframe facade: `X-Api-Key` first, UPPERCASE fields, `CODE_RETOUR` in every body, E999
-technical errors in 200 bodies as its quirk, affiliés 20 per page, batch reads of 1 to 50.
+technical errors in 200 bodies as its quirk, affiliés 20 per page, batch reads of 1 to 50. The
+services of a contract come from the catalogue of the contract that offers them (an adhésion
+reads its collective contract's), filtered by audience and by the mock clock's Paris date.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, ClassVar
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .base import Match, MockSystem, Route, json_body
+from .base import PARIS, Match, MockSystem, Route, json_body
 from .contracts import FixtureError, check, load_fixture, openapi_bytes, require
 
 BASE = "/api/v1"
@@ -24,6 +26,17 @@ NUM_PERS = re.compile(r"^[0-9]{10}$")
 NUM_CTR = re.compile(r"^[A-Z0-9]{1,20}$")
 ROLE_ORDER = ("SOUS", "AFF", "ASS", "BEN")
 PAGE_SIZE = 20
+SERVICE_FAMILIES = {  # the table of `CodeService`
+    "TELECONSULTATION": ("SAN", "PRV"),
+    "TIERS_PAYANT": ("SAN",),
+    "RESEAU_SOINS": ("SAN",),
+    "ANALYSE_DEVIS": ("SAN",),
+    "PRISE_RDV": ("SAN",),
+    "ASSISTANCE": ("SAN", "PRV", "RET", "IAR"),
+    "BIBLIOTHEQUE_LETTRES": ("SAN", "PRV", "EPA", "RET", "IAR"),
+    "PREVENTION": ("SAN", "PRV"),
+}
+NO_DATE = ("", "00000000")
 
 ERRORS = {
     400: ("E400", "REQUETE INVALIDE"),
@@ -72,6 +85,7 @@ class PolicyAdmin(MockSystem):
         Route("GET", f"{BASE}/contrats/{{NUM_CTR}}", "contract"),
         Route("POST", f"{BASE}/contrats/recherche", "search"),
         Route("GET", f"{BASE}/contrats/{{NUM_CTR}}/affilies", "affiliates"),
+        Route("GET", f"{BASE}/contrats/{{NUM_CTR}}/services", "services"),
     ]
 
     def __init__(self, fixtures: Path | None = None) -> None:
@@ -90,11 +104,12 @@ class PolicyAdmin(MockSystem):
             )
             for number, members in data["affilies"].items()
         }
+        self.catalogues: dict[str, list[dict[str, str]]] = data["services"]
 
     @classmethod
     def validate(cls, data: dict[str, Any]) -> None:
         path = "policy_admin.json"
-        require(path, data, "personnes", "contrats", "affilies")
+        require(path, data, "personnes", "contrats", "affilies", "services")
         check(f"{path} contrats", data["contrats"], cls.name, "ContratDetail", "NUM_CTR")
         known = {c["NUM_CTR"] for c in data["contrats"]}
         for person in data["personnes"]:
@@ -115,6 +130,19 @@ class PolicyAdmin(MockSystem):
                     )
         for number, members in data["affilies"].items():
             check(f"{path} affilies[{number}]", members, cls.name, "Affilie", "NUM_ADH")
+        families = {c["NUM_CTR"]: c["CD_FAM"] for c in data["contrats"]}
+        for number, catalogue in data["services"].items():
+            where = f"{path} services[{number}]"
+            if number not in families:
+                raise FixtureError(f"{where}: unknown contract")
+            check(where, catalogue, cls.name, "Service", "CD_SERVICE")
+            for audience in (("A", "T"), ("E",)):
+                codes = [s["CD_SERVICE"] for s in catalogue if s["CD_BENEF"] in audience]
+                for code in codes:
+                    if families[number] not in SERVICE_FAMILIES[code]:
+                        raise FixtureError(f"{where} field CD_SERVICE: {code} not for its family")
+                    if codes.count(code) > 1:
+                        raise FixtureError(f"{where} field CD_SERVICE: {code} listed twice")
 
     async def contract_document(self, request: Request) -> Response | None:
         if request.method == "GET" and request.url.path == "/openapi.json":
@@ -209,3 +237,25 @@ class PolicyAdmin(MockSystem):
                 "AFFILIES": members[start : start + PAGE_SIZE],
             }
         )
+
+    async def services(self, request: Request, params: dict[str, str]) -> Response:
+        number = params["NUM_CTR"]
+        if not NUM_CTR.match(number):
+            return error(400)
+        detail = self.contracts.get(number)
+        if detail is None:
+            return not_found("CONTRAT INCONNU")
+        offered_by, audience = number, ("A", "T")
+        if detail["NUM_CTR_ENT"].strip():
+            offered_by = detail["NUM_CTR_ENT"].strip()
+        elif detail["COLL"] == "O":
+            audience = ("E",)
+        today = self.clock.now().astimezone(PARIS).strftime("%Y%m%d")
+        listed = [
+            s
+            for s in self.catalogues.get(offered_by, [])
+            if s["CD_BENEF"] in audience and (s["DT_FIN"] in NO_DATE or s["DT_FIN"] >= today)
+        ]
+        if detail["CD_STATUT"] == "R":
+            listed = []
+        return ok({"NUM_CTR": number, "SERVICES": listed})

@@ -235,7 +235,11 @@ async def test_reset_restores_fixtures_faults_log_and_clock(mocks: dict[str, Moc
         ] == "chris.martin@example.fr"
         assert (await client.get("/_admin/faults")).json() == DEFAULTS
         assert (await client.get("/_admin/clock")).json()["offset_s"] == 0
-        assert (await client.get("/_admin/outbox")).json() == {"emails": []}
+        assert (await client.get("/_admin/outbox")).json() == {
+            "emails": [],
+            "sms": [],
+            "push": [],
+        }
         assert (await client.get("/_admin/calls")).json()["total"] == 1
 
 

@@ -236,3 +236,23 @@ async def test_quirk_is_429_with_retry_after(
     response = await claims.get("/prestations/v2/dossiers/185501146")
     assert response.status_code == 429 and response.headers["retry-after"] == "1"
     assert response.json()["code"] == "TROP_DE_REQUETES"
+
+
+async def test_the_admin_pays_a_reglement_now_on_its_dossier(
+    claims: httpx.AsyncClient, mocks: dict[str, MockSystem]
+) -> None:
+    model = (await claims.get("/prestations/v2/reglements/AVTC0046180101001")).json()
+    paid = {k: v for k, v in model.items() if k not in ("refReglement", "dateReglement")}
+    async with admin(mocks["claims"]) as control:
+        created = await control.post("/_admin/reglements", json=paid)
+        assert created.status_code == 201
+        ref = created.json()["refReglement"]
+        unknown = await control.post("/_admin/reglements", json={**paid, "numDossier": "999999999"})
+        assert unknown.status_code == 404
+        broken = await control.post("/_admin/reglements", json={**paid, "montantBrut": "12.50"})
+        assert broken.status_code == 400 and "montantBrut" in broken.json()["error"]
+    listed = await claims.get("/prestations/v2/reglements", params={"numAffilie": "A7781003"})
+    first = listed.json()["elements"][0]
+    assert (first["refReglement"], first["dateReglement"]) == (ref, created.json()["dateReglement"])
+    dossier = (await claims.get(f"/prestations/v2/dossiers/{paid['numDossier']}")).json()
+    assert dossier["dateDernierReglement"] == created.json()["dateReglement"]

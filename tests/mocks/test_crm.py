@@ -340,7 +340,12 @@ async def test_login_lockout_after_five_failures_and_reset_unlocks(
     login = await crm.post(
         f"{API}/authentification", json={**right, "motDePasse": "Nouveau-Mot-2026!"}
     )
-    assert login.json() == {"clientId": "C0001001", "typeCompte": "PP", "rattaches": ["C0001001"]}
+    assert login.json() == {
+        "clientId": "C0001001",
+        "typeCompte": "PP",
+        "rattaches": ["C0001001"],
+        "secondFacteur": "NONE",
+    }
 
 
 async def test_reset_token_expires_after_30_minutes(
