@@ -94,7 +94,7 @@ class Settings(BaseSettings):
     admission_queue: int = Field(256, ge=0)
     admission_wait_s: float = Field(1.5, ge=0)
     cache: bool = True
-    # hardening (issue 11): what one request may spend, and a cache that cannot hurt
+    # hardening: what one request may spend, and a cache that cannot hurt
     max_backend_calls: int = Field(60, ge=1, description="Back-end call attempts per request")
     cache_timeout_s: float = Field(0.05, gt=0, description="Bound of every shared-cache call")
     cache_max_bytes: int = Field(64_000_000, ge=1, description="In-memory cache size")

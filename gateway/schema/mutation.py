@@ -53,7 +53,7 @@ class UserErrorCode(enum.Enum):
     LINK_REFUSED = strawberry.enum_value(
         "LINK_REFUSED", description="Ce compte ne peut pas être rattaché."
     )
-    # démarches (issue 8)
+    # démarches
     IDEMPOTENCY_CONFLICT = strawberry.enum_value(
         "IDEMPOTENCY_CONFLICT", description="La clé d'idempotence a servi pour une autre saisie."
     )
