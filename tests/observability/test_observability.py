@@ -20,6 +20,7 @@ from gateway.app import create_app
 from gateway.identity.tokens import TokenVerifier
 from gateway.observability import metrics
 from gateway.observability import tracing as telemetry
+from gateway.observability.operation_names import declared
 from gateway.platform.rate_limiter import RateLimits, TooManyRequests
 from gateway.settings import Settings
 from mocks import MockSystem
@@ -170,9 +171,9 @@ async def test_rate_limit_refusals_and_idempotency_replays_are_counted() -> None
 
 def test_the_safelist_holds_every_operation_of_the_frontends() -> None:
     names = {
-        m.group(2)
+        name
         for path in OPERATIONS.glob("**/*.graphql")
-        for m in metrics.OPERATION_FILE.finditer(path.read_text("utf-8"))
+        for name in declared(path.read_text("utf-8"))
     }
     assert {"HomePage", "BackendHealth", "DemandeStatistics"} <= names
     packaged = set(metrics.NAMES_FILE.read_text("utf-8").split())
