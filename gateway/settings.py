@@ -155,7 +155,7 @@ class Settings(BaseSettings):
     """How long a request may wait for a place before `503 OVERLOADED`."""
     cache: bool = True
     """Cross-request cache of back-end answers (false: measure the uncached path)."""
-    # hardening: what one request may spend, and a cache that cannot hurt
+    # what one request may spend, and a cache that cannot hurt
     max_backend_calls: int = Field(60, ge=1)
     """Back-end call attempts one request may make (`TOO_MANY_BACKEND_CALLS` past it)."""
     cache_timeout_s: float = Field(0.05, gt=0)

@@ -140,7 +140,11 @@ class GraphQLApp(ObservedGraphQL):
             return StrawberryResult(
                 data=None, errors=[GraphQLError(exc.message, extensions=exc.extensions)]
             )
-        if is_multipart(request.scope) and not only_uploads(query, self.limits):
+        try:
+            refused = is_multipart(request.scope) and not only_uploads(query, self.limits)
+        except GraphQLError as past_a_limit:  # an upload's document is held to the limits too
+            return StrawberryResult(data=None, errors=[past_a_limit])
+        if refused:
             return StrawberryResult(  # multipart is enabled for uploadAttachment only
                 data=None,
                 errors=[

@@ -47,7 +47,7 @@ class DownloadLinks:
     def sign(self, grant: Grant, now: float | None = None) -> str:
         """The HS256 JWT `jwt.encode(claims, self.key, algorithm="HS256")` returns, byte for byte
         (a test holds it to that), without PyJWT's per-call key inspection (PEM/DER sniffing),
-        which was half the cost of a link: a HomePage signs one per document. `check` verifies
+        which is half the cost of a link signed by PyJWT: a HomePage signs one per document. `check` verifies
         with PyJWT."""
         issued = int(now if now is not None else time.time())
         claims = {

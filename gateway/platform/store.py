@@ -18,9 +18,9 @@ from collections import OrderedDict
 from typing import Any, Protocol
 
 import orjson
-from redis.asyncio import Redis
 
 from gateway.errors import GatewayError
+from gateway.platform.redis import redis_client
 
 NAMESPACE = "gw:store:v1:"
 
@@ -90,7 +90,7 @@ class RedisStore:
     """Every gateway process behind one Redis sees the same records; each call is bounded."""
 
     def __init__(self, url: str, timeout_s: float = 0.5) -> None:
-        self.redis = Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+        self.redis = redis_client(url, timeout_s)
         self.timeout_s = timeout_s
 
     async def get(self, key: str) -> dict[str, Any] | None:

@@ -158,6 +158,8 @@ def test_the_wheel_carries_the_graphiql_assets_and_the_mocks_data(tmp_path: Path
     assert {
         "gateway/edge/static/graphiql.html",
         "gateway/edge/static/graphiql/manifest.json",
+        "gateway/engine/trusted_documents.json",  # production runs persisted-only
+        "gateway/observability/operation_names.txt",  # the metrics' safelist
     } <= names
     manifest = json.loads((ROOT / "gateway/edge/static/graphiql/manifest.json").read_text("utf-8"))
     for asset in manifest["files"]:

@@ -298,7 +298,7 @@ class Guard:
         self, attempt: Callable[[float], Awaitable[T]], attempt_timeout_s: float | None = None
     ) -> T:
         """An idempotent read: retried while it is worth it and the deadline allows (a plain
-        loop: tenacity's per-call set-up cost 15 µs per read, 25 times the attempt's own)."""
+        loop: tenacity's per-call set-up costs 15 µs per read, 25 times the attempt's own)."""
         number = 1
         while True:
             try:

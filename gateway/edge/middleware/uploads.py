@@ -8,7 +8,7 @@ reads a byte of them.
   `Content-Length`, or as soon as the bytes received pass the limit (chunked bodies), before the
   whole body is read. The file's own limit (10 MiB exactly) is a userError of `uploadAttachment`.
 * Only `uploadAttachment` runs from a multipart request (`only_uploads`): multipart is enabled
-  for that mutation alone.
+  for that mutation alone. Its document is held to the operation limits before it is read.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.edge.refusals import refuse
 from gateway.engine.fastpath.parse_cache import cached_parse
-from gateway.engine.operation_limits import Limits
+from gateway.engine.operation_limits import TOO_LARGE as TOO_LARGE_DOCUMENT
+from gateway.engine.operation_limits import Limits, refused_document
 
 MAX_FILE = 10 * 1024 * 1024
 MAX_BODY = MAX_FILE + 64 * 1024  # the file, the `operations` and `map` parts, boundaries
@@ -89,14 +90,23 @@ class UploadGuard:
 
 
 def only_uploads(query: str | None, limits: Limits) -> bool:
-    """True when every root field of the document is `uploadAttachment` (or `__typename`); parsed
-    within the operation limits, as the document itself will be."""
-    if not query or len(query) > limits.max_query_length:
+    """True when every root field of the document is `uploadAttachment` (or `__typename`).
+
+    The document is parsed within the operation limits, as any other document is: past one (its
+    length, its tokens) or unreadable, it raises its typed `GraphQLError` (`QUERY_TOO_LARGE`,
+    `GRAPHQL_PARSE_FAILED`), and an overlong text is not handed to the parser at all."""
+    if not query:
         return False
+    if len(query) > limits.max_query_length:
+        raise GraphQLError(
+            f"Syntax Error: Source contains more than {limits.max_query_length} code points. "
+            "Parsing aborted.",
+            extensions={"code": TOO_LARGE_DOCUMENT},
+        )
     try:
         document = cached_parse(query, limits)
-    except GraphQLError:
-        return False
+    except GraphQLError as error:
+        raise refused_document(error) from None
     fields: list[Any] = [
         selection
         for definition in document.definitions

@@ -25,7 +25,7 @@ from strawberry.extensions import SchemaExtension
 
 from gateway.errors import Unauthenticated
 
-# The account mutations a caller needs before having a session (issue 9). One list: add here.
+# The account mutations a caller needs before having a session. One list: add here.
 ANONYMOUS_FIELDS = frozenset(
     {
         "registerAccount",

@@ -2,13 +2,13 @@
 
 CPython's default collects the youngest generation every 700 net allocations; a GraphQL page
 allocates tens of thousands of short-lived objects (freed by reference counting anyway), so a busy
-worker ran hundreds of collections per second, and the older generations' collections walk every
+worker would run hundreds of collections per second, and the older generations' collections walk every
 live object: the more requests in flight, the more objects each pass walks, the more CPU a page
 costs. The objects built at start-up (schema, fixtures of the in-process mocks, modules) are
 frozen: never walked again. Measured in process, uncached HomePage over HTTP mocks, concurrency
 50: 3.62 ms CPU per page as CPython ships, 3.24 frozen, 2.70 frozen and with these thresholds
-(2.90 at concurrency 1), for 4 MB more peak RSS; 20 000 / 50 / 100 saved a little more CPU but
-let cyclic garbage pile up (+20 MB in the harness, 190 MB RSS at concurrency 50 in the server).
+(2.90 at concurrency 1), for 4 MB more peak RSS; 20 000 / 50 / 100 saves a little more CPU but
+lets cyclic garbage pile up (+20 MB in the harness, 190 MB RSS at concurrency 50 in the server).
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
 """Validation, once per document: strawberry's `AddValidationRules` and `ValidationCache` in one hook.
 
 strawberry's `ValidationCache` keys its LRU cache on the parsed document, and graphql-core 3.3's
-AST nodes are frozen dataclasses whose hash is computed field by field, every time: each request
-hashed its whole document again (a HomePage: about a hundred nodes, ~4 % of a cached page's CPU)
+AST nodes are frozen dataclasses whose hash is computed field by field, every time: keyed so, each
+request would hash its whole document again (a HomePage: about a hundred nodes, ~4 % of a cached page's CPU)
 to find a result it already had. The parse cache (`limits.cached_parse`) hands out the same
 document object for the same text, so the document's identity is as good a key and costs nothing;
 the cache holds the document, so its identity cannot be reused while the entry lives.
 
 The result is what strawberry's `validate_document` returns for the same schema, document and
 rules (graphql-core's specified rules, then ours: depth, aliases, complexity, introspection off),
-and it is handed over exactly as `ValidationCache` did (`pre_execution_errors`).
+and it is handed over exactly as `ValidationCache` does (`pre_execution_errors`).
 """
 
 from __future__ import annotations
