@@ -26,7 +26,7 @@ there: the other rules (some quadratic, like overlapping-fields) never see a hos
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from graphql import (
@@ -64,18 +64,23 @@ TOO_DEEP = "QUERY_TOO_DEEP"
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 
 
+def setting(name: str) -> Any:
+    """A limit whose default is the setting's of the same name: each number stands in one place."""
+    return field(default=Settings.model_fields[name].default)
+
+
 @dataclass(frozen=True)
 class Limits:
-    max_tokens: int = 1_000
-    max_comments: int = 200
-    max_query_length: int = 100_000
-    max_depth: int = 12
-    max_aliases: int = 20
-    max_root_fields: int = 10
-    max_fields: int = 400
-    max_directives: int = 20
-    max_cost: int = 5_000
-    max_page_size: int = 50
+    max_tokens: int = setting("max_tokens")
+    max_comments: int = setting("max_comments")
+    max_query_length: int = setting("max_query_length")
+    max_depth: int = setting("max_depth")
+    max_aliases: int = setting("max_aliases")
+    max_root_fields: int = setting("max_root_fields")
+    max_fields: int = setting("max_fields")
+    max_directives: int = setting("max_directives")
+    max_cost: int = setting("max_cost")
+    max_page_size: int = setting("max_page_size")
 
     @classmethod
     def of(cls, settings: Settings) -> Limits:
