@@ -7,32 +7,14 @@ from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
-from starlette.types import Receive, Scope, Send
 
 from gateway.app import create_app
 from gateway.edge.middleware.admission import Admission
 from gateway.settings import Settings
 from mocks import MockSystem
+from tests.support.asgi import Held, client
 from tests.support.fast_paths import only_with_fast_paths
 from tests.support.gateway import PERSONAS, TODAY, Gateway, operation
-
-
-class Held:
-    """An ASGI app whose requests stay in flight until released, to fill the places."""
-
-    def __init__(self) -> None:
-        self.release = asyncio.Event()
-        self.started = 0
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.started += 1
-        await self.release.wait()
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"ok"})
-
-
-def client(app: Admission) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw.test")
 
 
 async def until(condition: Callable[[], bool]) -> None:

@@ -9,33 +9,13 @@ import asyncio
 import httpx
 import orjson
 import pytest
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.edge.middleware.admission import Admission
 from gateway.edge.middleware.body_limits import HttpLimits
 from gateway.edge.middleware.uploads import UploadGuard
+from tests.support.asgi import Held, client
 
 MULTIPART = {"content-type": "multipart/form-data; boundary=x"}
-
-
-class Served:
-    """The app behind the edge: answers 200, or holds its requests until released."""
-
-    def __init__(self, hold: bool = False) -> None:
-        self.release = asyncio.Event()
-        if not hold:
-            self.release.set()
-        self.started = 0
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.started += 1
-        await self.release.wait()
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"{}"})
-
-
-def client(app: ASGIApp) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw.test")
 
 
 def assert_refusal(response: httpx.Response, status: int, code: str) -> None:
@@ -52,7 +32,7 @@ def assert_refusal(response: httpx.Response, status: int, code: str) -> None:
 
 
 async def test_a_body_over_the_limit_is_a_graphql_shaped_413() -> None:
-    limits = HttpLimits(Served(), max_body_bytes=100, max_json_depth=10)
+    limits = HttpLimits(Held(hold=False), max_body_bytes=100, max_json_depth=10)
     async with client(limits) as http:
         response = await http.post("/graphql", content=b'{"query": "' + b"x" * 200 + b'"}')
     assert_refusal(response, 413, "PAYLOAD_TOO_LARGE")
@@ -68,7 +48,7 @@ async def test_a_body_over_the_limit_is_a_graphql_shaped_413() -> None:
 async def test_a_refused_upload_is_a_graphql_shaped_error(
     headers: dict[str, str], status: int, code: str
 ) -> None:
-    served = Served()
+    served = Held(hold=False)
     async with client(UploadGuard(served, max_body=100)) as http:
         response = await http.post("/graphql", content=b"x" * 200, headers=headers)
     assert_refusal(response, status, code)
@@ -76,7 +56,7 @@ async def test_a_refused_upload_is_a_graphql_shaped_error(
 
 
 async def test_an_overloaded_process_answers_a_graphql_shaped_503() -> None:
-    held = Served(hold=True)
+    held = Held()
     admission = Admission(held, limit=1, queue=0, wait_s=0)
     async with client(admission) as http:
         working = asyncio.create_task(http.post("/graphql", json={"query": "{ __typename }"}))
