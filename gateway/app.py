@@ -30,7 +30,8 @@ from gateway.edge.probes import livez, readyz
 from gateway.edge.routes import download, healthz, jwks, metrics
 from gateway.engine.fastpath.gc_tuning import tune_gc
 from gateway.engine.fastpath.memory_storage import PacedMemoryStorage
-from gateway.engine.operation_limits import Limits
+from gateway.engine.fastpath.parse_cache import cached_parse
+from gateway.engine.operation_limits import Limits, plain_parse
 from gateway.engine.persisted import TrustedDocuments
 from gateway.engine.schema import build_schema
 from gateway.identity.download_links import DownloadLinks
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
         multipart_uploads_enabled=True,  # guarded by UploadGuard, uploadAttachment only
     )
     graphql.limits = limits
+    graphql.read = cached_parse if settings.fast_paths else plain_parse
     graphql.trusted = TrustedDocuments(
         persisted_only=settings.persisted_only,
         ttl_s=settings.apq_ttl_s,

@@ -11,11 +11,12 @@ validation error, no or a bad token, a staff-only field, a rate limit, a limit o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import orjson
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -102,6 +103,7 @@ class GraphQLApp(ObservedGraphQL):
 
     trusted: TrustedDocuments  # set by create_app
     limits: Limits  # set by create_app
+    read: Callable[[str, Limits], DocumentNode]  # how a document is parsed: set by create_app
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -141,7 +143,9 @@ class GraphQLApp(ObservedGraphQL):
                 data=None, errors=[GraphQLError(exc.message, extensions=exc.extensions)]
             )
         try:
-            refused = is_multipart(request.scope) and not only_uploads(query, self.limits)
+            refused = is_multipart(request.scope) and not only_uploads(
+                query, self.limits, self.read
+            )
         except GraphQLError as past_a_limit:  # an upload's document is held to the limits too
             return StrawberryResult(data=None, errors=[past_a_limit])
         if refused:

@@ -25,7 +25,7 @@ there: the other rules (some quadratic, like overlapping-fields) never see a hos
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
@@ -281,13 +281,32 @@ def plain_parse(query: str, limits: Limits) -> DocumentNode:
     return parse(query, **limits.parse_options())
 
 
+def parse_within(
+    query: str,
+    limits: Limits,
+    read: Callable[[str, Limits], DocumentNode] = cached_parse,
+) -> DocumentNode:
+    """`query` parsed within `limits`, or its typed error (`QUERY_TOO_LARGE`,
+    `GRAPHQL_PARSE_FAILED`). The length is checked before the parser sees the text (a parse error
+    computes its line and column: not over 1 MB)."""
+    if len(query) > limits.max_query_length:
+        raise GraphQLError(
+            f"Syntax Error: Source contains more than {limits.max_query_length} "
+            "code points. Parsing aborted.",
+            extensions={"code": TOO_LARGE},
+        )
+    try:
+        return read(query, limits)
+    except GraphQLError as error:
+        raise refused_document(error) from None
+
+
 def parse_limits(limits: Limits, cached: bool = True) -> type[SchemaExtension]:
     """The parsing extension: a parse within `limits`, `cached` by text (a fast path:
     `fastpath/parse_cache.py`) or graphql-core's plain `parse` (replaces strawberry's ParserCache).
 
-    A refused document raises its typed error from the hook: strawberry answers it as the
-    operation's only error, and does not parse it a second time. The length is checked before
-    the parser sees the text (a parse error computes its line and column: not over 1 MB)."""
+    A refused document raises its typed error from the hook (`parse_within`): strawberry answers
+    it as the operation's only error, and does not parse it a second time."""
     options = limits.parse_options()
     read = cached_parse if cached else plain_parse
 
@@ -299,16 +318,7 @@ def parse_limits(limits: Limits, cached: bool = True) -> type[SchemaExtension]:
         def on_parse(self) -> Iterator[None]:
             context = self.execution_context
             if context.query and context.graphql_document is None:
-                if len(context.query) > limits.max_query_length:
-                    raise GraphQLError(
-                        f"Syntax Error: Source contains more than {limits.max_query_length} "
-                        "code points. Parsing aborted.",
-                        extensions={"code": TOO_LARGE},
-                    )
-                try:
-                    context.graphql_document = read(context.query, limits)
-                except GraphQLError as error:
-                    raise refused_document(error) from None
+                context.graphql_document = parse_within(context.query, limits, read)
             yield
 
     return ParseLimits

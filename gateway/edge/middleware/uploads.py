@@ -13,15 +13,14 @@ reads a byte of them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from graphql import GraphQLError, OperationDefinitionNode
+from graphql import DocumentNode, OperationDefinitionNode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.edge.refusals import refuse
-from gateway.engine.fastpath.parse_cache import cached_parse
-from gateway.engine.operation_limits import TOO_LARGE as TOO_LARGE_DOCUMENT
-from gateway.engine.operation_limits import Limits, refused_document
+from gateway.engine.operation_limits import Limits, parse_within, plain_parse
 
 MAX_FILE = 10 * 1024 * 1024
 MAX_BODY = MAX_FILE + 64 * 1024  # the file, the `operations` and `map` parts, boundaries
@@ -89,7 +88,11 @@ class UploadGuard:
                 await refuse(send, 413, "PAYLOAD_TOO_LARGE", TOO_LARGE)
 
 
-def only_uploads(query: str | None, limits: Limits) -> bool:
+def only_uploads(
+    query: str | None,
+    limits: Limits,
+    read: Callable[[str, Limits], DocumentNode] = plain_parse,
+) -> bool:
     """True when every root field of the document is `uploadAttachment` (or `__typename`).
 
     The document is parsed within the operation limits, as any other document is: past one (its
@@ -97,16 +100,7 @@ def only_uploads(query: str | None, limits: Limits) -> bool:
     `GRAPHQL_PARSE_FAILED`), and an overlong text is not handed to the parser at all."""
     if not query:
         return False
-    if len(query) > limits.max_query_length:
-        raise GraphQLError(
-            f"Syntax Error: Source contains more than {limits.max_query_length} code points. "
-            "Parsing aborted.",
-            extensions={"code": TOO_LARGE_DOCUMENT},
-        )
-    try:
-        document = cached_parse(query, limits)
-    except GraphQLError as error:
-        raise refused_document(error) from None
+    document = parse_within(query, limits, read)
     fields: list[Any] = [
         selection
         for definition in document.definitions
