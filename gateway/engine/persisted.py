@@ -38,7 +38,7 @@ from gateway.errors import BadInput, GatewayError
 from gateway.observability.operation_names import first_declared
 from gateway.platform.store import Store, StoreUnavailable
 
-log = structlog.get_logger("gateway.engine.persisted")
+log = structlog.get_logger("gateway.persisted")
 ROOT = Path(__file__).resolve().parents[2]
 OPERATIONS = ROOT / "contracts" / "operations"
 MANIFEST = Path(__file__).resolve().parent / "trusted_documents.json"

@@ -27,7 +27,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from gateway.errors import GatewayError
 from gateway.observability import metrics
 
-log = structlog.get_logger("gateway.platform.rate_limiter")
+log = structlog.get_logger("gateway.ratelimit")
 
 
 class TooManyRequests(GatewayError):
