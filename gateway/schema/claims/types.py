@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -18,15 +17,10 @@ from gateway.resolvers import queries
 from gateway.resolvers.access import Scope
 from gateway.schema import enums as _enums  # noqa: F401  (registers the GraphQL enums)
 from gateway.schema.common import Connection, Info, MoneyType, PeriodType, money, paged, period
+from gateway.schema.contract_link import LazyContract, linked_contract
 from gateway.schema.documents.types import Document
 from gateway.schema.ids import from_global, to_global
 from gateway.schema.node import Node
-
-if TYPE_CHECKING:
-    from gateway.schema.contracts.types import Contract
-
-# The contract's module imports this one: `Contract` is named here, found when the schema is built.
-LazyContract = Annotated["Contract", strawberry.lazy("gateway.schema.contracts.types")]
 
 
 @strawberry.type(description="A prévoyance dossier (sinistre).")
@@ -76,10 +70,8 @@ class Dossier(Node):
         description="The contract, as the viewer holds it (an affiliate: the membership)."
     )
     async def contract(self, info: Info) -> LazyContract | None:
-        from gateway.schema.contracts.types import visible_contract
-
         found = await self.load(info)
-        return await visible_contract(info, self.scope, [found.membership, found.contract])
+        return await linked_contract(info, self.scope, [found.membership, found.contract])
 
     @strawberry.field(description="The affiliate concerned.")
     async def affiliate(self, info: Info) -> DossierAffiliate:
@@ -209,14 +201,12 @@ class Reglement(Node):
 
     @strawberry.field(description="The contract, as the viewer holds it.")
     async def contract(self, info: Info) -> LazyContract | None:
-        from gateway.schema.contracts.types import visible_contract
-
         membership = None
         if self.record.dossier is not None:
             membership = (
                 await queries.dossier(info.context, self.scope, self.record.dossier)
             ).membership
-        return await visible_contract(info, self.scope, [membership, self.record.contract])
+        return await linked_contract(info, self.scope, [membership, self.record.contract])
 
     @strawberry.field(description="Décompte lines, in the order of the payment letter.")
     async def breakdown(self, info: Info) -> list[BreakdownLine] | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -14,14 +13,9 @@ from gateway.resolvers import queries
 from gateway.resolvers.access import Scope
 from gateway.schema import enums as _enums  # noqa: F401  (registers the GraphQL enums)
 from gateway.schema.common import Info
+from gateway.schema.contract_link import LazyContract, linked_contract
 from gateway.schema.ids import to_global
 from gateway.schema.node import Node
-
-if TYPE_CHECKING:
-    from gateway.schema.contracts.types import Contract
-
-# The contract's module imports this one: `Contract` is named here, found when the schema is built.
-LazyContract = Annotated["Contract", strawberry.lazy("gateway.schema.contracts.types")]
 
 
 @strawberry.type(
@@ -60,9 +54,7 @@ class Document(Node):
 
     @strawberry.field(description="The contract concerned, when the viewer holds it.")
     async def contract(self, info: Info) -> LazyContract | None:
-        from gateway.schema.contracts.types import visible_contract
-
-        return await visible_contract(info, self.scope, [self.record.contract])
+        return await linked_contract(info, self.scope, [self.record.contract])
 
     @strawberry.field(description="Link to download the PDF; valid 5 minutes.")
     def download_url(self, info: Info) -> str:
