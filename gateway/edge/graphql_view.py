@@ -23,7 +23,6 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
-from strawberry.types import ExecutionResult as StrawberryResult
 
 from gateway.context import Context, Services
 from gateway.edge import rate_limits
@@ -139,7 +138,7 @@ class GraphQLApp(ObservedGraphQL):
             if isinstance(exc, TooManyRequests):
                 sub_response.status_code = 429
                 sub_response.headers["Retry-After"] = str(exc.retry_after)
-            return StrawberryResult(
+            return ExecutionResult(
                 data=None, errors=[GraphQLError(exc.message, extensions=exc.extensions)]
             )
         try:
@@ -147,9 +146,9 @@ class GraphQLApp(ObservedGraphQL):
                 query, self.limits, self.read
             )
         except GraphQLError as past_a_limit:  # an upload's document is held to the limits too
-            return StrawberryResult(data=None, errors=[past_a_limit])
+            return ExecutionResult(data=None, errors=[past_a_limit])
         if refused:
-            return StrawberryResult(  # multipart is enabled for uploadAttachment only
+            return ExecutionResult(  # multipart is enabled for uploadAttachment only
                 data=None,
                 errors=[
                     GraphQLError(

@@ -281,6 +281,12 @@ def plain_parse(query: str, limits: Limits) -> DocumentNode:
     return parse(query, **limits.parse_options())
 
 
+def document_reader(fast_paths: bool) -> Callable[[str, Limits], DocumentNode]:
+    """How documents are parsed: cached by text (a fast path: `fastpath/parse_cache.py`) or by
+    graphql-core's plain `parse`, within the limits either way."""
+    return cached_parse if fast_paths else plain_parse
+
+
 def parse_within(
     query: str,
     limits: Limits,
@@ -301,14 +307,15 @@ def parse_within(
         raise refused_document(error) from None
 
 
-def parse_limits(limits: Limits, cached: bool = True) -> type[SchemaExtension]:
-    """The parsing extension: a parse within `limits`, `cached` by text (a fast path:
-    `fastpath/parse_cache.py`) or graphql-core's plain `parse` (replaces strawberry's ParserCache).
+def parse_limits(
+    limits: Limits, read: Callable[[str, Limits], DocumentNode] = cached_parse
+) -> type[SchemaExtension]:
+    """The parsing extension: a parse within `limits` by `read` (`document_reader`; replaces
+    strawberry's ParserCache).
 
     A refused document raises its typed error from the hook (`parse_within`): strawberry answers
     it as the operation's only error, and does not parse it a second time."""
     options = limits.parse_options()
-    read = cached_parse if cached else plain_parse
 
     class ParseLimits(SchemaExtension):
         def on_operation(self) -> Iterator[None]:

@@ -19,7 +19,7 @@ from gateway.engine.extensions.planned_loads import PlannedLoads
 from gateway.engine.extensions.stale_answers import StaleAnswers
 from gateway.engine.fastpath.direct import DirectExecutor, direct_resolvers
 from gateway.engine.fastpath.validation_cache import validation
-from gateway.engine.operation_limits import Limits, limits_rule, parse_limits
+from gateway.engine.operation_limits import Limits, document_reader, limits_rule, parse_limits
 from gateway.errors import GatewayError
 from gateway.schema.roots import MUTATION, QUERY, TYPES
 from gateway.schema.scalars import SCALARS
@@ -110,7 +110,7 @@ def build_schema(
             Errors,
             StaleAnswers,
             PlannedLoads,  # queries start the loads they made last time at once (planned.py)
-            parse_limits(limits, cached=fast_paths),
+            parse_limits(limits, document_reader(fast_paths)),
             Gate,
             # graphql-core's rules and ours, cached per document (fastpath/validation_cache.py)
             validation(rules) if fast_paths else stock_validation(rules),
