@@ -30,10 +30,10 @@ from gateway.edge.probes import livez, readyz
 from gateway.edge.routes import download, healthz, jwks, metrics
 from gateway.engine.fastpath.gc_tuning import tune_gc
 from gateway.engine.fastpath.memory_storage import PacedMemoryStorage
-from gateway.engine.fastpath.parse_cache import cached_parse
-from gateway.engine.operation_limits import Limits, plain_parse
+from gateway.engine.operation_limits import Limits, document_reader
 from gateway.engine.persisted import TrustedDocuments
 from gateway.engine.schema import build_schema
+from gateway.identity.brute_force import BruteForce
 from gateway.identity.download_links import DownloadLinks
 from gateway.identity.sessions import Sessions
 from gateway.identity.signing_key import SigningKey
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         backends = Backends.build(settings, mocks)
         store = build_store(settings.redis_url)
+        rate_limits = RateLimits.build(settings.redis_url, in_memory)
         sessions = Sessions(store, SigningKey.from_settings(settings), settings)
         app.state.services = Services(
             settings=settings,
@@ -78,7 +79,8 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             clock=Clock(settings.today),
             audit=Audit(),
             store=store,
-            rate_limits=RateLimits.build(settings.redis_url, in_memory),
+            rate_limits=rate_limits,
+            brute_force=BruteForce(rate_limits, store),
             sessions=sessions,
             cursor_key=derive_cursor_key(settings.jwt_secret.get_secret_value()),
             plans=Plans() if settings.loads_ahead else None,
@@ -103,7 +105,7 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
         multipart_uploads_enabled=True,  # guarded by UploadGuard, uploadAttachment only
     )
     graphql.limits = limits
-    graphql.read = cached_parse if settings.fast_paths else plain_parse
+    graphql.read = document_reader(settings.fast_paths)
     graphql.trusted = TrustedDocuments(
         persisted_only=settings.persisted_only,
         ttl_s=settings.apq_ttl_s,

@@ -13,6 +13,7 @@ from starlette.requests import Request
 
 from gateway.adapters import Backends
 from gateway.errors import GatewayError, Unauthenticated
+from gateway.identity.brute_force import BruteForce
 from gateway.identity.download_links import DownloadLinks
 from gateway.identity.sessions import Sessions
 from gateway.identity.tokens import Principal, TokenVerifier
@@ -50,6 +51,7 @@ class Services:
     audit: Audit
     store: Store  # idempotency records, sessions, persisted queries: shared by every process
     rate_limits: RateLimits
+    brute_force: BruteForce  # password checks' allowances, over rate_limits and store
     sessions: Sessions  # access and refresh tokens of the gateway's own logins
     cursor_key: (
         bytes  # signs pagination cursors: derived from the gateway secret, every process alike

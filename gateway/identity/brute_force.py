@@ -11,6 +11,7 @@ without calling the CRM. Keys hold a hash of the login, never the e-mail in clea
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 from gateway.adapters.crm.accounts import Refusal
 from gateway.domain.accounts import Authenticated
@@ -31,34 +32,38 @@ def hashed(value: str) -> str:
     return hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
 
 
-async def check_password(limits: RateLimits, store: Store, login: str, client_ip: str) -> None:
-    """Spend the login's and the IP's allowance; LOCKED when spent on a locked account."""
-    key = hashed(login)
-    await limits.hit(LOGIN_PER_IP, "login-ip", client_ip, fail_open=False)
-    try:
-        await limits.hit(LOGIN_PER_ID, "login", key, fail_open=False)
-    except TooManyRequests:
-        if await store.get(f"locked:{key}") is not None:
-            raise AccountLocked() from None
-        raise
-
-
 class AccountLocked(Exception):
     """The login's allowance is spent and the CRM said the account is locked."""
 
 
-async def remember_outcome(
-    limits: RateLimits, store: Store, login: str, outcome: Authenticated | Refusal
-) -> None:
-    key = hashed(login)
-    if isinstance(outcome, Authenticated):
-        await limits.clear(LOGIN_PER_ID, "login", key)
-    elif outcome.status == 423:
-        await store.put(f"locked:{key}", {}, LOCK_MEMORY_S)
+@dataclass(frozen=True)
+class BruteForce:
+    """The allowances of password checks: counted in the rate limits, locks remembered in the
+    store (both shared by every gateway process when Redis is configured)."""
 
+    limits: RateLimits
+    store: Store
 
-async def forget_failures(limits: RateLimits, store: Store, login: str) -> None:
-    """After a reset, the login starts afresh: no lock remembered, no attempts counted."""
-    key = hashed(login)
-    await store.delete(f"locked:{key}")
-    await limits.clear(LOGIN_PER_ID, "login", key)
+    async def check_password(self, login: str, client_ip: str) -> None:
+        """Spend the login's and the IP's allowance; LOCKED when spent on a locked account."""
+        key = hashed(login)
+        await self.limits.hit(LOGIN_PER_IP, "login-ip", client_ip, fail_open=False)
+        try:
+            await self.limits.hit(LOGIN_PER_ID, "login", key, fail_open=False)
+        except TooManyRequests:
+            if await self.store.get(f"locked:{key}") is not None:
+                raise AccountLocked() from None
+            raise
+
+    async def remember_outcome(self, login: str, outcome: Authenticated | Refusal) -> None:
+        key = hashed(login)
+        if isinstance(outcome, Authenticated):
+            await self.limits.clear(LOGIN_PER_ID, "login", key)
+        elif outcome.status == 423:
+            await self.store.put(f"locked:{key}", {}, LOCK_MEMORY_S)
+
+    async def forget_failures(self, login: str) -> None:
+        """After a reset, the login starts afresh: no lock remembered, no attempts counted."""
+        key = hashed(login)
+        await self.store.delete(f"locked:{key}")
+        await self.limits.clear(LOGIN_PER_ID, "login", key)

@@ -34,10 +34,7 @@ from gateway.identity.brute_force import (
     RESET_PER_EMAIL,
     RESET_PER_IP,
     AccountLocked,
-    check_password,
-    forget_failures,
     hashed,
-    remember_outcome,
 )
 from gateway.identity.sessions import IssuedSession
 from gateway.resolvers.problems import Problem
@@ -251,7 +248,7 @@ async def with_token(
         await ctx.services.sessions.end_others(done, keep=None)
         found = await ctx.loaders.customer(done)
         if found is not None and found.login:
-            await forget_failures(ctx.services.rate_limits, ctx.services.store, found.login)
+            await ctx.services.brute_force.forget_failures(found.login)
     return []
 
 
@@ -270,13 +267,13 @@ class LoginResult:
 
 async def login(ctx: Context, login: str, password: str) -> LoginResult:
     try:
-        await check_password(ctx.services.rate_limits, ctx.services.store, login, ctx.client_ip)
+        await ctx.services.brute_force.check_password(login, ctx.client_ip)
     except AccountLocked:
         return LoginResult(None, [LOCKED])
     if not (0 < len(login) <= 254 and 0 < len(password) <= 256):
         return LoginResult(None, [INVALID_CREDENTIALS])
     outcome = await crm(ctx).authenticate(login.strip(), password)
-    await remember_outcome(ctx.services.rate_limits, ctx.services.store, login, outcome)
+    await ctx.services.brute_force.remember_outcome(login, outcome)
     if isinstance(outcome, Refusal):
         return LoginResult(None, [LOCKED if outcome.status == 423 else INVALID_CREDENTIALS])
     session = await ctx.services.sessions.open(outcome.client_id, outcome.group)
@@ -367,7 +364,7 @@ async def link_account(
     """Join another individual account (its login and password) to the viewer's."""
     client_id = own_client_id(ctx)
     try:
-        await check_password(ctx.services.rate_limits, ctx.services.store, login, ctx.client_ip)
+        await ctx.services.brute_force.check_password(login, ctx.client_ip)
     except AccountLocked:
         return None, [other_locked()]
     if not (0 < len(login) <= 254 and 0 < len(password) <= 256):
@@ -375,7 +372,7 @@ async def link_account(
     joined = await crm(ctx).join(client_id, login.strip(), password)
     if isinstance(joined, Refusal):
         if joined.status in (401, 423):
-            await remember_outcome(ctx.services.rate_limits, ctx.services.store, login, joined)
+            await ctx.services.brute_force.remember_outcome(login, joined)
             return None, [other_locked() if joined.status == 423 else INVALID_CREDENTIALS]
         if joined.status == 404:
             return None, [
