@@ -7,7 +7,7 @@
   open breaker is confirmed by one short probe of the system, outside the breaker and the retries),
   the shared Redis reachable when one is configured. 200 `{"status": "ready", …}` or 503 with the
   failing checks.
-* `/healthz` (app.py) stays the dashboards' summary (breakers, cache), always 200.
+* `/healthz` (`routes.py`) stays the dashboards' summary (breakers, cache), always 200.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from gateway.errors import GatewayError
 from gateway.settings import Settings
 
 PROBE_TIMEOUT_S = 0.5
+# probes and scrapes: never queued by admission, never logged per request
+PROBE_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/metrics"})
 
 
 async def livez(request: Request) -> Response:

@@ -14,8 +14,6 @@ import orjson
 from starlette.types import Send
 
 NO_STORE = (b"cache-control", b"no-store")
-# probes and scrapes: never queued by admission, never logged per request
-PROBE_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/metrics"})
 
 
 def refusal_body(code: str, message: str) -> bytes:

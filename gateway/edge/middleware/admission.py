@@ -18,7 +18,8 @@ from collections import deque
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.edge.refusals import PROBE_PATHS, refuse
+from gateway.edge.probes import PROBE_PATHS
+from gateway.edge.refusals import refuse
 
 MESSAGE = "Le service est très sollicité, réessayez dans un instant."
 

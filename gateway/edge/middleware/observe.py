@@ -23,7 +23,7 @@ import structlog
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.edge.refusals import PROBE_PATHS
+from gateway.edge.probes import PROBE_PATHS
 from gateway.observability import metrics
 from gateway.observability.logs import scrub_text
 from gateway.observability.tracing import RequestInfo, continue_trace, current
