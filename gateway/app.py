@@ -37,6 +37,7 @@ from gateway.identity.brute_force import BruteForce
 from gateway.identity.download_links import DownloadLinks
 from gateway.identity.sessions import Sessions
 from gateway.identity.signing_key import SigningKey
+from gateway.identity.strong_auth import StrongAuthentication
 from gateway.identity.tokens import TokenVerifier
 from gateway.loading.plans import Plans
 from gateway.observability.logs import configure as configure_logging
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             rate_limits=rate_limits,
             brute_force=BruteForce(rate_limits, store),
             sessions=sessions,
+            strong_auth=StrongAuthentication(store),
             cursor_key=derive_cursor_key(settings.jwt_secret.get_secret_value()),
             plans=Plans() if settings.loads_ahead else None,
         )

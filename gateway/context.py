@@ -16,6 +16,7 @@ from gateway.errors import GatewayError, Unauthenticated
 from gateway.identity.brute_force import BruteForce
 from gateway.identity.download_links import DownloadLinks
 from gateway.identity.sessions import Sessions
+from gateway.identity.strong_auth import StrongAuthentication
 from gateway.identity.tokens import Principal, TokenVerifier
 from gateway.loading.loaders import Loaders
 from gateway.loading.plans import Plans
@@ -53,6 +54,7 @@ class Services:
     rate_limits: RateLimits
     brute_force: BruteForce  # password checks' allowances, over rate_limits and store
     sessions: Sessions  # access and refresh tokens of the gateway's own logins
+    strong_auth: StrongAuthentication  # second-factor challenges, step-up proofs
     cursor_key: (
         bytes  # signs pagination cursors: derived from the gateway secret, every process alike
     )

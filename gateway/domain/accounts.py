@@ -10,6 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from gateway.domain.security import SecondFactorMethod
 from gateway.domain.values import Labelled
 
 PASSWORD_MIN, PASSWORD_MAX = 12, 64
@@ -65,3 +66,4 @@ class Authenticated:
     client_id: str
     is_company: bool
     group: tuple[str, ...]  # client ids of the joined accounts, own included, ascending
+    second_factor: SecondFactorMethod = SecondFactorMethod.NONE  # not NONE: not signed in yet

@@ -19,6 +19,27 @@ LABELS: dict[str, dict[str, str]] = {
         "LOCKED": "Verrouillé",
         "NONE": "Pas de compte",
     },
+    "SecondFactorMethod": {  # the CRM's MethodeSecondFacteur
+        "NONE": "Pas de double authentification",
+        "TOTP": "Application d'authentification",
+        "EMAIL": "Code envoyé par e-mail",
+        "SMS": "Code envoyé par SMS",
+    },
+    "StepUpMethod": {
+        "EMAIL_CODE": "Code reçu par e-mail",
+        "SMS_CODE": "Code reçu par SMS",
+        "TOTP": "Code de l'application d'authentification",
+        "RECOVERY_CODE": "Code de secours",
+        "PASSKEY": "Clé d'accès",
+    },
+    "CodeChannel": {
+        "EMAIL": "Par e-mail",
+        "SMS": "Par SMS",
+    },
+    "OneTimeCodePurpose": {
+        "SIGN_IN": "Connexion",
+        "SENSITIVE_ACT": "Confirmation d'une opération sensible",
+    },
     "TerminationRule": {
         "INFRA_ANNUAL": "Résiliation infra-annuelle (loi Hamon) : un mois après la demande",
         "ANNUAL_TERM": "À l'échéance annuelle, avec un préavis de deux mois (loi Chatel)",

@@ -44,6 +44,7 @@ class IssuedSession:
     access_token: str
     refresh_token: str
     expires_at: datetime  # of the access token
+    sid: str = ""  # the session it belongs to
 
 
 def digest(token: str) -> str:
@@ -87,7 +88,7 @@ class Sessions:
                 "jti": secrets.token_urlsafe(8),
             }
         )
-        return IssuedSession(access, refresh, datetime.fromtimestamp(expires, UTC))
+        return IssuedSession(access, refresh, datetime.fromtimestamp(expires, UTC), sid)
 
     async def refresh(self, token: str) -> IssuedSession | None:
         """The successor of `token`, or None: unknown, expired, ended, or reused (which ends it)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 
-from gateway.domain import accounts, termination
+from gateway.domain import accounts, security, termination
 from gateway.domain import values as v
 from gateway.domain.labels import LABELS
 
@@ -12,7 +12,7 @@ from gateway.domain.labels import LABELS
 def labelled_enums() -> dict[str, type[v.Labelled]]:
     return {
         name: kind
-        for module in (v, accounts, termination)  # every module of the domain with coded values
+        for module in (v, accounts, security, termination)  # every module of the domain with coded values
         for name, kind in inspect.getmembers(module, inspect.isclass)
         if issubclass(kind, v.Labelled) and kind is not v.Labelled
     }

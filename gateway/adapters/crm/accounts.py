@@ -16,6 +16,7 @@ import orjson
 
 from gateway.adapters.transport.transport import Answer, Transport
 from gateway.domain.accounts import Authenticated, CompanyIdentity, IndividualIdentity
+from gateway.domain.security import SecondFactorMethod
 from gateway.errors import BackendRejected, BackendUnavailable
 
 BACKEND = "crm"
@@ -122,7 +123,10 @@ class CrmAccounts:
         if found is None:
             raise BackendUnavailable(BACKEND)
         return Authenticated(
-            found["clientId"], found["typeCompte"] == "PM", tuple(found["rattaches"])
+            found["clientId"],
+            found["typeCompte"] == "PM",
+            tuple(found["rattaches"]),
+            SecondFactorMethod(found["secondFacteur"]),
         )
 
     async def forgot_password(self, email: str) -> None:
