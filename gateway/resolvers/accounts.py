@@ -26,6 +26,7 @@ from gateway.domain.accounts import (
     broken_password_rules,
 )
 from gateway.domain.records import Customer
+from gateway.domain.security import SecondFactorMethod
 from gateway.errors import Forbidden, NotFound
 from gateway.identity.brute_force import (
     LOGIN_PER_ID,
@@ -37,7 +38,8 @@ from gateway.identity.brute_force import (
     hashed,
 )
 from gateway.identity.sessions import IssuedSession
-from gateway.resolvers.problems import Problem
+from gateway.resolvers import second_factor, step_up
+from gateway.resolvers.problems import Problem, Refused
 from gateway.resolvers.profile import normalised_email
 
 log = structlog.get_logger("gateway.accounts")
@@ -249,6 +251,7 @@ async def with_token(
         found = await ctx.loaders.customer(done)
         if found is not None and found.login:
             await ctx.services.brute_force.forget_failures(found.login)
+        await step_up.alert(ctx, done, "Le mot de passe de votre compte a été réinitialisé.")
     return []
 
 
@@ -263,6 +266,7 @@ def weak_by_crm(field: str) -> Problem:
 class LoginResult:
     session: IssuedSession | None
     problems: list[Problem]
+    challenge: second_factor.Challenge | None = None  # with 2FA: the second step, no session
 
 
 async def login(ctx: Context, login: str, password: str) -> LoginResult:
@@ -276,8 +280,18 @@ async def login(ctx: Context, login: str, password: str) -> LoginResult:
     await ctx.services.brute_force.remember_outcome(login, outcome)
     if isinstance(outcome, Refusal):
         return LoginResult(None, [LOCKED if outcome.status == 423 else INVALID_CREDENTIALS])
+    if outcome.second_factor != SecondFactorMethod.NONE:
+        waiting = await second_factor.challenge(ctx, outcome, login.strip())
+        return LoginResult(None, [second_factor.SECOND_FACTOR_REQUIRED], waiting)
     session = await ctx.services.sessions.open(outcome.client_id, outcome.group)
     return LoginResult(session, [])
+
+
+async def verify_second_factor(ctx: Context, token: str, code: str) -> LoginResult:
+    try:
+        return LoginResult(await second_factor.verify_sign_in(ctx, token, code), [])
+    except Refused as refused:
+        return LoginResult(None, refused.problems)
 
 
 async def refresh(ctx: Context, refresh_token: str) -> LoginResult:
@@ -342,9 +356,13 @@ async def change_password(ctx: Context, current: str, new: str, confirmation: st
         )
     if problems:
         return problems
+    problems = await step_up.strong_problems(ctx)  # nothing is sent without a recent proof
+    if problems:
+        return problems
     refused = await crm(ctx).change_password(client_id, current, new)
     if refused is None:
         await ctx.services.sessions.end_others(client_id, keep=ctx.require_principal().session)
+        await step_up.alert(ctx, client_id, "Le mot de passe de votre compte a été changé.")
         return []
     if refused.status == 423:
         return [LOCKED]

@@ -15,6 +15,7 @@ from gateway.domain.termination import termination
 from gateway.resolvers.access import Scope
 from gateway.resolvers.demandes import Draft, held_contract, own_scope, send
 from gateway.resolvers.problems import Problem, Refused, refuse_if_any
+from gateway.resolvers.step_up import require_strong
 
 DEBIT_DAYS = (5, 10, 15)
 USAGES = {
@@ -44,6 +45,8 @@ async def request_termination(
     ctx: Context, key: str, number: str, reason: str | None
 ) -> tuple[Demande, date]:
     effective: list[date] = []
+    await own_scope(ctx)  # staff are refused before anything is checked
+    await require_strong(ctx)  # a recent strong proof, before the key is claimed
 
     async def draft(scope: Scope) -> Draft:
         contract = await the_contract(ctx, scope, number)
@@ -93,6 +96,7 @@ async def change_bank_details(
         )
     refuse_if_any(problems)
     assert compact is not None
+    await require_strong(ctx)  # a recent strong proof, before the key is claimed
 
     async def draft(scope: Scope) -> Draft:
         contract = await the_contract(ctx, scope, number)

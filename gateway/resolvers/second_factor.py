@@ -71,6 +71,9 @@ NO_PENDING = Problem("code", "NO_PENDING_ENROLMENT", "Aucune activation en cours
 NO_MOBILE = Problem("method", "NO_MOBILE", "Aucun numéro de mobile enregistré.")
 CHANNELS = {SecondFactorMethod.EMAIL: CodeChannel.EMAIL, SecondFactorMethod.SMS: CodeChannel.SMS}
 T = TypeVar("T")
+NO_ACCOUNT = AccountSecurityState(
+    False, SecondFactorState(SecondFactorMethod.NONE, None, 0), None, 0
+)
 PROOF_OF = {
     SecondFactorMethod.TOTP: StepUpMethod.TOTP,
     SecondFactorMethod.EMAIL: StepUpMethod.EMAIL_CODE,
@@ -87,12 +90,14 @@ class SecurityView:
 
 
 async def security_of(ctx: Context, client_id: str) -> SecurityView:
+    """The account's strong authentication; an account not yet activated has none."""
     state = await crm_security(ctx).state(client_id)
     if state is None:
-        raise NotFound("Ce compte")
-    methods = await available_methods(ctx, client_id)
-    until = await valid_until(ctx) if ctx.principal and ctx.principal.subject == client_id else None
-    return SecurityView(state, methods, until)
+        return SecurityView(NO_ACCOUNT, [], None)
+    methods = await available_methods(ctx, client_id, state)
+    principal = ctx.principal
+    own = principal is not None and not principal.is_staff and principal.subject == client_id
+    return SecurityView(state, methods, await valid_until(ctx) if own else None)
 
 
 # ---- activation ---------------------------------------------------------------------------------

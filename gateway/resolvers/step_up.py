@@ -34,6 +34,7 @@ from gateway.domain.accounts import Authenticated
 from gateway.domain.security import (
     CODE_PATTERN,
     STRONG_AUTHENTICATION_S,
+    AccountSecurityState,
     CodeChannel,
     CodeSent,
     StepUpMethod,
@@ -96,8 +97,10 @@ def well_formed(code: str | None) -> bool:
 
 
 # ---- which proofs -------------------------------------------------------------------------------
-async def available_methods(ctx: Context, client_id: str) -> list[StepUpMethod]:
-    state = await crm_security(ctx).state(client_id)
+async def available_methods(
+    ctx: Context, client_id: str, state: AccountSecurityState | None = None
+) -> list[StepUpMethod]:
+    state = state or await crm_security(ctx).state(client_id)
     if state is None:
         raise NotFound("Ce compte")
     customer = await ctx.loaders.customer(client_id)

@@ -54,6 +54,29 @@ class UserErrorCode(enum.Enum):
     LINK_REFUSED = strawberry.enum_value(
         "LINK_REFUSED", description="Ce compte ne peut pas être rattaché."
     )
+    # ---- second factor and step-up (schema/security/) ----
+    SECOND_FACTOR_REQUIRED = strawberry.enum_value(
+        "SECOND_FACTOR_REQUIRED",
+        description="Saisissez le code de votre double authentification.",
+    )
+    INVALID_CODE = strawberry.enum_value("INVALID_CODE", description="Code incorrect ou expiré.")
+    TOO_MANY_CODES = strawberry.enum_value(
+        "TOO_MANY_CODES", description="Trop de codes demandés : réessayez plus tard."
+    )
+    STEP_UP_REQUIRED = strawberry.enum_value(
+        "STEP_UP_REQUIRED", description="Confirmez votre identité pour cette opération."
+    )
+    SECOND_FACTOR_ACTIVE = strawberry.enum_value(
+        "SECOND_FACTOR_ACTIVE",
+        description="La double authentification est déjà activée : désactivez-la d'abord.",
+    )
+    SECOND_FACTOR_INACTIVE = strawberry.enum_value(
+        "SECOND_FACTOR_INACTIVE", description="La double authentification n'est pas activée."
+    )
+    NO_PENDING_ENROLMENT = strawberry.enum_value(
+        "NO_PENDING_ENROLMENT", description="Aucune activation en cours : recommencez."
+    )
+    NO_MOBILE = strawberry.enum_value("NO_MOBILE", description="Aucun numéro de mobile enregistré.")
     # ---- démarches: demandes, contract acts, certificates ----
     IDEMPOTENCY_CONFLICT = strawberry.enum_value(
         "IDEMPOTENCY_CONFLICT", description="La clé d'idempotence a servi pour une autre saisie."

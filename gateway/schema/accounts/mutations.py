@@ -20,6 +20,7 @@ from gateway.resolvers.problems import Problem
 from gateway.schema.accounts.types import Account
 from gateway.schema.common import Info
 from gateway.schema.permissions import Anyone, Customer
+from gateway.schema.security.types import SecondFactorChallenge
 from gateway.schema.user_errors import UserError, user_errors
 
 
@@ -72,6 +73,14 @@ class LoginInput:
     password: str = strawberry.field(description="Its password.")
 
 
+@strawberry.input(description="The second step of a sign-in.")
+class VerifySecondFactorInput:
+    challenge_token: str = strawberry.field(description="`SecondFactorChallenge.token`.")
+    code: str = strawberry.field(
+        description="6 digits (app, e-mail or SMS) or a recovery code (XXXXX-XXXXX)."
+    )
+
+
 @strawberry.input(description="A new password for the signed-in customer.")
 class ChangePasswordInput:
     current_password: str = strawberry.field(description="The current password.")
@@ -103,6 +112,10 @@ class Session:
 @strawberry.type(description="Result of a sign-in or a refresh.")
 class SessionPayload:
     session: Session | None = strawberry.field(description="The session; null when refused.")
+    second_factor_challenge: SecondFactorChallenge | None = strawberry.field(
+        description="With 2FA on, after a right password: the challenge to answer (then "
+        "`session` is null)."
+    )
     user_errors: list[UserError] = strawberry.field(description="What to fix; empty on success.")
 
 
@@ -127,6 +140,9 @@ def session_payload(result: accounts.LoginResult) -> SessionPayload:
             expires_at=issued.expires_at,
         )
         if issued
+        else None,
+        second_factor_challenge=SecondFactorChallenge.of(result.challenge)
+        if result.challenge
         else None,
         user_errors=user_errors(result.problems),
     )
@@ -188,6 +204,18 @@ class AccountsMutation:
     )
     async def login(self, info: Info, input: LoginInput) -> SessionPayload:
         return session_payload(await accounts.login(info.context, input.login, input.password))
+
+    @strawberry.mutation(
+        description="Sign-in, step 2 (no token): the second factor turns the challenge into a "
+        "session.",
+        permission_classes=[Anyone],
+    )
+    async def verify_second_factor(
+        self, info: Info, input: VerifySecondFactorInput
+    ) -> SessionPayload:
+        return session_payload(
+            await accounts.verify_second_factor(info.context, input.challenge_token, input.code)
+        )
 
     @strawberry.mutation(
         description="Trade a refresh token (once) for a new session's tokens.",

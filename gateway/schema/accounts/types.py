@@ -7,9 +7,10 @@ import strawberry
 
 from gateway.domain import records as rec
 from gateway.domain.accounts import AccountStatus
-from gateway.resolvers import accounts
+from gateway.resolvers import accounts, second_factor
 from gateway.schema.common import Info
 from gateway.schema.enums import expose
+from gateway.schema.security.types import AccountSecurity
 
 expose(AccountStatus, "State of a customer-space account.")
 
@@ -49,3 +50,10 @@ class Account:
             LinkedAccount(customer_number=c.customer_number, display_name=c.display_name)
             for c in found
         ]
+
+    @strawberry.field(
+        description="Second factor, passkeys and step-up state (« Connexion et sécurité »)."
+    )
+    async def security(self, info: Info) -> AccountSecurity:
+        view = await second_factor.security_of(info.context, self.customer.client_id)
+        return AccountSecurity(view=view)

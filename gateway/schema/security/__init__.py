@@ -1,0 +1,1 @@
+"""« Connexion et sécurité »: the second factor, the step-up, and their mutations."""
