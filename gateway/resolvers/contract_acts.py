@@ -11,7 +11,7 @@ from datetime import date
 from gateway.context import Context
 from gateway.domain import iban
 from gateway.domain.records import ContractSummary, Demande
-from gateway.domain.termination import termination
+from gateway.domain.termination import Termination, termination
 from gateway.resolvers.access import Scope
 from gateway.resolvers.demandes import Draft, held_contract, own_scope, send
 from gateway.resolvers.problems import Problem, Refused, refuse_if_any
@@ -41,20 +41,28 @@ def label(contract: ContractSummary) -> str:
 
 
 # ---- résiliation ---------------------------------------------------------------------------
+async def allowed_termination(
+    ctx: Context, scope: Scope, number: str
+) -> tuple[ContractSummary, Termination]:
+    contract = await the_contract(ctx, scope, number)
+    rule = termination(contract, scope.is_company, ctx.today)
+    if not rule.allowed or rule.effective_date is None or rule.rule is None:
+        raise Refused(
+            [Problem("contractId", "NOT_ALLOWED", rule.refusal or "Résiliation impossible.")]
+        )
+    return contract, rule
+
+
 async def request_termination(
     ctx: Context, key: str, number: str, reason: str | None
 ) -> tuple[Demande, date]:
     effective: list[date] = []
-    await own_scope(ctx)  # staff are refused before anything is checked
+    await allowed_termination(ctx, await own_scope(ctx), number)  # what the preview refuses
     await require_strong(ctx)  # a recent strong proof, before the key is claimed
 
     async def draft(scope: Scope) -> Draft:
-        contract = await the_contract(ctx, scope, number)
-        rule = termination(contract, scope.is_company, ctx.today)
-        if not rule.allowed or rule.effective_date is None or rule.rule is None:
-            raise Refused(
-                [Problem("contractId", "NOT_ALLOWED", rule.refusal or "Résiliation impossible.")]
-            )
+        contract, rule = await allowed_termination(ctx, scope, number)
+        assert rule.effective_date is not None and rule.rule is not None
         effective.append(rule.effective_date)
         text = (
             f"Je demande la résiliation de mon contrat {label(contract)}. "

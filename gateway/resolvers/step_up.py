@@ -117,11 +117,14 @@ def step_up_required(methods: list[StepUpMethod]) -> Problem:
 
 async def strong_problems(ctx: Context) -> list[Problem]:
     """[] when this session proved a strong authentication in the last 10 minutes; else the
-    STEP_UP_REQUIRED problem naming the proofs the account can give."""
+    STEP_UP_REQUIRED problem naming the proofs the account can give (LOCKED: it can give none)."""
     client_id = own_client_id(ctx)
     if await ctx.services.strong_auth.valid_until(holder(ctx)) is not None:
         return []
-    return [step_up_required(await available_methods(ctx, client_id))]
+    state = await crm_security(ctx).state(client_id)
+    if state is not None and state.locked:
+        return [LOCKED_BY_CODES]
+    return [step_up_required(await available_methods(ctx, client_id, state))]
 
 
 async def require_strong(ctx: Context) -> None:

@@ -22,6 +22,7 @@ from tests.support.accounts import (
     session,
     settings_of,
 )
+from tests.support.security import step_up
 from tests.support.gateway import Gateway, codes
 
 ELODIE = {  # C0001004: a customer without an account
@@ -390,6 +391,7 @@ async def change(
 async def test_changing_the_password_ends_every_other_session(gateway: Gateway) -> None:
     paul = "paul.bertrand@example.fr"
     here, elsewhere = await session(gateway, paul), await session(gateway, paul)
+    await step_up(gateway, here["accessToken"], "C0001003")
     body = await change(gateway, here["accessToken"], PASSWORDS[paul], NEW_PASSWORD)
     assert body["data"]["changePassword"] == {"accepted": True, "userErrors": []}
     assert "errors" not in await settings_of(gateway, here["accessToken"])
@@ -403,6 +405,7 @@ async def test_change_password_bad_inputs(gateway: Gateway) -> None:
     paul = "paul.bertrand@example.fr"
     here, elsewhere = await session(gateway, paul), await session(gateway, paul)
     token, current = here["accessToken"], PASSWORDS[paul]
+    await step_up(gateway, token, "C0001003")
     cases = [
         (("Mauvais-Mot2Passe!", NEW_PASSWORD), [("currentPassword", "INVALID_CREDENTIALS")]),
         ((current, "faible"), [("newPassword", "WEAK_PASSWORD")] * 4),
@@ -431,6 +434,17 @@ async def test_staff_and_anonymous_callers_cannot_change_a_password(gateway: Gat
     )
     assert codes(body) == ["UNAUTHENTICATED"]
     assert crm_calls(gateway, "PUT /crm/api/comptes/{clientId}/mot-de-passe") == 0
+
+
+async def test_a_password_change_without_a_recent_proof_reaches_no_back_end(
+    gateway: Gateway,
+) -> None:
+    paul = "paul.bertrand@example.fr"
+    here = await session(gateway, paul)
+    payload = (await change(gateway, here["accessToken"], PASSWORDS[paul], NEW_PASSWORD))["data"]
+    assert errors_of(payload["changePassword"]) == [(None, "STEP_UP_REQUIRED")]
+    assert crm_calls(gateway, "PUT /crm/api/comptes/{clientId}/mot-de-passe") == 0
+    assert account(gateway, "C0001003")["motDePasse"] == PASSWORDS[paul]
 
 
 # ---- the anonymous gate ----------------------------------------------------------------------

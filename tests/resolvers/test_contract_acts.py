@@ -21,6 +21,7 @@ from tests.support.demarches import (
     uploaded,
 )
 from tests.support.gateway import PERSONAS, Gateway, codes
+from tests.support.security import stepped_up
 
 PAUL_MEMBERSHIP = to_global("Contract", "ADH184068708")
 CHRIS_SAVINGS = to_global("Contract", "596054210")
@@ -90,7 +91,12 @@ async def test_the_preview_writes_nothing_and_refuses_an_affiliate(gateway: Gate
     assert all(c.method == "GET" for m in gateway.mocks.values() for c in m.log.calls)
 
 
+SENSITIVE = ("RequestTermination", "ChangeBankDetails")  # need a recent strong proof
+
+
 async def act(gateway: Gateway, name: str, field: str, as_: str, **fields: Any) -> dict[str, Any]:
+    if name in SENSITIVE and as_ not in gateway.strong and as_ != "C0001005":  # C0001005: locked
+        await stepped_up(gateway, as_)
     body = await gateway.run(
         f"demarches/{name}", {"input": {"idempotencyKey": key(), **fields}}, as_=as_
     )
@@ -391,7 +397,9 @@ POST_DEMANDE = "POST /crm/api/clients/{clientId}/demandes"
 
 
 async def act_fields(gateway: Gateway, name: str) -> tuple[str, str, dict[str, Any]]:
-    """(persona, payload field, input) of a valid act of each kind."""
+    """(persona, payload field, input) of a valid act of each kind, its persona stepped up."""
+    if name in SENSITIVE:
+        await stepped_up(gateway, GERALT)
     if name == "ChangeBankDetails":
         rib = await uploaded(gateway)
         fields = {
