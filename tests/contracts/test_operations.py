@@ -803,7 +803,8 @@ async def test_every_account_document_runs_in_one_customer_journey(
     """The ten documents of operations/accounts/, each with the variables the frontends send."""
     if world.name != "default":  # identities and passwords are the CRM document's own examples
         pytest.skip("the journey signs in with the documented personas' credentials")
-    from tests.support.accounts import outbox
+    from tests.support.accounts import claims, outbox
+    from tests.support.security import step_up
 
     mail, first, second = "lucas.moreau@example.fr", "Premier-Mot2Passe!", "Second-Mot2Passe!"
     lucas = {"customerNumber": "48213383", "lastName": "MOREAU", "firstName": "Lucas"}
@@ -831,6 +832,7 @@ async def test_every_account_document_runs_in_one_customer_journey(
     access = renewed["accessToken"]
     settings = await step("AccountSettings", {}, access)
     assert settings["account"]["status"] == "ACTIVE" and settings["account"]["login"] == mail
+    await step_up(gateway, access, claims(access)["sub"])  # a new password needs a recent proof
     change = {"currentPassword": first, "newPassword": second, "newPasswordConfirmation": second}
     await step("ChangePassword", {"input": change}, access)
     joined = {"login": "chris.martin@example.fr", "password": "Lilas-Lyon-2023!"}
@@ -850,3 +852,82 @@ async def test_every_account_document_runs_in_one_customer_journey(
         "dashboards/CustomerLookup", {"clientId": "C0001008"}, as_="S0001", role="staff"
     )
     assert lookup["data"]["person"]["account"] == {"status": "ACTIVE", "statusLabel": "Actif"}
+
+
+async def test_every_security_document_runs_in_one_customer_journey(
+    gateway: Gateway, world: World
+) -> None:
+    """The documents of operations/securite/ the schema serves, each with the variables the
+    frontends send: TOTP switched on, a sign-in in two steps, a step-up, codes renewed, one-time
+    code, TOTP switched off."""
+    if world.name != "default":  # the sign-in uses the documented personas' credentials
+        pytest.skip("the journey signs in with the documented personas' credentials")
+    from tests.support.security import codes_sent, totp_now
+
+    chris, login, password = "C0001001", "chris.martin@example.fr", "Lilas-Lyon-2023!"
+    access = gateway.token(chris)
+
+    async def step(name: str, variables: dict[str, Any], token: str | None = None) -> Any:
+        body = await gateway.run(f"securite/{name}", variables, token=token)
+        assert "errors" not in body, (name, body)
+        payload = next(iter(body["data"].values()))
+        return payload
+
+    enrolled = (await step("EnrolSecondFactor", {"input": {"method": "TOTP"}}, access))["enrolment"]
+    secret = enrolled["totpSecret"]
+    assert f"secret={secret}" in enrolled["otpauthUri"] and enrolled["sentTo"] is None
+    confirmed = await step(
+        "ConfirmSecondFactor", {"input": {"code": totp_now(gateway, secret)}}, access
+    )
+    assert confirmed["secondFactor"]["methodLabel"] == "Application d'authentification"
+    first = await step("LoginWithPassword", {"input": {"login": login, "password": password}})
+    assert first["session"] is None and first["secondFactorChallenge"]["method"] == "TOTP"
+    second = await step(
+        "LoginWithSecondFactor",
+        {
+            "input": {
+                "challengeToken": first["secondFactorChallenge"]["token"],
+                "code": confirmed["recoveryCodes"][0],
+            }
+        },
+    )
+    access = second["session"]["accessToken"]
+    asked = await step(
+        "RequestStepUp", {"input": {"idempotencyKey": "step-up-0001", "method": "TOTP"}}, access
+    )
+    assert asked["challenge"]["methodLabel"] == "Code de l'application d'authentification"
+    proved = await step(
+        "VerifyStepUp",
+        {
+            "input": {
+                "challengeToken": asked["challenge"]["token"],
+                "code": totp_now(gateway, secret, 1),
+            }
+        },
+        access,
+    )
+    assert proved["validUntil"] and proved["userErrors"] == []
+    renewed = await step(
+        "RenewRecoveryCodes", {"input": {"code": confirmed["recoveryCodes"][1]}}, access
+    )
+    assert (
+        len(renewed["recoveryCodes"]) == 10 and renewed["secondFactor"]["recoveryCodesLeft"] == 10
+    )
+    disabled = await step(
+        "DisableSecondFactor", {"input": {"code": renewed["recoveryCodes"][0]}}, access
+    )
+    assert disabled["secondFactor"]["method"] == "NONE"
+    sent = await step(
+        "SendOneTimeCode",
+        {
+            "input": {
+                "idempotencyKey": "code-0000001",
+                "purpose": "SENSITIVE_ACT",
+                "channel": "SMS",
+                "challengeToken": None,
+            }
+        },
+        access,
+    )
+    assert sent["channel"] == "SMS" and sent["sentTo"].endswith(" 09")
+    assert len(codes_sent(gateway, chris, "ACTE_SENSIBLE", "sms")) == 1

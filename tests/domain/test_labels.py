@@ -12,7 +12,12 @@ from gateway.domain.labels import LABELS
 def labelled_enums() -> dict[str, type[v.Labelled]]:
     return {
         name: kind
-        for module in (v, accounts, security, termination)  # every module of the domain with coded values
+        for module in (
+            v,
+            accounts,
+            security,
+            termination,
+        )  # every module of the domain with coded values
         for name, kind in inspect.getmembers(module, inspect.isclass)
         if issubclass(kind, v.Labelled) and kind is not v.Labelled
     }
