@@ -312,3 +312,45 @@ async def test_disabling_the_second_factor_takes_its_own_code(gateway: Gateway) 
     assert login["session"] is not None and login["secondFactorChallenge"] is None
     again = await mutate(gateway, "DisableSecondFactor", {"input": {"code": "123456"}}, token)
     assert errors(again) == ["SECOND_FACTOR_INACTIVE"]
+
+
+async def test_the_security_alert_is_sent_once_when_the_crm_answers_are_lost(
+    gateway: Gateway,
+) -> None:
+    paul, login = PERSONAS["paul"], "paul.bertrand@example.fr"
+    token = gateway.token(paul)
+    await step_up(gateway, token, paul)
+    route = "POST /crm/api/clients/{clientId}/notifications"
+    async with admin(gateway.mocks["crm"]) as control:  # recorded, then the answer is lost
+        await control.put("/_admin/faults", json={"quirk_rate": 1.0, "routes": [route]})
+    change = {
+        "currentPassword": PASSWORDS[login],
+        "newPassword": NEW_PASSWORD,
+        "newPasswordConfirmation": NEW_PASSWORD,
+    }
+    done = await gateway.run("accounts/ChangePassword", {"input": change}, token=token)
+    assert errors(done["data"]["changePassword"]) == []  # the change is done all the same
+    assert gateway.mocks["crm"].log.counts[route] == 3  # asked again with the same key
+    sent = [
+        n
+        for n in gateway.mocks["crm"].notifications.values()  # type: ignore[attr-defined]
+        if n["clientId"] == paul and n["evenement"] == "SECURITE_COMPTE"
+    ]
+    assert len(sent) == 1
+
+
+async def test_codes_by_sms_need_a_mobile(gateway: Gateway) -> None:
+    paul = gateway.token(PERSONAS["paul"])  # no mobile on file
+    refused = await mutate(gateway, "EnrolSecondFactor", {"input": {"method": "SMS"}}, paul)
+    assert errors(refused) == ["NO_MOBILE"] and refused["enrolment"] is None
+    state = await security(gateway, paul)
+    assert state["stepUpMethods"] == ["EMAIL_CODE"] and state["secondFactor"]["method"] == "NONE"
+    chris = gateway.token(CHRIS)
+    started = await mutate(gateway, "EnrolSecondFactor", {"input": {"method": "SMS"}}, chris)
+    assert started["enrolment"]["sentTo"] == "+33 6 ** ** ** 09"
+    pending = (await security(gateway, chris))["pendingEnrolment"]
+    assert pending["method"] == "SMS"
+    code = codes_sent(gateway, CHRIS, "ENROLEMENT", "sms")[-1]
+    confirmed = await mutate(gateway, "ConfirmSecondFactor", {"input": {"code": code}}, chris)
+    assert confirmed["secondFactor"]["method"] == "SMS"
+    assert (await security(gateway, chris))["stepUpMethods"] == ["SMS_CODE", "RECOVERY_CODE"]
