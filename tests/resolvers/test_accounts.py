@@ -22,8 +22,8 @@ from tests.support.accounts import (
     session,
     settings_of,
 )
-from tests.support.security import step_up
 from tests.support.gateway import Gateway, codes
+from tests.support.security import step_up
 
 ELODIE = {  # C0001004: a customer without an account
     "customerNumber": "48213380",
