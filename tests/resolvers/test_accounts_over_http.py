@@ -74,6 +74,22 @@ def mail(http: httpx.Client, crm: str, kind: str, to: str) -> str:
     return str(tokens[-1])
 
 
+def step_up(http: httpx.Client, url: str, crm: str, access: str, login: str) -> None:
+    """A real step-up: a code e-mailed to the login (read from the outbox), then verified."""
+    asked = run(
+        http,
+        url,
+        "securite/RequestStepUp",
+        {"input": {"idempotencyKey": secrets.token_hex(8), "method": "EMAIL_CODE"}},
+        access,
+    )["data"]["requestStepUp"]
+    found = http.get(crm + "/_admin/outbox", params={"destinataire": login}).json()["emails"]
+    code = [m["code"] for m in found if m["type"] == "CODE"][-1]
+    variables = {"input": {"challengeToken": asked["challenge"]["token"], "code": code}}
+    proved = run(http, url, "securite/VerifyStepUp", variables, access)["data"]["verifyStepUp"]
+    assert proved["userErrors"] == [], proved
+
+
 def test_the_whole_journey_from_registration_to_a_new_password(
     served_mocks: dict[str, str],
 ) -> None:
@@ -114,6 +130,7 @@ def test_the_whole_journey_from_registration_to_a_new_password(
         assert "errors" not in home and home["data"]["viewer"]["displayName"].startswith("Élodie")
         refreshed = run(http, gw, "accounts/RefreshSession", {"refreshToken": web["refreshToken"]})
         web = refreshed["data"]["refreshSession"]["session"]
+        step_up(http, gw, crm, web["accessToken"], elodie)  # a new password needs a proof
         changed = run(
             http,
             gw,
