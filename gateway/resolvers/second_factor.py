@@ -40,11 +40,13 @@ from gateway.resolvers.problems import Problem, Refused
 from gateway.resolvers.step_up import (
     INVALID_CODE,
     LOCKED_BY_CODES,
+    STEP_UP_EXPIRED,
     CodesLimited,
     Sent,
     alert,
     available_methods,
     crm_security,
+    holder,
     own_client_id,
     send_code_once,
     spend_code_allowance,
@@ -261,4 +263,6 @@ async def send_one_time_code(
         client_id = found.authenticated.client_id
     else:
         client_id = own_client_id(ctx)
+        if token is not None and await ctx.services.strong_auth.step_up(token, holder(ctx)) is None:
+            raise Refused([STEP_UP_EXPIRED])
     return await send_code_once(ctx, "sendOneTimeCode", client_id, key, channel, purpose, values)

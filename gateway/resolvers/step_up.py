@@ -33,7 +33,6 @@ from gateway.context import Context
 from gateway.domain.accounts import Authenticated
 from gateway.domain.security import (
     CODE_PATTERN,
-    STRONG_AUTHENTICATION_S,
     AccountSecurityState,
     CodeChannel,
     CodeSent,
@@ -250,7 +249,9 @@ async def verify_step_up(
         await checked_code(ctx, client_id, code, "SENSITIVE_ACT")
     if not await strong.spend(token):
         raise Refused([STEP_UP_EXPIRED])
-    return await strong.prove(challenge.holder, challenge.method, STRONG_AUTHENTICATION_S)
+    return await strong.prove(
+        challenge.holder, challenge.method, ctx.services.settings.refresh_ttl_s
+    )
 
 
 async def checked_code(ctx: Context, client_id: str, code: str | None, purpose: str) -> int:

@@ -256,6 +256,15 @@ async def test_a_step_up_sends_one_code_per_key_and_a_wrong_code_proves_nothing(
         gateway, "RequestStepUp", {"input": {"idempotencyKey": key(), "method": "TOTP"}}, token
     )
     assert [e["field"] for e in sms["userErrors"]] == ["method"]  # not a proof Geralt has
+    resend = {
+        "idempotencyKey": key(),
+        "purpose": "SENSITIVE_ACT",
+        "channel": "EMAIL",
+        "challengeToken": "not-this-session-s",
+    }
+    refused = await mutate(gateway, "SendOneTimeCode", {"input": resend}, token)
+    assert errors(refused) == ["INVALID_TOKEN"]
+    assert len(codes_sent(gateway, GERALT, "ACTE_SENSIBLE")) == 1
 
 
 async def test_a_password_change_needs_a_proof_and_sends_the_security_alert_once(
