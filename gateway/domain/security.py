@@ -102,6 +102,11 @@ def step_up_methods(state: AccountSecurityState, has_mobile: bool) -> list[StepU
     return found
 
 
+def in_sentence(label: str) -> str:
+    """A label inside a French sentence: « code reçu par SMS » (acronyms kept)."""
+    return label[:1].lower() + label[1:]
+
+
 def masked_destination(value: str) -> str:
     """Where a code went, as the screens show it: `c***@example.fr`, `+33 6 ** ** ** 09`."""
     if "@" in value:

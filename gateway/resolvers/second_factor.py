@@ -30,6 +30,7 @@ from gateway.domain.security import (
     SecondFactorMethod,
     SecondFactorState,
     StepUpMethod,
+    in_sentence,
     masked_destination,
 )
 from gateway.errors import NotFound
@@ -136,7 +137,7 @@ async def confirm(ctx: Context, code: str) -> Activated:
         ctx,
         client_id,
         f"La double authentification a été activée sur votre compte "
-        f"({found.second_factor.method.label.lower()}).",
+        f"({in_sentence(found.second_factor.method.label)}).",
     )
     return found
 

@@ -37,6 +37,7 @@ from gateway.domain.security import (
     CodeChannel,
     CodeSent,
     StepUpMethod,
+    in_sentence,
     masked_destination,
     step_up_methods,
 )
@@ -108,7 +109,7 @@ async def available_methods(
 
 
 def step_up_required(methods: list[StepUpMethod]) -> Problem:
-    named = " ou ".join(m.label.lower() for m in methods) or "un code reçu par e-mail"
+    named = " ou ".join(in_sentence(m.label) for m in methods) or "un code reçu par e-mail"
     return Problem(
         None, "STEP_UP_REQUIRED", f"Confirmez votre identité pour cette opération : {named}."
     )

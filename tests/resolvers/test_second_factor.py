@@ -214,7 +214,7 @@ async def test_new_bank_details_need_a_recent_proof_and_keep_their_key(gateway: 
     before = demandes_count(gateway)
     refused = await bank_details(gateway, same_key, token)
     assert refused["demande"] is None and errors(refused) == ["STEP_UP_REQUIRED"]
-    assert "code reçu par e-mail ou code reçu par sms" in refused["userErrors"][0]["message"]
+    assert "code reçu par e-mail ou code reçu par SMS" in refused["userErrors"][0]["message"]
     assert posts(gateway) == 0 and demandes_count(gateway) == before  # nothing written
     await step_up(gateway, token, GERALT)
     accepted = await bank_details(gateway, same_key, token)
