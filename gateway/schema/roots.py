@@ -31,6 +31,7 @@ from gateway.schema.documents.types import Document
 from gateway.schema.person.mutations import ProfileMutation
 from gateway.schema.person.types import Company, Individual
 from gateway.schema.query import EntryQuery
+from gateway.schema.security.passkey_mutations import PasskeysMutation
 
 
 def compose(name: str, description: str, *domains: type) -> type:
@@ -54,5 +55,6 @@ MUTATION = compose(
     DemandesMutation,
     ContractActsMutation,
     DocumentsMutation,
+    PasskeysMutation,
 )
 TYPES = [Individual, Company, Contract, Dossier, Reglement, Demande, Document, Affiliate]

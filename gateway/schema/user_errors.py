@@ -54,6 +54,13 @@ class UserErrorCode(enum.Enum):
     LINK_REFUSED = strawberry.enum_value(
         "LINK_REFUSED", description="Ce compte ne peut pas être rattaché."
     )
+    # ---- passkeys (schema/security/) ----
+    PASSKEY_INVALID = strawberry.enum_value(
+        "PASSKEY_INVALID", description="La clé d'accès n'a pas pu être vérifiée."
+    )
+    PASSKEY_LIMIT = strawberry.enum_value(
+        "PASSKEY_LIMIT", description="Nombre maximal de clés d'accès atteint (10)."
+    )
     # ---- démarches: demandes, contract acts, certificates ----
     IDEMPOTENCY_CONFLICT = strawberry.enum_value(
         "IDEMPOTENCY_CONFLICT", description="La clé d'idempotence a servi pour une autre saisie."

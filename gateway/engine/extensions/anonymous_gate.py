@@ -35,6 +35,8 @@ ANONYMOUS_FIELDS = frozenset(
         "logout",
         "requestPasswordReset",
         "resetPassword",
+        "generatePasskeyLoginOptions",
+        "loginWithPasskey",
         "__typename",
     }
 )

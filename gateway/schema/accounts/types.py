@@ -10,6 +10,7 @@ from gateway.domain.accounts import AccountStatus
 from gateway.resolvers import accounts
 from gateway.schema.common import Info
 from gateway.schema.enums import expose
+from gateway.schema.security.types import AccountSecurity
 
 expose(AccountStatus, "State of a customer-space account.")
 
@@ -49,3 +50,9 @@ class Account:
             LinkedAccount(customer_number=c.customer_number, display_name=c.display_name)
             for c in found
         ]
+
+    @strawberry.field(
+        description="Second factor, passkeys and step-up state (« Connexion et sécurité »)."
+    )
+    def security(self) -> AccountSecurity:
+        return AccountSecurity(customer=self.customer)
