@@ -183,7 +183,7 @@ class RelyingParty:
             credential_id=credential_id,
             public_key=bytes_to_base64url(verified.credential_public_key),
             sign_count=verified.sign_count,
-            transports=tuple(t for t in TRANSPORTS if t in transports),
+            transports=tuple(dict.fromkeys(t for t in transports if t in TRANSPORTS)),
             aaguid=verified.aaguid.lower(),
         )
 

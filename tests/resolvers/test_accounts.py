@@ -458,6 +458,8 @@ async def test_without_a_token_only_the_account_fields_are_reachable(gateway: Ga
         "logout",
         "requestPasswordReset",
         "resetPassword",
+        "generatePasskeyLoginOptions",
+        "loginWithPasskey",
         "__typename",
     } == ANONYMOUS_FIELDS
     from gateway.engine.schema import schema
