@@ -216,13 +216,13 @@ async def login(ctx: Context, token: str, credential_json: str) -> PasskeyLogin:
     owner = await crm(ctx).owner(credential_id)
     if owner is None:  # deleted, or never registered: the same answer as a bad signature
         return PasskeyLogin(None, [PASSKEY_INVALID])
-    if owner.locked:
-        return PasskeyLogin(None, [LOCKED])
     try:
         count = rp.check_assertion(challenge, credential_json, owner)
     except CredentialRefused as exc:
         log.info("passkey_assertion_refused", reason=str(exc))
         return PasskeyLogin(None, [PASSKEY_INVALID])
+    if owner.locked:  # told only to the passkey's holder: the signature checked out
+        return PasskeyLogin(None, [LOCKED])
     recorded = await crm(ctx).record_assertion(credential_id, count)
     if isinstance(recorded, Refusal):  # 409: a counter that went backwards (a clone)
         return PasskeyLogin(None, [LOCKED if recorded.status == 423 else PASSKEY_INVALID])

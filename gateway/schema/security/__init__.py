@@ -1,0 +1,2 @@
+"""« Connexion et sécurité » in the graph: passkeys (`passkeys.py`, `passkey_mutations.py`) and
+`Account.security` (`types.py`)."""
