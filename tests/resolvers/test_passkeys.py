@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from webauthn.helpers import base64url_to_bytes
+
 from tests.conftest import admin, faults
 from tests.support.accounts import crm_calls, errors_of, session
 from tests.support.authenticator import SoftAuthenticator
@@ -172,6 +174,26 @@ async def test_a_registration_whose_crm_answer_is_lost_adds_the_passkey_once(
     assert added["userErrors"] == [] and added["passkey"]["name"] == "iPhone de Geralt"
     assert [k["credentialId"] for k in await passkeys(gateway, token)] == list(phone.credentials)
     assert crm_calls(gateway, REGISTER_ROUTE) == 1  # found by its credential id, not posted again
+
+
+async def test_a_credential_already_on_another_account_is_not_added_twice(
+    gateway: Gateway,
+) -> None:
+    geralt, phone = await signed_in(gateway), SoftAuthenticator()
+    taken = (await add(gateway, geralt, phone))["passkey"]["credentialId"]
+    chris = await signed_in(gateway, CHRIS)
+    ceremony = (await options(gateway, chris))["ceremony"]
+    reused = SoftAuthenticator().create(
+        ceremony["optionsJSON"], credential_id=base64url_to_bytes(taken)
+    )
+    variables = {
+        "input": {"ceremonyToken": ceremony["token"], "credentialJSON": reused, "name": "x"}
+    }
+    body = await gateway.run("securite/RegisterPasskey", variables, token=chris)
+    assert body["data"]["registerPasskey"]["passkey"] is None
+    assert errors_of(body["data"]["registerPasskey"]) == [("credentialJSON", "ALREADY_REGISTERED")]
+    assert await passkeys(gateway, chris) == []
+    assert security_alerts(gateway, "C0001001") == []
 
 
 async def test_ten_passkeys_at_most(gateway: Gateway) -> None:

@@ -65,15 +65,18 @@ class SoftAuthenticator:
     credentials: dict[str, Credential] = field(default_factory=dict)
     flags: int = UP | UV
 
-    def create(self, options_json: str, *, origin: str | None = None) -> str:
-        """`navigator.credentials.create()` for the gateway's creation options, as JSON."""
+    def create(
+        self, options_json: str, *, origin: str | None = None, credential_id: bytes | None = None
+    ) -> str:
+        """`navigator.credentials.create()` for the gateway's creation options, as JSON (a
+        `credential_id` of the test's choosing plays an authenticator reusing its ids)."""
         options: dict[str, Any] = json.loads(options_json)
         rp_id = options["rp"]["id"]
         excluded = {c["id"] for c in options.get("excludeCredentials", [])}
         if excluded & set(self.credentials):
             raise ValueError("InvalidStateError: this authenticator already holds a passkey here")
         credential = Credential(
-            id=secrets.token_bytes(20),
+            id=credential_id or secrets.token_bytes(20),
             key=ec.generate_private_key(ec.SECP256R1()),
             rp_id=rp_id,
             user_handle=base64url_to_bytes(options["user"]["id"]),
