@@ -88,5 +88,7 @@ def test_the_allow_list_is_the_account_entry_points() -> None:
         "logout",
         "requestPasswordReset",
         "resetPassword",
+        "generatePasskeyLoginOptions",
+        "loginWithPasskey",
         "__typename",
     } == ANONYMOUS_FIELDS

@@ -323,6 +323,19 @@ async def test_a_deletion_whose_crm_answer_is_lost_is_done(gateway: Gateway) -> 
     assert await passkeys(gateway, token) == []
 
 
+async def test_without_a_session_no_passkey_is_added_listed_renamed_nor_deleted(
+    gateway: Gateway,
+) -> None:
+    for document, variables in (
+        ("securite/PasskeyRegistrationOptions", {}),
+        ("securite/DeletePasskey", {"id": "x"}),
+        ("securite/RenamePasskey", {"input": {"id": "x", "name": "y"}}),
+        (PASSKEYS, {}),
+    ):
+        assert codes(await gateway.run(document, variables)) == ["UNAUTHENTICATED"], document
+    assert (await login_options(gateway))["token"]  # the sign-in needs none
+
+
 async def test_a_staff_token_cannot_add_passkeys(gateway: Gateway) -> None:
     body = await gateway.run("securite/PasskeyRegistrationOptions", as_="S0001", role="staff")
     assert codes(body) == ["FORBIDDEN"]
