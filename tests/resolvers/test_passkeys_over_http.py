@@ -4,7 +4,9 @@ ceremony answered by the software authenticator as the app's web view would."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +15,8 @@ import pytest
 from mocks.processes import mock_servers
 from tests.resolvers.test_accounts_over_http import gateways, run
 from tests.support.authenticator import SoftAuthenticator
+from tests.support.gateway import operation
+from tests.support.redis import needs_redis, redis_server
 
 APP = "https://app.espace-client.test"
 RELYING_PARTY = {
@@ -118,3 +122,50 @@ def test_passkeys_from_registration_to_a_refused_clone_over_http(
         outbox = http.get(served_mocks["crm"] + "/_admin/outbox").json()["emails"]
         alerts = [m["titre"] for m in outbox if m["type"] == "NOTIFICATION"]
         assert alerts == ["Nouvelle clé d'accès", "Clé d'accès supprimée"]
+
+
+async def at_once(variables: dict[str, Any], *urls: str) -> list[dict[str, Any]]:
+    """`LoginWithPasskey` with the same variables at each gateway, concurrently."""
+    document = {"query": operation("securite/LoginWithPasskey"), "variables": variables}
+    async with httpx.AsyncClient(timeout=10) as client:
+        answers = await asyncio.gather(*(client.post(u + "/graphql", json=document) for u in urls))
+    return [a.json()["data"]["loginWithPasskey"] for a in answers]
+
+
+@needs_redis
+def test_a_sign_in_challenge_is_spent_once_across_two_gateway_processes(
+    served_mocks: dict[str, str], tmp_path: Path
+) -> None:
+    phone = SoftAuthenticator(origin=APP)
+    with (
+        redis_server(tmp_path) as (redis, _),
+        gateways(served_mocks, 2, GATEWAY_REDIS_URL=redis, **RELYING_PARTY) as (one, two),
+        httpx.Client(timeout=10) as http,
+    ):
+        login = {"input": {"login": "geralt.riviere@example.fr", "password": "Atoll-Sante-2024!"}}
+        token = run(http, one, "accounts/Login", login)["data"]["login"]["session"]["accessToken"]
+        options = run(http, one, "securite/PasskeyRegistrationOptions", {}, token)
+        ceremony = options["data"]["generatePasskeyRegistrationOptions"]["ceremony"]
+        created = {
+            "ceremonyToken": ceremony["token"],
+            "credentialJSON": phone.create(ceremony["optionsJSON"]),
+            "name": "iPhone de Geralt",
+        }
+        added = run(http, two, "securite/RegisterPasskey", {"input": created}, token)
+        assert added["data"]["registerPasskey"]["userErrors"] == []  # asked at one, answered at two
+
+        for _ in range(3):
+            found = run(http, one, "securite/PasskeyLoginOptions", {})
+            ceremony = found["data"]["generatePasskeyLoginOptions"]["ceremony"]
+            variables = {
+                "input": {
+                    "ceremonyToken": ceremony["token"],
+                    "credentialJSON": phone.get(ceremony["optionsJSON"]),
+                }
+            }
+
+            answers = asyncio.run(at_once(variables, one, two))  # the same assertion, twice
+            opened = [a for a in answers if a["session"] is not None]
+            assert len(opened) == 1, answers
+            refused = [e["code"] for a in answers for e in a["userErrors"]]
+            assert refused == ["INVALID_TOKEN"], answers
