@@ -3,17 +3,19 @@
 A ceremony is a challenge the gateway issued, under an opaque token, single use, for 5 minutes:
 
     passkey-ceremony:<sha256>       {purpose, challenge, sub, sid}   the ceremony (purpose
-                                                                     `register` or `login`)
+                                                                     `register`, `login`,
+                                                                     `step-up`)
     passkey-ceremony-used:<sha256>  {}                               claimed (`SET NX`) by the
                                                                      one answer that spends it
 
-A registration is bound to the session that asked for it (`sub` and `sid`): its token is worth
+A registration, and a step-up (a passkey assertion proving the signed-in customer before a
+sensitive act), is bound to the session that asked for it (`sub` and `sid`): its token is worth
 nothing to another session or another customer. A sign-in ceremony belongs to nobody until its
-assertion is checked. Both ask for user verification (the biometric unlock) and discoverable
-credentials; the client data must carry one of `GATEWAY_WEBAUTHN_ORIGINS` and the relying-party
-id `GATEWAY_WEBAUTHN_RP_ID`. Signature counters are checked here against the CRM's and then by
-the CRM itself (`adapters/crm/passkeys.py`), which keeps them. Nothing here logs a challenge,
-a token or a key.
+assertion is checked. Every ceremony asks for user verification (the biometric unlock), and a
+registration for a discoverable credential; the client data must carry one of
+`GATEWAY_WEBAUTHN_ORIGINS` and the relying-party id `GATEWAY_WEBAUTHN_RP_ID`. Signature counters
+are checked here against the CRM's and then by the CRM itself (`adapters/crm/passkeys.py`), which
+keeps them. Nothing here logs a challenge, a token or a key.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ from gateway.settings import Settings
 
 CEREMONY_TTL_S = 300
 MAX_CREDENTIAL_JSON = 16_384
-Purpose = Literal["register", "login"]
+Purpose = Literal["register", "login", "step-up"]
 
 
 class CeremonyInvalid(Exception):
@@ -197,6 +199,21 @@ class RelyingParty:
 
     async def claim_login(self, token: str) -> bytes:
         return await self._claim(token, "login", None)
+
+    async def begin_step_up(self, who: Principal, credential_ids: list[str]) -> Ceremony:
+        """Request options proving the signed-in customer with one of their own passkeys."""
+        options = generate_authentication_options(
+            rp_id=self.rp_id,
+            timeout=CEREMONY_TTL_S * 1000,
+            allow_credentials=[
+                PublicKeyCredentialDescriptor(id=base64url_to_bytes(c)) for c in credential_ids
+            ],
+            user_verification=UserVerificationRequirement.REQUIRED,
+        )
+        return await self._begin("step-up", options.challenge, options_to_json(options), who)
+
+    async def claim_step_up(self, token: str, who: Principal) -> bytes:
+        return await self._claim(token, "step-up", who)
 
     def check_assertion(self, challenge: bytes, credential_json: str, owner: PasskeyOwner) -> int:
         """The assertion's new signature counter, once its signature, origin, relying party, user

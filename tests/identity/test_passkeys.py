@@ -147,3 +147,23 @@ def test_origins_are_read_from_a_comma_separated_variable(
     monkeypatch.setenv("GATEWAY_WEBAUTHN_ORIGINS", "https://*.example.fr")
     with pytest.raises(ValueError, match="GATEWAY_WEBAUTHN_ORIGINS"):
         Settings()
+
+
+async def test_a_step_up_proof_is_asked_of_the_sessions_own_passkeys_and_spent_once() -> None:
+    rp, phone = party(), SoftAuthenticator()
+    owner = await registered(rp, phone)
+    ceremony = await rp.begin_step_up(GERALT, [owner.credential_id])
+    options = json.loads(ceremony.options_json)
+    assert options["allowCredentials"] == [{"id": owner.credential_id, "type": "public-key"}]
+    assert options["userVerification"] == "required"
+    with pytest.raises(CeremonyInvalid):  # not a sign-in, nor another session's proof
+        await rp.claim_login(ceremony.token)
+    with pytest.raises(CeremonyInvalid):
+        await rp.claim_step_up(ceremony.token, Principal("C0001002", "customer", "stolen"))
+    challenge = await rp.claim_step_up(ceremony.token, GERALT)
+    assert rp.check_assertion(challenge, phone.get(ceremony.options_json), owner) == 1
+    with pytest.raises(CeremonyInvalid):
+        await rp.claim_step_up(ceremony.token, GERALT)
+    sign_in = await rp.begin_login()
+    with pytest.raises(CeremonyInvalid):  # a sign-in ceremony proves no session
+        await rp.claim_step_up(sign_in.token, GERALT)
