@@ -45,7 +45,7 @@ def passkey_payload(found: StoredPasskey | None, errors: list[UserError]) -> Pas
     return PasskeyPayload(passkey=Passkey(stored=found) if found else None, user_errors=errors)
 
 
-def passkey_key(global_id: str) -> str:
+def key_of(global_id: str) -> str:
     """The key of a passkey's global id ("" for an id of anything else: then it is unknown)."""
     try:
         return from_global(global_id, "Passkey")[1]
@@ -92,13 +92,13 @@ class PasskeysMutation:
     @strawberry.mutation(description="Rename a passkey.", permission_classes=[Customer])
     async def rename_passkey(self, info: Info, input: RenamePasskeyInput) -> PasskeyPayload:
         return await payload(
-            passkey_payload, passkeys.rename(info.context, passkey_key(input.id), input.name)
+            passkey_payload, passkeys.rename(info.context, key_of(input.id), input.name)
         )
 
     @strawberry.mutation(description="Delete a passkey.", permission_classes=[Customer])
     async def delete_passkey(self, info: Info, id: strawberry.ID) -> DeletePasskeyPayload:
         async def work() -> strawberry.ID:
-            await passkeys.delete(info.context, passkey_key(id))
+            await passkeys.delete(info.context, key_of(id))
             return id
 
         return await payload(
