@@ -23,6 +23,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me-in-production-0123456789"
 ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+WEBAUTHN_ORIGIN = re.compile(
+    r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|android:apk-key-hash:[A-Za-z0-9_-]+"
+)
 MIN_SECRET_BYTES = 32  # HS256: at least the hash's output size (RFC 7518 §3.2)
 
 
@@ -239,6 +242,34 @@ class Settings(BaseSettings):
     """Requests per client IP."""
     rate_limit_anonymous: str = "60/minute"
     """Requests without a token per client IP."""
+
+    # passkeys: the gateway is the WebAuthn relying party (gateway/identity/passkeys.py)
+    webauthn_rp_id: str = "localhost"
+    """Relying-party id of the passkeys: the site's domain (`espace-client.example.fr`), which the
+    apps' associated domains name too; a passkey works only under the id it was created for."""
+    webauthn_rp_name: str = "Espace Client"
+    """Relying-party name the authenticator may show while creating a passkey."""
+    webauthn_origins: Annotated[tuple[str, ...], NoDecode] = (
+        "http://localhost",
+        "http://localhost:8000",
+    )
+    """Origins the client data of a passkey ceremony may carry, comma-separated: the web origins
+    (`https://espace-client.example.fr`) and the Android apps' `android:apk-key-hash:…`."""
+
+    @field_validator("webauthn_origins", mode="before")
+    @classmethod
+    def _webauthn_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(part.strip() for part in value.split(",") if part.strip())
+        for origin in value if isinstance(value, tuple | list) else ():
+            if not isinstance(origin, str) or not WEBAUTHN_ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"GATEWAY_WEBAUTHN_ORIGINS: {origin!r} is neither an origin like "
+                    "https://espace-client.example.fr nor android:apk-key-hash:<base64url>"
+                )
+        if not value:
+            raise ValueError("GATEWAY_WEBAUTHN_ORIGINS: at least one origin")
+        return value
 
     shutdown_grace_s: int = 10
     """On SIGTERM, how long in-flight requests may take to finish (`python -m gateway serve`)."""

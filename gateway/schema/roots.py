@@ -32,6 +32,7 @@ from gateway.schema.person.mutations import ProfileMutation
 from gateway.schema.person.types import Company, Individual
 from gateway.schema.query import EntryQuery
 from gateway.schema.security.mutations import SecurityMutation
+from gateway.schema.security.passkey_mutations import PasskeysMutation
 
 
 def compose(name: str, description: str, *domains: type) -> type:
@@ -56,5 +57,6 @@ MUTATION = compose(
     ContractActsMutation,
     DocumentsMutation,
     SecurityMutation,
+    PasskeysMutation,
 )
 TYPES = [Individual, Company, Contract, Dossier, Reglement, Demande, Document, Affiliate]

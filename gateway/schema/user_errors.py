@@ -77,6 +77,13 @@ class UserErrorCode(enum.Enum):
         "NO_PENDING_ENROLMENT", description="Aucune activation en cours : recommencez."
     )
     NO_MOBILE = strawberry.enum_value("NO_MOBILE", description="Aucun numéro de mobile enregistré.")
+    # ---- passkeys (schema/security/) ----
+    PASSKEY_INVALID = strawberry.enum_value(
+        "PASSKEY_INVALID", description="La clé d'accès n'a pas pu être vérifiée."
+    )
+    PASSKEY_LIMIT = strawberry.enum_value(
+        "PASSKEY_LIMIT", description="Nombre maximal de clés d'accès atteint (10)."
+    )
     # ---- démarches: demandes, contract acts, certificates ----
     IDEMPOTENCY_CONFLICT = strawberry.enum_value(
         "IDEMPOTENCY_CONFLICT", description="La clé d'idempotence a servi pour une autre saisie."

@@ -931,3 +931,43 @@ async def test_every_security_document_runs_in_one_customer_journey(
     )
     assert sent["channel"] == "SMS" and sent["sentTo"].endswith(" 09")
     assert len(codes_sent(gateway, chris, "ACTE_SENSIBLE", "sms")) == 1
+
+
+async def test_every_passkey_document_runs_in_one_customer_journey(
+    gateway: Gateway, world: World
+) -> None:
+    """The six passkey documents of operations/securite/, a real WebAuthn ceremony each time (the
+    software authenticator of tests/support), with the variables the frontends send."""
+    if world.name != "default":  # signs in with the documented persona's credentials
+        pytest.skip("the journey signs in with the documented personas' credentials")
+    from tests.support.accounts import session
+    from tests.support.authenticator import SoftAuthenticator
+
+    phone, access = SoftAuthenticator(), (await session(gateway, "geralt.riviere@example.fr"))
+    answers: dict[str, Any] = {}
+
+    async def step(name: str, variables: dict[str, Any], token: str | None = None) -> Any:
+        body = await gateway.run(f"securite/{name}", variables, token=token)
+        assert "errors" not in body, (name, body)
+        answers[name] = next(iter(body["data"].values()))
+        assert answers[name]["userErrors"] == [], (name, answers[name])
+        return answers[name]
+
+    token = access["accessToken"]
+    ceremony = (await step("PasskeyRegistrationOptions", {}, token))["ceremony"]
+    created = phone.create(ceremony["optionsJSON"])
+    added = {"ceremonyToken": ceremony["token"], "credentialJSON": created, "name": "iPhone"}
+    passkey = (await step("RegisterPasskey", {"input": added}, token))["passkey"]
+    assert passkey["credentialId"] == next(iter(phone.credentials))
+    ceremony = (await step("PasskeyLoginOptions", {}))["ceremony"]
+    signed = {
+        "ceremonyToken": ceremony["token"],
+        "credentialJSON": phone.get(ceremony["optionsJSON"]),
+        "deviceId": "b5e0c3f2-iphone",
+    }
+    session_ = (await step("LoginWithPasskey", {"input": signed}))["session"]
+    assert session_["accessToken"] and session_["refreshToken"]
+    renamed = {"id": passkey["id"], "name": "iPhone de Geralt"}
+    assert (await step("RenamePasskey", {"input": renamed}, token))["passkey"]["lastUsedAt"]
+    deleted = await step("DeletePasskey", {"id": passkey["id"]}, session_["accessToken"])
+    assert deleted["deletedId"] == passkey["id"]

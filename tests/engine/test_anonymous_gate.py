@@ -90,5 +90,7 @@ def test_the_allow_list_is_the_account_entry_points() -> None:
         "resetPassword",
         "verifySecondFactor",
         "sendOneTimeCode",
+        "generatePasskeyLoginOptions",
+        "loginWithPasskey",
         "__typename",
     } == ANONYMOUS_FIELDS

@@ -474,6 +474,8 @@ async def test_without_a_token_only_the_account_fields_are_reachable(gateway: Ga
         "resetPassword",
         "verifySecondFactor",
         "sendOneTimeCode",
+        "generatePasskeyLoginOptions",
+        "loginWithPasskey",
         "__typename",
     } == ANONYMOUS_FIELDS
     from gateway.engine.schema import schema

@@ -37,6 +37,8 @@ ANONYMOUS_FIELDS = frozenset(
         "resetPassword",
         "verifySecondFactor",
         "sendOneTimeCode",
+        "generatePasskeyLoginOptions",
+        "loginWithPasskey",
         "__typename",
     }
 )

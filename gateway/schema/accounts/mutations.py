@@ -8,19 +8,18 @@ field, every other account field `[Customer]`, so a field stays safe whatever th
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import strawberry
 from stdnum.fr import siret as siret_number
 
 from gateway.domain.accounts import CompanyIdentity, IndividualIdentity
-from gateway.identity.sessions import IssuedSession
 from gateway.resolvers import accounts
 from gateway.resolvers.problems import Problem
 from gateway.schema.accounts.types import Account
 from gateway.schema.common import Info
 from gateway.schema.permissions import Anyone, Customer
-from gateway.schema.security.types import SecondFactorChallenge
+from gateway.schema.security.sessions import SessionPayload, session_payload
 from gateway.schema.user_errors import UserError, user_errors
 
 
@@ -100,25 +99,6 @@ class AccountRequestPayload:
     user_errors: list[UserError] = strawberry.field(description="What to fix; empty on success.")
 
 
-@strawberry.type(description="A signed-in session: send `accessToken` as a bearer token.")
-class Session:
-    access_token: str = strawberry.field(description="JWT valid 15 minutes.")
-    refresh_token: str = strawberry.field(
-        description="Opaque, valid 30 days, usable once: `refreshSession` returns its successor."
-    )
-    expires_at: datetime = strawberry.field(description="When the access token expires.")
-
-
-@strawberry.type(description="Result of a sign-in or a refresh.")
-class SessionPayload:
-    session: Session | None = strawberry.field(description="The session; null when refused.")
-    second_factor_challenge: SecondFactorChallenge | None = strawberry.field(
-        description="With 2FA on, after a right password: the challenge to answer (then "
-        "`session` is null)."
-    )
-    user_errors: list[UserError] = strawberry.field(description="What to fix; empty on success.")
-
-
 @strawberry.type(description="Result of joining another account.")
 class LinkAccountPayload:
     account: Account | None = strawberry.field(
@@ -129,23 +109,6 @@ class LinkAccountPayload:
 
 def accepted(problems: list[Problem]) -> AccountRequestPayload:
     return AccountRequestPayload(accepted=not problems, user_errors=user_errors(problems))
-
-
-def session_payload(result: accounts.LoginResult) -> SessionPayload:
-    issued: IssuedSession | None = result.session
-    return SessionPayload(
-        session=Session(
-            access_token=issued.access_token,
-            refresh_token=issued.refresh_token,
-            expires_at=issued.expires_at,
-        )
-        if issued
-        else None,
-        second_factor_challenge=SecondFactorChallenge.of(result.challenge)
-        if result.challenge
-        else None,
-        user_errors=user_errors(result.problems),
-    )
 
 
 def identity(input: RegisterAccountInput) -> IndividualIdentity | CompanyIdentity | None:

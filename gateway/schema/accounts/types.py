@@ -56,4 +56,4 @@ class Account:
     )
     async def security(self, info: Info) -> AccountSecurity:
         view = await second_factor.security_of(info.context, self.customer.client_id)
-        return AccountSecurity(view=view)
+        return AccountSecurity(view=view, customer=self.customer)

@@ -8,9 +8,13 @@ from datetime import datetime
 
 import strawberry
 
+from gateway.domain import records as rec
 from gateway.domain import security as sec
+from gateway.resolvers import passkeys
 from gateway.resolvers.second_factor import Challenge, SecurityView
+from gateway.schema.common import Info
 from gateway.schema.enums import expose
+from gateway.schema.security.passkeys import Passkey
 
 expose(sec.SecondFactorMethod, "How an account proves the second factor.")
 expose(sec.StepUpMethod, "A proof of identity asked before a sensitive act (step-up).")
@@ -57,6 +61,7 @@ class PendingEnrolment:
 )
 class AccountSecurity:
     view: strawberry.Private[SecurityView]
+    customer: strawberry.Private[rec.Customer]
 
     @strawberry.field(description="The second-factor method in force.")
     def second_factor(self) -> SecondFactor:
@@ -86,6 +91,13 @@ class AccountSecurity:
     )
     def strong_authentication_valid_until(self) -> datetime | None:
         return self.view.valid_until
+
+    @strawberry.field(description="The account's passkeys, oldest first (10 at most).")
+    async def passkeys(self, info: Info) -> list[Passkey]:
+        found = await passkeys.passkeys_of(
+            info.context, self.customer.client_id, self.customer.account_status
+        )
+        return [Passkey(stored=k) for k in found]
 
 
 @strawberry.type(description="A password sign-in waiting for its second factor.")
