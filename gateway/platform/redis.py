@@ -40,11 +40,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
+import structlog
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.sentinel import Sentinel
 
 from gateway.settings import Settings
 
+log = structlog.get_logger("gateway.redis")
 HEALTH_CHECK_S = 30
 T = TypeVar("T")
 
@@ -215,14 +217,20 @@ class SharedRedis:
         if not done:
             task.cancel()
             task.add_done_callback(_forget)
-            self.circuit.failed()
+            self._failed("timed out")
             raise RedisUnreachable("timed out")
         error = task.exception()
         if error is not None:
-            self.circuit.failed()
-            raise RedisUnreachable(type(error).__name__) from error
+            self._failed(f"{type(error).__name__}: {error}")
+            raise RedisUnreachable(f"{type(error).__name__}: {error}") from error
         self.circuit.succeeded()
         return task.result()
+
+    def _failed(self, cause: str) -> None:
+        """Open the circuit; the cause (certificate, refused, wrong password…) in the log, once
+        per opening."""
+        log.warning("redis_unreachable", cause=cause[:300], circuit_s=self.options.circuit_s)
+        self.circuit.failed()
 
     async def close(self) -> None:
         await self.client.aclose()
