@@ -8,38 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import statistics
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from mocks.processes import free_port, mock_servers, process
-from tests.support.accounts import PASSWORDS
-from tests.support.gateway import TODAY, operation
+from mocks.processes import free_port
+from tests.support.pages import codes, gateway_over_http, pages_for, run, sign_in
 from tests.support.redis import needs_redis, redis_server
 
 OUTAGE_S = 7.0
-CUSTOMERS = ["geralt.riviere@example.fr", "chris.martin@example.fr", "paul.bertrand@example.fr"]
-
-
-@dataclass
-class Pages:
-    served: int = 0
-    failed: list[str] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
-
-    @property
-    def p50(self) -> float:
-        return statistics.median(self.seconds) if self.seconds else float("inf")
-
-    def figures(self) -> str:
-        return f"{self.served} served, {len(self.failed)} failed, p50 {self.p50 * 1000:.0f} ms"
 
 
 @pytest.fixture(scope="module")
@@ -47,67 +29,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any
     """A gateway process over real HTTP, its back-ends mock processes, its store a redis-server."""
     with (
         redis_server(tmp_path_factory.mktemp("redis")) as (redis_url, redis),
-        mock_servers() as urls,
+        gateway_over_http({"GATEWAY_REDIS_URL": redis_url}) as url,
     ):
-        port = free_port()
-        env = {
-            "POLICY_ADMIN_URL": urls["policy-admin"],
-            "CLAIMS_URL": urls["claims"],
-            "EDITIQUE_URL": urls["editique"],
-            "CRM_URL": urls["crm"],
-            "GATEWAY_REDIS_URL": redis_url,
-            "GATEWAY_TODAY": TODAY.isoformat(),
-            "GATEWAY_ACCESS_LOG": "false",
-        }
-        url = f"http://127.0.0.1:{port}"
-        with process(["-m", "gateway", "serve", "--port", str(port)], [f"{url}/healthz"], env=env):
-            yield url, redis
-
-
-async def run(http: httpx.AsyncClient, name: str, variables: Any = None, token: str = "") -> Any:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = await http.post(
-        "/graphql", json={"query": operation(name), "variables": variables}, headers=headers
-    )
-    return response.json()
-
-
-def codes(body: dict[str, Any]) -> list[str]:
-    return [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
-
-
-async def sign_in(http: httpx.AsyncClient) -> list[dict[str, str]]:
-    sessions = []
-    for who in CUSTOMERS:
-        body = await run(
-            http, "accounts/Login", {"input": {"login": who, "password": PASSWORDS[who]}}
-        )
-        assert body["data"]["login"]["userErrors"] == [], body
-        sessions.append(body["data"]["login"]["session"])
-    return sessions
-
-
-async def pages_for(http: httpx.AsyncClient, tokens: list[str], seconds: float) -> Pages:
-    """Home pages asked in turn by every signed-in customer, one after the other, `seconds` long."""
-    pages = Pages()
-    deadline = time.monotonic() + seconds
-
-    async def customer(token: str) -> None:
-        while time.monotonic() < deadline:
-            started = time.perf_counter()
-            try:
-                body = await run(http, "HomePage", token=token)
-            except httpx.HTTPError as error:
-                pages.failed.append(type(error).__name__)
-                continue
-            pages.seconds.append(time.perf_counter() - started)
-            if "errors" in body or not body.get("data"):
-                pages.failed.append(",".join(map(str, codes(body))) or "no data")
-            else:
-                pages.served += 1
-
-    await asyncio.gather(*(customer(token) for token in tokens))
-    return pages
+        yield url, redis
 
 
 async def write_refused_fast(http: httpx.AsyncClient, token: str) -> float:

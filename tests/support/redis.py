@@ -149,3 +149,93 @@ def tls_redis_server(directory: Path) -> Iterator[TlsRedis]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _ping(port: int) -> bool:
+    found = subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True)
+    return found.stdout.strip() == "PONG"
+
+
+def redis_cli(port: int, *command: str) -> str:
+    found = subprocess.run(
+        ["redis-cli", "-p", str(port), *command], capture_output=True, text=True, timeout=10
+    )
+    return found.stdout.strip()
+
+
+@dataclass(frozen=True)
+class SentinelSetup:
+    """A primary, its replica and one sentinel watching them (quorum 1) as `SERVICE`."""
+
+    primary: subprocess.Popen[bytes]
+    primary_port: int
+    replica: subprocess.Popen[bytes]
+    replica_port: int
+    sentinel: subprocess.Popen[bytes]
+    sentinel_port: int
+
+    def current_primary_port(self) -> int:
+        found = redis_cli(self.sentinel_port, "sentinel", "get-master-addr-by-name", SERVICE)
+        return int(found.splitlines()[-1])
+
+
+SERVICE = "gateway-primary"
+
+
+@contextmanager
+def sentinel_setup(directory: Path) -> Iterator[SentinelSetup]:
+    """redis-server as primary and as its replica, and `redis-server sentinel.conf --sentinel`
+    in front of them, quick to decide (down after 1 s, a fail-over given 3 s)."""
+    primary_port, replica_port, sentinel_port = free_port(), free_port(), free_port()
+    started: list[subprocess.Popen[bytes]] = []
+
+    def server(port: int, *extra: str) -> subprocess.Popen[bytes]:
+        folder = directory / str(port)
+        folder.mkdir()
+        process = subprocess.Popen(
+            [
+                *("redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""),
+                *("--appendonly", "no", "--dir", str(folder), *extra),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        started.append(process)
+        return process
+
+    try:
+        primary = server(primary_port)
+        replica = server(replica_port, "--replicaof", "127.0.0.1", str(primary_port))
+        config = directory / "sentinel.conf"
+        config.write_text(
+            "\n".join(
+                [
+                    f"port {sentinel_port}",
+                    "bind 127.0.0.1",
+                    f"dir {directory}",
+                    f"sentinel monitor {SERVICE} 127.0.0.1 {primary_port} 1",
+                    f"sentinel down-after-milliseconds {SERVICE} 1000",
+                    f"sentinel failover-timeout {SERVICE} 3000",
+                    f"sentinel parallel-syncs {SERVICE} 1",
+                ]
+            )
+            + "\n"
+        )
+        sentinel = subprocess.Popen(
+            ["redis-server", str(config), "--sentinel"], stdout=subprocess.DEVNULL
+        )
+        started.append(sentinel)
+        deadline = time.monotonic() + 20
+        while not (
+            _ping(primary_port)
+            and "master_link_status:up" in redis_cli(replica_port, "info", "replication")
+            and f"{replica_port}" in redis_cli(sentinel_port, "sentinel", "replicas", SERVICE)
+        ):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the primary, its replica and the sentinel did not come up")
+            time.sleep(0.1)
+        yield SentinelSetup(primary, primary_port, replica, replica_port, sentinel, sentinel_port)
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=10)
