@@ -108,6 +108,7 @@ class LastGood(Generic[V]):
             if found is None or now >= found[1]:
                 raise
             self.stood_in += 1
+            self.entries.move_to_end(key)
             return found[2]
         self.remember(key, value)
         return value
