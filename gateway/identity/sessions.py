@@ -68,6 +68,11 @@ class Sessions:
         self._seen: LastGood[bool] = LastGood(settings.session_check_s, memory_s)  # sid → alive
         self._groups: LastGood[tuple[str, ...]] = LastGood(settings.session_check_s, memory_s)
 
+    @property
+    def stood_in(self) -> int:
+        """Checks and groups answered from memory while the store was unreachable."""
+        return self._seen.stood_in + self._groups.stood_in
+
     # ---- opening and keeping -----------------------------------------------------------------
     async def open(self, subject: str, group: tuple[str, ...]) -> IssuedSession:
         sid = secrets.token_urlsafe(16)

@@ -84,6 +84,7 @@ async def test_signed_in_customers_keep_their_pages_while_redis_is_frozen_then_k
         await asyncio.sleep(1.0)
         write_killed = await write_refused_fast(http, tokens[0])
         killed = await killed_task
+        health = (await http.get("/healthz")).json()
 
     print(
         f"\nbefore: {before.figures()}\nfrozen {OUTAGE_S:.0f} s: {frozen.figures()}, a write "
@@ -98,6 +99,8 @@ async def test_signed_in_customers_keep_their_pages_while_redis_is_frozen_then_k
     bound = max(0.3, 1.5 * before.p50)
     assert frozen.p50 < bound and killed.p50 < bound, (frozen.p50, killed.p50, before.p50)
     assert write_frozen < 1.0 and write_killed < 1.0, (write_frozen, write_killed)
+    # the sessions were vouched for by the process's memory, the store's circuit is open
+    assert health["store"]["answeredFromMemory"] > 0 and health["store"]["circuitOpen"], health
 
 
 async def test_a_page_asked_while_redis_is_down_waits_no_longer_than_one_bound(
