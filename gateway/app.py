@@ -45,6 +45,7 @@ from gateway.observability.metrics import worker_started, worker_stopped
 from gateway.observability.tracing import setup_tracing
 from gateway.platform.clock import Clock
 from gateway.platform.rate_limiter import RateLimits
+from gateway.platform.redis import SharedRedis
 from gateway.platform.store import build_store
 from gateway.resolvers.accounts import reset_requests_settled
 from gateway.schema.ids import derive_cursor_key
@@ -68,9 +69,10 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        backends = Backends.build(settings, mocks)
-        store = build_store(settings.redis_url)
-        rate_limits = RateLimits.build(settings.redis_url, in_memory)
+        redis = SharedRedis.from_settings(settings)  # one client: cache, store, rate limits
+        backends = Backends.build(settings, mocks, redis)
+        store = build_store(redis)
+        rate_limits = RateLimits.build(redis, in_memory)
         sessions = Sessions(store, SigningKey.from_settings(settings), settings)
         app.state.services = Services(
             settings=settings,

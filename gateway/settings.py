@@ -96,7 +96,9 @@ class Settings(BaseSettings):
     could not finish before it."""
     redis_url: str | None = None
     """Redis shared by every gateway process: answer cache, shared store (sessions, idempotency,
-    APQ) and rate limits (unset: in memory, per process)."""
+    APQ) and rate limits (unset: in memory, per process). `redis://` or `rediss://` (TLS), an ACL
+    user and password in it (`rediss://gateway:secret@redis:6380/0`); behind Sentinel, only its
+    scheme, user, password and database are used."""
 
     policy_admin_url: str | None = Field(None, validation_alias=legacy("POLICY_ADMIN_URL"))
     """Base URL of policy admin (unset: its mock, in process)."""
@@ -167,10 +169,53 @@ class Settings(BaseSettings):
     """Size of the in-memory cache in bytes (a segmented LRU)."""
     cache_max_adds_per_request: int = Field(200, ge=0)
     """Cache entries one request may add."""
-    redis_pool_size: int = Field(256, ge=1)
-    """Redis connections per process (a command waits for one, never refused)."""
     stale_if_error_s: float = Field(600.0, ge=0)
     """How long past its freshness a cached answer may stand in for a failing back-end."""
+
+    # Redis (gateway/platform/redis.py): one client per process, TLS, ACL, Sentinel, bounds
+    redis_ca_file: str | None = None
+    """PEM file of the CA that signed Redis' certificate, for `rediss://` (unset: the system's)."""
+    redis_cert_file: str | None = None
+    """PEM file of the gateway's client certificate, when Redis asks for one (`rediss://`)."""
+    redis_key_file: str | None = None
+    """PEM file of the key of `GATEWAY_REDIS_CERT_FILE`."""
+    redis_sentinels: Annotated[tuple[str, ...], NoDecode] = ()
+    """Sentinels to ask for the current primary, comma-separated `host:port` (unset: Redis is the
+    URL's host)."""
+    redis_sentinel_service: str = "mymaster"
+    """Name of the primary the sentinels watch (`sentinel monitor <name> …`)."""
+    redis_pool_size: int = Field(256, ge=1)
+    """Redis connections per process (a command waits for one, never refused; behind Sentinel it
+    is refused past the size)."""
+    redis_timeout_s: float = Field(0.25, gt=0)
+    """Bound of one Redis command of the shared store and the rate limits (and of each socket
+    read or write): a Redis that hangs costs a request this, once per circuit opening."""
+    redis_connect_timeout_s: float = Field(0.25, gt=0)
+    """Bound of opening one connection to Redis (or to a sentinel)."""
+    redis_circuit_s: float = Field(2.0, gt=0)
+    """After a Redis command fails, how long the store and the rate limits answer without asking
+    it (each limit failing open or closed as its policy says); then one command probes it."""
+    store_outage_memory_s: float = Field(900.0, ge=0)
+    """When the store cannot be reached, how old a process's last good answer about a session
+    (alive, and its joined accounts) may be and still be used (at most an access token's life)."""
+
+    @field_validator("redis_sentinels", mode="before")
+    @classmethod
+    def _sentinels(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(part.strip() for part in value.split(",") if part.strip())
+        for address in value if isinstance(value, tuple | list) else ():
+            host, _, port = str(address).rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"GATEWAY_REDIS_SENTINELS: {address!r} is not host:port")
+        return value
+
+    @property
+    def redis_sentinel_addresses(self) -> tuple[tuple[str, int], ...]:
+        return tuple(
+            (host, int(port))
+            for host, _, port in (address.rpartition(":") for address in self.redis_sentinels)
+        )
 
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     """Web origins allowed to call the gateway from a browser, comma-separated (unset: same origin

@@ -17,6 +17,7 @@ from gateway.adapters.transport.cache import ResponseCache
 from gateway.adapters.transport.resilience import Breakers, Guard, RetryPolicy
 from gateway.adapters.transport.transport import Transport
 from gateway.observability.health import HealthWindow
+from gateway.platform.redis import SharedRedis
 from gateway.settings import Settings
 
 
@@ -33,8 +34,14 @@ class Backends:
     in_process: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, settings: Settings, mocks: dict[str, Any] | None = None) -> Backends:
-        """Real servers where a URL is set; in-process mocks (given, or fresh ones) elsewhere."""
+    def build(
+        cls,
+        settings: Settings,
+        mocks: dict[str, Any] | None = None,
+        redis: SharedRedis | None = None,
+    ) -> Backends:
+        """Real servers where a URL is set; in-process mocks (given, or fresh ones) elsewhere;
+        answers cached in `redis` (the process's shared client) when given."""
         urls = {
             "policy-admin": settings.policy_admin_url,
             "claims": settings.claims_url,
@@ -47,10 +54,9 @@ class Backends:
             apps.update(build_mocks(missing))
         cache = (
             ResponseCache.build(
-                settings.redis_url,
+                redis or SharedRedis.from_settings(settings),
                 max_bytes=settings.cache_max_bytes,
                 timeout_s=settings.cache_timeout_s,
-                pool_size=settings.redis_pool_size,
                 stale_s=settings.stale_if_error_s,
             )
             if settings.cache

@@ -10,6 +10,7 @@ from gateway.edge.request_scope import begin_request
 from gateway.errors import GatewayError, NotFound
 from gateway.identity.signing_key import SigningKey
 from gateway.observability.metrics import exposition
+from gateway.platform.store import RedisStore
 
 
 async def download(request: Request) -> Response:
@@ -36,8 +37,11 @@ async def download(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
-    """Liveness, with what dashboards watch: each back-end's breaker and the cache."""
-    backends = request.app.state.services.backends
+    """Liveness, with what dashboards watch: each back-end's breaker, the cache, and the shared
+    store (its circuit, and the answers its last good memory gave while it was unreachable)."""
+    services = request.app.state.services
+    backends = services.backends
+    store = services.store
     breakers = await backends.breakers.states()
     return JSONResponse(
         {
@@ -51,6 +55,10 @@ async def healthz(request: Request) -> Response:
                 "errors": backends.cache.errors,
                 "staleServed": backends.cache.stale_served,
                 "shared": backends.cache.shared,
+            },
+            "store": {
+                "circuitOpen": isinstance(store, RedisStore) and store.shared.circuit.is_open,
+                "answeredFromMemory": services.sessions.stood_in,
             },
         }
     )

@@ -21,7 +21,10 @@ Store records (all with the refresh lifetime):
 An access token carrying a `sid` is accepted only while its session lives: each process looks at
 the store at most once every `session_check_s` seconds per session (it forgets at once the
 sessions it ends itself), so an ended session's tokens stop within that delay, far inside their
-15 minutes. A store that cannot be reached trusts no session (`StoreUnavailable`).
+15 minutes. When the store cannot be reached (`StoreUnavailable`), the process's last good answer
+about a session and its joined accounts stands in for `GATEWAY_STORE_OUTAGE_MEMORY_S` (a bounded
+LRU memory, `LastGood`), so signed-in pages keep being served; a session the process has not seen
+is not trusted, and what changes the store (a login, a refresh, a logout) is refused.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from typing import Any
 
 from gateway.errors import Unauthenticated
 from gateway.identity.signing_key import SigningKey
-from gateway.platform.store import Store
+from gateway.platform.store import LastGood, Store
 from gateway.settings import Settings
 
 
@@ -62,8 +65,14 @@ class Sessions:
         self.key = key
         self.settings = settings
         self.ttl = settings.refresh_ttl_s
-        self._seen: dict[str, tuple[float, bool]] = {}  # sid → (until, alive)
-        self._groups: dict[str, tuple[float, tuple[str, ...]]] = {}
+        memory_s = settings.store_outage_memory_s
+        self._seen: LastGood[bool] = LastGood(settings.session_check_s, memory_s)  # sid → alive
+        self._groups: LastGood[tuple[str, ...]] = LastGood(settings.session_check_s, memory_s)
+
+    @property
+    def stood_in(self) -> int:
+        """Checks and groups answered from memory while the store was unreachable."""
+        return self._seen.stood_in + self._groups.stood_in
 
     # ---- opening and keeping -----------------------------------------------------------------
     async def open(self, subject: str, group: tuple[str, ...]) -> IssuedSession:
@@ -105,7 +114,7 @@ class Sessions:
     # ---- ending ------------------------------------------------------------------------------
     async def end(self, sid: str) -> None:
         await self.store.delete(f"session:{sid}")
-        self._seen[sid] = (float("inf"), False)
+        self._seen.remember(sid, False, forever=True)
 
     async def logout(self, token: str) -> None:
         record = await self.store.get(f"refresh:{digest(token)}")
@@ -117,18 +126,12 @@ class Sessions:
         await self.store.put(
             f"revoked:{subject}", {"before": time.time(), "keep": keep}, self.ttl + 60
         )
-        self._seen = {sid: seen for sid, seen in self._seen.items() if sid == keep}
+        self._seen.keep_only(keep)
 
     # ---- checking ----------------------------------------------------------------------------
     async def check(self, sid: str, subject: str) -> None:
         """Raise `SessionEnded` unless the session of an access token still lives."""
-        until, alive = self._seen.get(sid, (0.0, False))
-        if until < time.monotonic():
-            alive = await self._alive(sid, subject)
-            self._seen[sid] = (time.monotonic() + self.settings.session_check_s, alive)
-            if len(self._seen) > 100_000:
-                self._seen.clear()
-        if not alive:
+        if not await self._seen.ask(sid, lambda: self._alive(sid, subject)):
             raise SessionEnded()
 
     async def _alive(self, sid: str, subject: str) -> bool:
@@ -142,15 +145,12 @@ class Sessions:
     async def remember_group(self, group: tuple[str, ...]) -> None:
         for member in group:
             await self.store.put(f"group:{member}", {"members": list(group)}, self.ttl)
-            self._groups.pop(member, None)
+            self._groups.forget(member)
 
     async def group(self, subject: str) -> tuple[str, ...]:
         """The accounts joined with `subject`'s, own included (just itself when none)."""
-        until, members = self._groups.get(subject, (0.0, ()))
-        if until < time.monotonic():
-            found = await self.store.get(f"group:{subject}")
-            members = tuple(found["members"]) if found else (subject,)
-            self._groups[subject] = (time.monotonic() + self.settings.session_check_s, members)
-            if len(self._groups) > 100_000:
-                self._groups.clear()
-        return members
+        return await self._groups.ask(subject, lambda: self._group_in_store(subject))
+
+    async def _group_in_store(self, subject: str) -> tuple[str, ...]:
+        found = await self.store.get(f"group:{subject}")
+        return tuple(found["members"]) if found else (subject,)

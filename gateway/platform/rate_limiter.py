@@ -8,11 +8,14 @@ notation and the identifiers it counts by:
 A hit is spent before the work it protects (before the CRM is even called). When the counters
 cannot be reached, `fail_open` decides: general traffic limits let the request through (a Redis
 outage must not become a gateway outage), credential checks refuse it.
+
+In Redis, the counters go through the process's one client (`limits` is handed its connection
+pool) and its circuit (`platform/redis.py`): a hit waits at most `GATEWAY_REDIS_TIMEOUT_S` for
+Redis, and after a failure the limits decide without asking it for `GATEWAY_REDIS_CIRCUIT_S`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 from collections.abc import Callable
@@ -26,6 +29,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from gateway.errors import GatewayError
 from gateway.observability import metrics
+from gateway.platform.redis import CircuitOpen, RedisUnreachable, SharedRedis
 
 log = structlog.get_logger("gateway.ratelimit")
 
@@ -50,37 +54,53 @@ def rule(text: str) -> RateLimitItem:
 
 
 class RateLimits:
-    def __init__(self, storage: Storage, timeout_s: float | None = 0.2) -> None:
+    def __init__(self, storage: Storage, redis: SharedRedis | None = None) -> None:
         self.storage = storage
         self.limiter = MovingWindowRateLimiter(storage)
-        self.timeout_s = timeout_s
+        self.redis = redis  # None in memory: no I/O, nothing to bound
         self.refusals = 0
 
     @classmethod
     def build(
-        cls, redis_url: str | None, in_memory: Callable[[], Storage] = MemoryStorage
+        cls, redis: SharedRedis | str | None, in_memory: Callable[[], Storage] = MemoryStorage
     ) -> RateLimits:
-        """Counters in Redis when `redis_url` is set, else in a storage `in_memory` makes (the
-        composition root picks `limits`' own or a faster one)."""
-        if redis_url:
-            uri = "async+" + redis_url if not redis_url.startswith("async+") else redis_url
-            return cls(RedisStorage(uri, implementation="redispy", wrap_exceptions=True))
-        # no I/O in memory: a timeout would only measure a busy loop, and fail a flood open
-        return cls(in_memory(), timeout_s=None)
+        """Counters in Redis when `redis` is given (the process's shared client, or a URL), else
+        in a storage `in_memory` makes (the composition root picks `limits`' own or a faster
+        one)."""
+        if isinstance(redis, str):
+            redis = SharedRedis.from_url(redis)
+        if redis:
+            storage = RedisStorage(
+                "async+redis://",  # where is the pool's business, not the URI's
+                implementation="redispy",
+                wrap_exceptions=True,
+                connection_pool=redis.client.connection_pool,  # type: ignore[arg-type]
+            )
+            return cls(storage, redis)
+        return cls(in_memory())
+
+    async def _count(self, item: RateLimitItem, identifiers: tuple[str, ...]) -> Any:
+        """None when the hit is within the limit, else the window's stats."""
+        if await self.limiter.hit(item, *identifiers):
+            return None
+        return await self.limiter.get_window_stats(item, *identifiers)
 
     async def hit(self, limit: str, *identifiers: str, fail_open: bool = True) -> None:
         """Count one hit against `limit` for `identifiers`; raise `TooManyRequests` beyond it."""
         item = rule(limit)
-        try:
-            async with asyncio.timeout(self.timeout_s):  # None in memory: nothing to bound
-                if await self.limiter.hit(item, *identifiers):
+        if self.redis is None:
+            stats = await self._count(item, identifiers)
+        else:
+            try:
+                stats = await self.redis.call(lambda: self._count(item, identifiers))
+            except RedisUnreachable as error:
+                if not isinstance(error, CircuitOpen):  # logged once per circuit opening
+                    log.warning("rate_limit_store_failed", limit=limit, fail_open=fail_open)
+                if fail_open:
                     return
-                stats = await self.limiter.get_window_stats(item, *identifiers)
-        except Exception:
-            log.warning("rate_limit_store_failed", limit=limit, fail_open=fail_open)
-            if fail_open:
-                return
-            raise TooManyRequests(item.get_expiry()) from None
+                raise TooManyRequests(item.get_expiry()) from None
+        if stats is None:
+            return
         self.refusals += 1
         metrics.rate_limit_refused(limit)
         raise TooManyRequests(stats.reset_time - time.time())
@@ -88,9 +108,11 @@ class RateLimits:
     async def clear(self, limit: str, *identifiers: str) -> None:
         """Forget the hits counted against `limit` for `identifiers` (after a success, a reset)."""
         try:
-            async with asyncio.timeout(self.timeout_s):
+            if self.redis is None:
                 await self.limiter.clear(rule(limit), *identifiers)
-        except Exception:  # the window then simply runs its course
+            else:
+                await self.redis.call(lambda: self.limiter.clear(rule(limit), *identifiers))
+        except RedisUnreachable:  # the window then simply runs its course
             log.warning("rate_limit_clear_failed", limit=limit)
 
     async def reset(self) -> None:

@@ -35,6 +35,10 @@ UNSET_ON_PURPOSE = {
     "GATEWAY_JWKS_URL",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "MOCK_FIXTURES",  # the mocks' world: never in production
+    "GATEWAY_REDIS_CA_FILE",  # TLS and Sentinel: the in-cluster Redis uses neither
+    "GATEWAY_REDIS_CERT_FILE",
+    "GATEWAY_REDIS_KEY_FILE",
+    "GATEWAY_REDIS_SENTINELS",
 }  # see deploy/configmap.yaml
 DEFAULT_ON_PURPOSE = (  # limits and algorithms the manifests leave at their documented defaults
     "GATEWAY_MAX_",

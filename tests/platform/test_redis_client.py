@@ -108,3 +108,44 @@ async def test_a_hung_redis_fails_a_store_call_as_unavailable() -> None:
         with pytest.raises(StoreUnavailable):
             await store.get("idem:k")
         await store.close()
+
+
+async def test_a_frozen_redis_costs_the_rate_limits_one_bound_then_nothing() -> None:
+    """Each limit's policy decides at once while the circuit is open: page limits let through,
+    credential limits refuse; only the first hit waited for Redis."""
+    from gateway.platform.rate_limiter import RateLimits, TooManyRequests
+    from gateway.platform.redis import SharedRedis
+
+    async with server(silent) as url:
+        shared = SharedRedis.from_url(url, timeout_s=0.2, connect_timeout_s=0.2, circuit_s=30)
+        limits = RateLimits.build(shared)
+        started = time.monotonic()
+        await limits.hit("300/minute", "graphql-client", "C0001002")  # waits the bound: open
+        first = time.monotonic() - started
+        for _ in range(100):
+            await limits.hit("300/minute", "graphql-client", "C0001002")
+        with pytest.raises(TooManyRequests):
+            await limits.hit("5/15 minutes", "login", "someone", fail_open=False)
+        rest = time.monotonic() - started - first
+        assert 0.15 < first < 1.0 and rest < 0.1, (first, rest)
+        assert shared.circuit.refused == 101 and limits.refusals == 0
+        await shared.close()
+
+
+async def test_after_the_circuit_s_one_call_probes_redis_and_the_others_do_not_wait() -> None:
+    from gateway.platform.redis import CircuitOpen, RedisUnreachable, SharedRedis
+
+    async with server(silent) as url:
+        shared = SharedRedis.from_url(url, timeout_s=0.2, connect_timeout_s=0.2, circuit_s=0.3)
+        with pytest.raises(RedisUnreachable):
+            await shared.call(lambda: shared.client.get("k"))
+        await asyncio.sleep(0.35)  # the circuit's moment has passed
+        started = time.monotonic()
+        outcomes = await asyncio.gather(
+            *(shared.call(lambda: shared.client.get("k")) for _ in range(20)),
+            return_exceptions=True,
+        )
+        assert time.monotonic() - started < 1.0
+        probes = [o for o in outcomes if not isinstance(o, CircuitOpen)]
+        assert len(probes) == 1 and isinstance(probes[0], RedisUnreachable)
+        await shared.close()

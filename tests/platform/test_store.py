@@ -107,3 +107,27 @@ async def test_unreachable_counters_fail_open_or_closed_as_asked() -> None:
     await limits.hit("1/minute", "ip", "x")
     with pytest.raises(TooManyRequests):
         await limits.hit("1/minute", "login", "x", fail_open=False)
+
+
+async def test_the_memory_of_last_good_answers_is_bounded_and_forgets_old_answers() -> None:
+    """What stands in for an unreachable store: the least recently used go first, and an answer
+    older than `keep_s` is not used (the store's outage is then an error again)."""
+    from gateway.platform.store import LastGood
+
+    async def down() -> str:
+        raise StoreUnavailable()
+
+    async def answer(value: str) -> str:
+        return value
+
+    memory: LastGood[str] = LastGood(fresh_s=0.0, keep_s=0.2, max_entries=2)
+    assert await memory.ask("a", lambda: answer("A")) == "A"
+    assert await memory.ask("b", lambda: answer("B")) == "B"
+    assert await memory.ask("a", down) == "A"  # read: "a" is now the most recently used
+    assert await memory.ask("c", lambda: answer("C")) == "C"  # full: "b" goes
+    assert len(memory) == 2 and memory.stood_in == 1
+    with pytest.raises(StoreUnavailable):
+        await memory.ask("b", down)
+    await asyncio.sleep(0.25)
+    with pytest.raises(StoreUnavailable):  # remembered too long ago
+        await memory.ask("a", down)

@@ -317,7 +317,7 @@ async def test_a_revoked_session_is_refused_by_another_process_within_the_check_
     assert "errors" not in await settings_of(gateway, opened["accessToken"])
     await gateway.app.state.services.store.delete(f"session:{sid}")  # as another process would
     assert "errors" not in await settings_of(gateway, opened["accessToken"])  # trusted briefly
-    sessions._seen[sid] = (0.0, True)  # the check delay has run out
+    sessions._seen.forget(sid)  # the check delay has run out
     assert codes(await settings_of(gateway, opened["accessToken"])) == ["UNAUTHENTICATED"]
 
 

@@ -12,7 +12,8 @@ A cache that cannot hurt:
 * every call to a shared store is bounded by `GATEWAY_CACHE_TIMEOUT_S` (50 ms) and goes through
   the cache's own breaker (`StoreBreaker`): a slow, hung or dead Redis is a miss, counted in
   `errors`, never an error of a back-end that got no call; stores are written in the background;
-* the Redis client waits for a pooled connection (`GATEWAY_REDIS_POOL_SIZE`) instead of refusing;
+* the Redis client is the process's one (`platform/redis.py`), shared with the store and the
+  rate limits; it waits for a pooled connection (`GATEWAY_REDIS_POOL_SIZE`) instead of refusing;
 * in memory, the cache is bounded by bytes (`GATEWAY_CACHE_MAX_BYTES`) in a segmented LRU: a new
   entry is on probation until it is read again, and probation is evicted first, so a burst of
   entries nobody reads again (one customer choosing ids) cannot evict everyone's;
@@ -32,17 +33,16 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
-from urllib.parse import urlparse
 
 import orjson
 import structlog
 from aiocache import Cache
 from aiocache.serializers import JsonSerializer
-from redis.asyncio import BlockingConnectionPool
 
 from gateway.adapters.transport.budget import may_add_to_cache, note_stale
 from gateway.errors import BackendError, BackendRejected, TooManyBackendCalls
 from gateway.observability import metrics
+from gateway.platform.redis import SharedRedis
 
 log = structlog.get_logger("gateway.cache")
 NAMESPACE = "gw:v2:"  # v2: entries carry the time they were stored (`{"v": …, "t": …}`)
@@ -178,24 +178,18 @@ class MemoryStore:
         return None
 
 
-def redis_store(url: str, pool_size: int) -> Any:
-    """aiocache's Redis store whose client waits for one of `pool_size` connections (redis-py's
-    default pool refuses the 101st concurrent command with "Too many connections")."""
-    parsed = urlparse(url)
-    db = parsed.path.lstrip("/")
-    return Cache(
+def redis_store(redis: SharedRedis) -> Any:
+    """aiocache's Redis store, on the process's one client (`platform/redis.py`: TLS, ACL,
+    Sentinel, a pool whose commands wait for a connection). aiocache 0.12 takes only a host and a
+    password, so the client it builds from them (never connected) is replaced by the shared one."""
+    cache = Cache(
         Cache.REDIS,
-        endpoint=parsed.hostname or "127.0.0.1",
-        port=parsed.port or 6379,
-        db=int(db) if db.isdigit() else 0,
-        password=parsed.password,
-        pool_max_size=pool_size,
-        connection_pool_class=BlockingConnectionPool,
-        connection_pool_kwargs={"timeout": None},  # every call is bounded by our own timeout
         serializer=JsonSerializer(),
         namespace=NAMESPACE,
         timeout=None,  # aiocache's own 5 s bound is replaced by ours (`ResponseCache._ask`)
     )
+    cache.client = redis.client
+    return cache
 
 
 def system(key: str) -> str:
@@ -232,15 +226,18 @@ class ResponseCache:
     @classmethod
     def build(
         cls,
-        redis_url: str | None,
+        redis: SharedRedis | str | None,
         *,
         max_bytes: int = 64_000_000,
         timeout_s: float = 0.05,
-        pool_size: int = 256,
         stale_s: float = 600.0,
     ) -> ResponseCache:
-        if redis_url:  # Redis bounds itself (its maxmemory policy)
-            store = redis_store(redis_url, pool_size)
+        """In Redis when `redis` is given (the process's shared client, or a URL), else in
+        memory."""
+        if isinstance(redis, str):
+            redis = SharedRedis.from_url(redis)
+        if redis:  # Redis bounds itself (its maxmemory policy)
+            store = redis_store(redis)
             return cls(store, shared=True, timeout_s=timeout_s, stale_s=stale_s)
         return cls(MemoryStore(max_bytes), timeout_s=timeout_s, stale_s=stale_s)
 

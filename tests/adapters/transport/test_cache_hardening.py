@@ -19,6 +19,7 @@ from gateway.adapters.transport import budget
 from gateway.adapters.transport.cache import MemoryStore, ResponseCache
 from gateway.app import create_app
 from gateway.identity.tokens import TokenVerifier
+from gateway.platform.redis import SharedRedis
 from gateway.settings import Settings
 from mocks import build_mock
 from tests.support.gateway import PERSONAS, TODAY, operation
@@ -137,7 +138,8 @@ async def test_a_stopped_redis_is_a_miss_and_pages_keep_being_served(redis_gatew
 async def test_a_thousand_concurrent_reads_wait_for_a_connection(
     redis: tuple[str, subprocess.Popen[bytes]],
 ) -> None:
-    cache = ResponseCache.build(redis[0], timeout_s=5.0, pool_size=50)
+    shared = SharedRedis.from_url(redis[0], pool_size=50, timeout_s=5.0, connect_timeout_s=5.0)
+    cache = ResponseCache.build(shared, timeout_s=5.0)
     try:
         await cache.fetch("crm GET /crm/api/types-demandes", 60, lambda: value({"types": []}))
         await asyncio.gather(*cache.background)
