@@ -64,6 +64,7 @@ class Families:
     workers: Gauge
     worker_memory: Gauge
     worker_cpu: Gauge
+    graphql_errors: Counter
     admission_refusals: Counter
 
     @classmethod
@@ -156,6 +157,12 @@ class Families:
                 "CPU time used, summed over live workers.",
                 multiprocess_mode="livesum",
             ),
+            graphql_errors=Counter(
+                "gateway_graphql_errors",
+                "GraphQL requests answered with at least one error of this code "
+                "(`extensions.code`: BACKEND_UNAVAILABLE, FORBIDDEN…), by code.",
+                ["code"],
+            ),
             admission_refusals=Counter(
                 "gateway_admission_refusals",
                 "Requests answered 503 OVERLOADED by admission control (queue full or wait too long).",
@@ -185,6 +192,7 @@ def families() -> Families:
 
 STATES = {"closed": 0, "half-opened": 1, "opened": 2}
 MUTATIONS_CAP = 64  # idempotent mutations are named in code; a bound all the same
+CODES_CAP = 64  # error codes are the gateway's own words; a bound all the same
 
 
 @cache
@@ -266,6 +274,19 @@ def idempotency_replay(mutation: str) -> None:
 
 def rate_limit_refused(limit: str) -> None:
     child("rate_limit_refusals", limit).inc()
+
+
+_codes: set[str] = set()
+
+
+def graphql_errors(codes: list[str]) -> None:
+    """The error codes of one answer, each counted once."""
+    for code in set(codes):
+        if code not in _codes:
+            if len(_codes) >= CODES_CAP or not code.replace("_", "").isalnum():
+                code = "other"
+            _codes.add(code)
+        child("graphql_errors", code).inc()
 
 
 def admission_refused() -> None:

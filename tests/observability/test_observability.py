@@ -160,6 +160,24 @@ async def test_breaker_transitions_are_counted(gateway: Gateway) -> None:
     assert transitions == 1
 
 
+async def test_errors_are_counted_by_their_code_once_per_answer(gateway: Gateway) -> None:
+    before = await scrape(gateway)
+    anonymous = await gateway.http.post("/graphql", json={"query": operation("HomePage")})
+    assert anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    await gateway.run("HomePage", as_=PERSONAS["chris"])  # no error: nothing counted
+    after = await scrape(gateway)
+    name = "gateway_graphql_errors_total"
+    assert (
+        value(after, name, code="UNAUTHENTICATED") - value(before, name, code="UNAUTHENTICATED")
+        == 1
+    )
+    assert (
+        sum(v for (n, _), v in after.items() if n == name)
+        - sum(v for (n, _), v in before.items() if n == name)
+        == 1
+    )
+
+
 async def test_the_breaker_gauge_says_half_open_when_the_breaker_is(gateway: Gateway) -> None:
     breakers = gateway.app.state.services.backends.breakers
     breakers.policy.min_volume = 2
