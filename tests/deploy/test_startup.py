@@ -66,15 +66,20 @@ CREDENTIALS = (
 
 
 def render() -> list[dict[str, Any]]:
-    """`kubectl kustomize deploy/`, or the kustomization's resources with its images and labels
-    applied (what this base uses of kustomize) when kubectl is not installed."""
+    """`kubectl kustomize deploy/`, or `render_in_python` when kubectl is not installed."""
     kubectl = shutil.which("kubectl")
-    if kubectl:
-        done = subprocess.run(
-            [kubectl, "kustomize", str(DEPLOY)], capture_output=True, text=True, timeout=120
-        )
-        assert done.returncode == 0, done.stderr
-        return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+    if kubectl is None:
+        return render_in_python()
+    done = subprocess.run(
+        [kubectl, "kustomize", str(DEPLOY)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+
+
+def render_in_python() -> list[dict[str, Any]]:
+    """The kustomization's resources with its images and labels applied: what this base uses of
+    kustomize."""
     kustomization = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text("utf-8"))
     documents = []
     for name in kustomization["resources"]:
@@ -152,6 +157,18 @@ def test_kustomize_renders_the_gateway_container_this_module_starts() -> None:
     volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
     assert "emptyDir" in volumes[mounts["/tmp"]]  # /tmp is empty at every start
     assert container["image"].endswith(":0.1.0")
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="compares with kubectl kustomize")
+def test_the_python_rendering_starts_the_same_container_as_kustomize() -> None:
+    def container(documents: list[dict[str, Any]]) -> tuple[list[str], dict[str, str], str]:
+        (found,) = find(documents, "Deployment", "gateway")["spec"]["template"]["spec"][
+            "containers"
+        ]
+        env = container_environment(documents, found)
+        return container_command(found, env), env, found["image"]
+
+    assert container(render_in_python()) == container(render())
 
 
 # ---- starting processes ------------------------------------------------------------------------
