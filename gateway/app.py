@@ -26,7 +26,7 @@ from gateway.edge.middleware.admission import Admission
 from gateway.edge.middleware.body_limits import HttpLimits
 from gateway.edge.middleware.observe import Observability
 from gateway.edge.middleware.uploads import UploadGuard
-from gateway.edge.probes import livez, readyz
+from gateway.edge.probes import Drain, livez, readyz
 from gateway.edge.routes import download, healthz, jwks, metrics
 from gateway.engine.fastpath.gc_tuning import tune_gc
 from gateway.engine.fastpath.memory_storage import PacedMemoryStorage
@@ -89,12 +89,17 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             cursor_key=derive_cursor_key(settings.jwt_secret.get_secret_value()),
             plans=Plans() if settings.loads_ahead else None,
         )
+        app.state.drain = drain = Drain()
+        drain.on_sigterm()  # /readyz says 503 from SIGTERM on, while in-flight requests finish
         worker_started()
+        breakers = asyncio.create_task(backends.breakers.watch())  # the breaker gauge, each second
         if settings.fast_paths:
             tune_gc()  # once per process, after start-up's objects exist
         try:
             yield
         finally:
+            breakers.cancel()
+            drain.restore()
             worker_stopped()
             # password-reset e-mails asked for and still on their way to the CRM
             async with asyncio.timeout(settings.request_deadline_s):

@@ -71,5 +71,6 @@ async def jwks(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
+    request.app.state.services.backends.breakers.observe_all()  # states that time alone changed
     body, media_type = exposition()
     return Response(body, media_type=media_type)

@@ -212,6 +212,8 @@ def test_manifests_pass_the_kubernetes_schemas_strictly() -> None:
             "Service",
             "PodDisruptionBudget",
             "HorizontalPodAutoscaler",
+            "NetworkPolicy",
+            "NetworkPolicy",
         ]
     )
     misspelt = copy.deepcopy(resource("Deployment", "gateway"))

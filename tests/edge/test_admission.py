@@ -10,6 +10,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.edge.middleware.admission import Admission
+from gateway.observability import metrics
 from gateway.settings import Settings
 from mocks import MockSystem
 from tests.support.asgi import Held, client
@@ -28,6 +29,7 @@ async def until(condition: Callable[[], bool]) -> None:
 async def test_beyond_the_places_and_the_queue_the_answer_is_an_immediate_503() -> None:
     held = Held()
     admission = Admission(held, limit=2, queue=1, wait_s=5)
+    counted = metrics.families().admission_refusals._value.get()
     async with client(admission) as http:
         working = [asyncio.create_task(http.get("/graphql")) for _ in range(2)]
         await until(lambda: held.started == 2)
@@ -40,6 +42,7 @@ async def test_beyond_the_places_and_the_queue_the_answer_is_an_immediate_503() 
         assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
         assert refused.json()["errors"][0]["extensions"]["code"] == "OVERLOADED"
         assert held.started == 2 and admission.refused == 1
+        assert metrics.families().admission_refusals._value.get() == counted + 1  # alerts read it
 
         held.release.set()  # the working requests finish: the queued one gets a place
         answers = await asyncio.gather(*working, queued)

@@ -20,7 +20,7 @@ LATENCY_MS = 150
 
 
 def loads_ahead(outcome: str) -> float:
-    return float(metrics.child(metrics.LOADS_AHEAD, outcome)._value.get())
+    return float(metrics.child("loads_ahead", outcome)._value.get())
 
 
 def page_without_links(body: dict[str, Any]) -> str:

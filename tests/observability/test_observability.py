@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import secrets
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -155,18 +160,92 @@ async def test_breaker_transitions_are_counted(gateway: Gateway) -> None:
     assert transitions == 1
 
 
+async def test_errors_are_counted_by_their_code_once_per_answer(gateway: Gateway) -> None:
+    before = await scrape(gateway)
+    anonymous = await gateway.http.post("/graphql", json={"query": operation("HomePage")})
+    assert anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    await gateway.run("HomePage", as_=PERSONAS["chris"])  # no error: nothing counted
+    after = await scrape(gateway)
+    name = "gateway_graphql_errors_total"
+    assert (
+        value(after, name, code="UNAUTHENTICATED") - value(before, name, code="UNAUTHENTICATED")
+        == 1
+    )
+    assert (
+        sum(v for (n, _), v in after.items() if n == name)
+        - sum(v for (n, _), v in before.items() if n == name)
+        == 1
+    )
+
+
+async def test_the_breaker_gauge_says_half_open_when_the_breaker_is(gateway: Gateway) -> None:
+    breakers = gateway.app.state.services.backends.breakers
+    breakers.policy.min_volume = 2
+    breakers.policy.ttl_s = 0.3
+    before = await scrape(gateway)
+    await faults(gateway, "claims", error_rate=1.0, error_status=503)
+    await gateway.run("HomePage", as_=PERSONAS["paul"])
+    assert value(await scrape(gateway), "gateway_breaker_state", backend="claims") == 2
+    await asyncio.sleep(0.35)  # the next call would be the probe: half-open, with no call made
+    assert breakers.state("claims") == "half-opened"
+    half_open = await scrape(gateway)
+    assert value(half_open, "gateway_breaker_state", backend="claims") == 1
+    await faults(gateway, "claims")  # back: the probe succeeds and closes it
+    await gateway.run("HomePage", as_=PERSONAS["paul"])
+    after = await scrape(gateway)
+    assert value(after, "gateway_breaker_state", backend="claims") == 0
+
+    def reached(state: str) -> float:
+        key = "gateway_breaker_transitions_total"
+        return value(after, key, backend="claims", state=state) - value(
+            before, key, backend="claims", state=state
+        )
+
+    assert (reached("opened"), reached("half-opened"), reached("closed")) == (1, 1, 1)
+
+
+IMPORT_THEN_START = """
+import asyncio, pathlib, sys
+directory = pathlib.Path(sys.argv[1])
+import gateway.__main__, gateway.app, gateway.adapters.in_process  # what `serve` imports first
+assert not directory.exists(), "a metrics file was written at import"
+from gateway.app import create_app
+app = create_app()
+async def start():
+    async with app.router.lifespan_context(app):
+        print(sorted(p.name.split("_")[0] for p in directory.glob("*.db")))
+asyncio.run(start())
+"""
+
+
+def test_an_import_writes_no_metrics_file_and_the_start_makes_the_directory(
+    tmp_path: Path,
+) -> None:
+    directory = tmp_path / "tmp" / "prometheus"  # not there yet, as in an empty emptyDir
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_THEN_START, str(directory)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "counter" in done.stdout and "gauge" in done.stdout
+
+
 async def test_rate_limit_refusals_and_idempotency_replays_are_counted() -> None:
     limits = RateLimits.build(None)
     rule = "2/minute"
-    before = metrics.RATE_LIMIT_REFUSALS.labels(rule)._value.get()
+    before = metrics.child("rate_limit_refusals", rule)._value.get()
     for _ in range(2):
         await limits.hit(rule, "test-observability", "same")
     with pytest.raises(TooManyRequests):
         await limits.hit(rule, "test-observability", "same")
-    assert metrics.RATE_LIMIT_REFUSALS.labels(rule)._value.get() == before + 1
-    replays = metrics.IDEMPOTENCY_REPLAYS.labels("submitDemande")._value.get()
+    assert metrics.child("rate_limit_refusals", rule)._value.get() == before + 1
+    replays = metrics.child("idempotency_replays", "submitDemande")._value.get()
     metrics.idempotency_replay("submitDemande")
-    assert metrics.IDEMPOTENCY_REPLAYS.labels("submitDemande")._value.get() == replays + 1
+    assert metrics.child("idempotency_replays", "submitDemande")._value.get() == replays + 1
 
 
 def test_the_safelist_holds_every_operation_of_the_frontends() -> None:
@@ -385,25 +464,72 @@ async def test_request_id_is_echoed_in_the_header_and_in_errors(gateway: Gateway
 # ---- probes -------------------------------------------------------------------------------------
 
 
-async def test_liveness_and_readiness_going_503_when_a_breaker_opens(gateway: Gateway) -> None:
+async def test_a_crm_outage_keeps_every_pod_ready_and_serving_while_healthz_says_degraded(
+    gateway: Gateway,
+) -> None:
     assert (await gateway.http.get("/livez")).json() == {"status": "alive"}
     ready = await gateway.http.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"]["claims"] == "ok"
+    assert ready.status_code == 200 and ready.json() == {
+        "status": "ready",
+        "checks": {"started": "ok", "settings": "ok", "draining": "ok"},
+    }
+    first = await gateway.run("HomePage", as_=PERSONAS["paul"])
+    assert "errors" not in first
     breakers = gateway.app.state.services.backends.breakers
     breakers.policy.min_volume = 2
     breakers.policy.ttl_s = 60
-    await faults(gateway, "claims", error_rate=1.0, error_status=503)
-    await gateway.run("HomePage", as_=PERSONAS["paul"])
-    assert (await breakers.states())["claims"]["state"] == "opened"
+    cache = gateway.app.state.services.backends.cache
+    cache.clock = lambda: time.time() + 60  # the CRM's answers are no longer fresh
+    await faults(gateway, "crm", error_rate=1.0, error_status=503)
+    for persona in ("paul", "chris"):
+        await gateway.run("HomePage", as_=PERSONAS[persona])
+    assert (await breakers.states())["crm"]["state"] == "opened"
+
     ready = await gateway.http.get("/readyz")
-    assert ready.status_code == 503, ready.text
-    assert ready.json()["checks"]["claims"] == "breaker opened, answering 503"
-    assert ready.json()["checks"]["crm"] == "ok"
-    assert (await gateway.http.get("/livez")).status_code == 200  # alive all the same
-    assert (await gateway.http.get("/healthz")).status_code == 200
-    await faults(gateway, "claims")  # the system is back: reachable although the breaker is open
-    ready = await gateway.http.get("/readyz")
-    assert ready.status_code == 200 and (await breakers.states())["claims"]["state"] == "opened"
+    assert ready.status_code == 200, ready.text  # the pod stays in the Service
+    assert (await gateway.http.get("/livez")).status_code == 200
+    health = await gateway.http.get("/healthz")
+    assert health.status_code == 200 and health.json()["status"] == "degraded"
+    assert health.json()["backends"]["crm"]["state"] == "opened"
+    samples = await scrape(gateway)
+    assert value(samples, "gateway_breaker_state", backend="crm") == 2
+    stale = await gateway.run("HomePage", as_=PERSONAS["paul"])  # seen before: last values
+    assert "errors" not in stale and stale["data"]["viewer"]["displayName"] == "Paul BERTRAND"
+    assert [note["backend"] for note in stale["extensions"]["stale"]] == ["crm"]
+    unseen = await gateway.run("HomePage", as_=PERSONAS["geralt"])  # never seen: a typed error
+    assert [e["extensions"]["code"] for e in unseen["errors"]] == ["BACKEND_UNAVAILABLE"]
+    dashboard = await gateway.run("dashboards/BackendHealth", as_="agent-7", role="staff")
+    circuits = {b["backend"]: b["circuit"] for b in dashboard["data"]["backendHealth"]}
+    assert circuits["crm"] == "OPEN"
+
+
+async def test_readiness_fails_from_sigterm_on_while_the_server_drains(
+    mocks: dict[str, MockSystem],
+) -> None:
+    received: list[int] = []
+
+    def server_handler(signum: int, frame: object) -> None:  # the server's graceful shutdown
+        received.append(signum)
+
+    original = signal.signal(signal.SIGTERM, server_handler)
+    try:
+        app = create_app(Settings(today=TODAY), mocks=mocks)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://gateway.test"
+            ) as client,
+        ):
+            assert (await client.get("/readyz")).status_code == 200
+            os.kill(os.getpid(), signal.SIGTERM)
+            await asyncio.sleep(0)  # the handler runs between bytecodes of the main thread
+            draining = await client.get("/readyz")
+            assert draining.status_code == 503 and draining.json()["checks"]["draining"] == "yes"
+            assert (await client.get("/livez")).status_code == 200
+            assert received == [signal.SIGTERM]  # handed on to the server
+        assert signal.getsignal(signal.SIGTERM) is server_handler  # put back at shutdown
+    finally:
+        signal.signal(signal.SIGTERM, original)
 
 
 @needs_redis

@@ -189,11 +189,16 @@ class attempt_timeout:  # a lower-case name: used as `async with attempt_timeout
 
 
 class Breakers:
-    """One breaker per back-end, in this process, all under one `BreakerPolicy`."""
+    """One breaker per back-end, in this process, all under one `BreakerPolicy`.
+
+    `gateway_breaker_state` follows each breaker's real state: checked after every admission and
+    attempt, at every look (`states`, a scrape), and each second (`watch`), since a breaker
+    becomes half-open with time alone."""
 
     def __init__(self, policy: BreakerPolicy | None = None) -> None:
         self.policy = policy or BreakerPolicy()
         self.breakers: dict[str, RateBreaker] = {}
+        self.reported: dict[str, str] = {}
 
     @property
     def names(self) -> list[str]:
@@ -203,16 +208,35 @@ class Breakers:
         breaker = self.breakers.get(name)
         if breaker is None:
             breaker = self.breakers[name] = RateBreaker(self.policy)
+            self.reported[name] = "closed"
             metrics.breaker_state(name, "closed", transition=False)
         return breaker
 
     def state(self, name: str) -> str:
         return self.get(name).state
 
+    def observe(self, name: str) -> None:
+        """The gauge (and a transition) when this breaker's state is not the one last reported."""
+        state = self.breakers[name].state
+        if self.reported.get(name) != state:
+            self.reported[name] = state
+            metrics.breaker_state(name, state)
+
+    def observe_all(self) -> None:
+        for name in self.names:
+            self.observe(name)
+
+    async def watch(self, period_s: float = 1.0) -> None:
+        """Until cancelled: the gauges follow what time alone changes (opened → half-opened)."""
+        while True:
+            self.observe_all()
+            await asyncio.sleep(period_s)
+
     async def states(self) -> dict[str, dict[str, Any]]:
         found = {}
         for name in self.names:
             breaker = self.breakers[name]
+            self.observe(name)
             attempts, failures = breaker.totals()
             found[name] = {"state": breaker.state, "failures": failures, "attempts": attempts}
         return found
@@ -250,15 +274,15 @@ class Guard:
         budget = self.budget(attempt_timeout_s)
         spend_call(self.backend)  # the request's call budget: before the breaker, never counted
         breaker = self.breakers.get(self.backend)
-        before = breaker.state
         ticket = breaker.admit()
         try:
             if ticket == "refused":
                 raise CircuitOpen(self.backend)
+            if ticket == "probe":
+                self.breakers.observe(self.backend)  # half-open while its probe runs
             return await self._attempt(breaker, ticket, attempt, budget, attempt_timeout_s)
         finally:
-            if breaker.state != before:
-                metrics.breaker_state(self.backend, breaker.state)
+            self.breakers.observe(self.backend)
 
     async def _attempt(
         self,

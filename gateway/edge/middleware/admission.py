@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.edge.probes import PROBE_PATHS
 from gateway.edge.refusals import refuse
+from gateway.observability import metrics
 
 MESSAGE = "Le service est très sollicité, réessayez dans un instant."
 
@@ -45,6 +46,7 @@ class Admission:
             self.in_flight += 1
         elif not await self._wait_for_a_place():
             self.refused += 1
+            metrics.admission_refused()
             await refuse(send, 503, "OVERLOADED", MESSAGE, headers=self.retry_after, close=False)
             return
         try:

@@ -99,6 +99,8 @@ class Observability:
             if info.outcome is None:
                 info.outcome = "refused" if status < 500 else "error"
             metrics.graphql_request(info.operation, info.outcome, seconds)
+            if info.error_codes:
+                metrics.graphql_errors(info.error_codes)
         if not self.log_requests:
             return
         log.info(
