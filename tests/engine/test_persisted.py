@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from typing import Any
 
 from gateway.engine import documents
 from gateway.engine.documents import ManifestError, render, sha256
