@@ -33,9 +33,9 @@ included): strawberry refuses a mutation over GET.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -52,6 +52,7 @@ log = structlog.get_logger("gateway.persisted")
 ROOT = Path(__file__).resolve().parents[2]
 OPERATIONS = ROOT / "contracts" / "operations"  # in a checkout: what the shipped manifest holds
 MANIFEST = Path(__file__).resolve().parent / "trusted_documents.json"
+VERDICTS = 4096  # texts whose verdict is remembered
 
 
 class PersistedQueryNotFound(GatewayError):
@@ -79,6 +80,9 @@ class Manifest:
 
     by_digest: dict[str, str] = field(default_factory=dict)
     canonical: frozenset[str] = frozenset()
+    # recent texts' verdicts by their sha256: a page's next request is not parsed again (keys
+    # only: a client's 100 kB texts are not kept)
+    verdicts: OrderedDict[str, bool] = field(default_factory=OrderedDict, compare=False)
 
     @classmethod
     def of(cls, entries: Iterable[Entry]) -> Manifest:
@@ -100,10 +104,18 @@ class Manifest:
 
     def trusts(self, query: str, limits: Limits) -> bool:
         """`query` is the same document as a trusted one (its text, or an equivalent form)."""
-        return sha256(query) in self.by_digest or canonical_within(query, limits) in self.canonical
+        digest = sha256(query)
+        if digest in self.by_digest:
+            return True
+        verdict = self.verdicts.get(digest)
+        if verdict is None:
+            verdict = canonical_within(query, limits) in self.canonical
+            self.verdicts[digest] = verdict
+            if len(self.verdicts) > VERDICTS:
+                self.verdicts.popitem(last=False)
+        return verdict
 
 
-@lru_cache(maxsize=4096)
 def canonical_within(query: str, limits: Limits) -> str | None:
     """`documents.canonical`, parsed within the operation limits; None for a text past them or
     unreadable (never a trusted document: the run that follows says what is wrong with it)."""

@@ -267,3 +267,16 @@ async def test_a_frontend_s_own_manifest_is_trusted_beside_the_shipped_one(
             "data": {"__typename": "Query"}
         }
         assert "errors" not in await post(gateway, {"extensions": persisted(operation("Profile"))})
+
+
+def test_a_configured_manifest_that_cannot_be_read_stops_the_start(tmp_path: Path) -> None:
+    """A persisted-only gateway that silently dropped a frontend's manifest would refuse it all."""
+    from gateway.app import create_app
+    from gateway.settings import Settings
+
+    broken = tmp_path / "persisted-documents.json"
+    broken.write_text('{"format": "apollo-persisted-query-manifest", "version": 2}')
+    with pytest.raises(ManifestError, match="version 1"):
+        create_app(Settings(persisted_only=True, trusted_documents=(broken,)))
+    with pytest.raises(ManifestError, match=r"missing\.json"):
+        create_app(Settings(trusted_documents=(tmp_path / "missing.json",)))
