@@ -83,7 +83,7 @@ if (codegenManifest) {
   const persisted = JSON.parse(readFileSync(codegenManifest, "utf8"));
   for (const [hash, body] of Object.entries(persisted)) {
     const document = { ...parse(body), __meta__: { hash } };
-    const link = new PersistedQueryLink({ generateHash: (d) => d.__meta__?.hash ?? hash }).concat(http());
+    const link = new PersistedQueryLink({ generateHash: (d) => d.__meta__.hash }).concat(http());
     const operation = document.definitions.find((d) => d.kind === "OperationDefinition");
     await send(apollo(link), document, operation.operation);
     report(operation.name.value, "apollo-client with codegen's hashes");
