@@ -143,3 +143,30 @@ def test_a_node_client_without_the_csrf_header_reads_the_400(served_gateway: str
     answer = orjson.loads(run.stdout)
     assert answer["status"] == 400
     assert answer["body"]["errors"][0]["extensions"] == {"code": "CSRF_PREFLIGHT_REQUIRED"}
+
+
+async def test_the_csrf_refusal_reads_no_more_than_the_upload_limit() -> None:
+    """A client streaming an endless body without the header is answered once the limit is read,
+    and the connection is closed: the gateway never reads more than an upload's size for it."""
+    read = 0
+
+    async def receive() -> dict[str, object]:
+        nonlocal read
+        read += 1
+        return {"type": "http.request", "body": b"x" * 40, "more_body": True}
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/graphql",
+        "headers": [(b"content-type", b"multipart/form-data; boundary=x")],
+    }
+    await UploadGuard(Held(hold=False), max_body=100)(scope, receive, send)
+    assert read == 3  # 120 bytes: past the limit, no more
+    assert sent[0]["status"] == 400
+    assert (b"connection", b"close") in sent[0]["headers"]  # type: ignore[operator]
