@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -79,22 +80,25 @@ class Manifest:
     """Trusted documents: by hash (what a hash-only request runs), and by canonical text."""
 
     by_digest: dict[str, str] = field(default_factory=dict)
-    canonical: frozenset[str] = frozenset()
     # recent texts' verdicts by their sha256: a page's next request is not parsed again (keys
     # only: a client's 100 kB texts are not kept)
     verdicts: OrderedDict[str, bool] = field(default_factory=OrderedDict, compare=False)
 
     @classmethod
     def of(cls, entries: Iterable[Entry]) -> Manifest:
-        by_digest: dict[str, str] = {}
-        known: set[str] = set()
-        for entry in entries:
-            by_digest[entry.digest] = entry.body
+        return cls({entry.digest: entry.body for entry in entries})
+
+    @cached_property
+    def canonical(self) -> frozenset[str]:
+        """The trusted documents' canonical texts: computed when a text is first judged (a
+        gateway that is not persisted-only may never need them)."""
+        known = set()
+        for body in self.by_digest.values():
             try:
-                known.add(canonical(entry.body))
+                known.add(canonical(body))
             except GraphQLError:  # not a document: its hash still names its text
                 continue
-        return cls(by_digest, frozenset(known))
+        return frozenset(known)
 
     @classmethod
     def load(cls, *paths: Path) -> Manifest:
