@@ -1,4 +1,5 @@
-"""`python -m gateway serve [--workers N] | token CLIENT_ID [--role staff] | export-schema [PATH]`.
+"""`python -m gateway serve [--workers N] | token CLIENT_ID [--role staff] | export-schema [PATH]
+| documents build|check PATH` (`engine/documents_command.py`).
 
 `serve` runs uvicorn on `app_factory`, the app each worker process builds for itself from the
 environment (`uvicorn gateway.__main__:app_factory --factory --workers N` is the same thing).
@@ -8,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gateway.engine import documents_command
 from gateway.settings import Settings
 
 if TYPE_CHECKING:
@@ -61,6 +64,10 @@ def main() -> None:
     token.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds")
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("path", nargs="?", default=str(SCHEMA_FILE))
+    documents = commands.add_parser(
+        "documents", help="build or check a trusted-documents manifest (persisted-only mode)"
+    )
+    documents_command.add_arguments(documents)
     args = parser.parse_args()
 
     if args.command == "serve":
@@ -95,6 +102,8 @@ def main() -> None:
             timeout_keep_alive=settings.keep_alive_s,
             timeout_graceful_shutdown=settings.shutdown_grace_s,
         )
+    elif args.command == "documents":
+        sys.exit(documents_command.run(args))
     elif args.command == "token":
         from gateway.identity.tokens import TokenVerifier
 

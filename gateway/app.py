@@ -31,7 +31,7 @@ from gateway.edge.routes import download, healthz, jwks, metrics
 from gateway.engine.fastpath.gc_tuning import tune_gc
 from gateway.engine.fastpath.memory_storage import PacedMemoryStorage
 from gateway.engine.operation_limits import Limits, document_reader
-from gateway.engine.persisted import TrustedDocuments
+from gateway.engine.persisted import Manifest, TrustedDocuments
 from gateway.engine.schema import build_schema
 from gateway.identity.brute_force import BruteForce
 from gateway.identity.download_links import DownloadLinks
@@ -116,9 +116,11 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
     graphql.limits = limits
     graphql.read = document_reader(settings.fast_paths)
     graphql.trusted = TrustedDocuments(
+        Manifest.load(*settings.trusted_documents),
         persisted_only=settings.persisted_only,
         ttl_s=settings.apq_ttl_s,
         max_length=settings.apq_max_length,
+        limits=limits,
     )
     app = Starlette(
         routes=[

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -273,8 +274,21 @@ class Settings(BaseSettings):
 
     # trusted documents and APQ (gateway/engine/persisted.py)
     persisted_only: bool = False
-    """Run only the trusted documents (`gateway/engine/trusted_documents.json`); set it in
+    """Run only the trusted documents (the frontends' manifest shipped in the package,
+    `gateway/engine/trusted_documents.json`, and `GATEWAY_TRUSTED_DOCUMENTS`); set it in
     production."""
+    trusted_documents: Annotated[tuple[Path, ...], NoDecode] = ()
+    """More trusted-document manifests, comma-separated paths: Apollo's persisted-query manifest
+    or graphql-codegen's `persisted-documents.json` (`python -m gateway documents check` reads
+    them as the gateway does)."""
+
+    @field_validator("trusted_documents", mode="before")
+    @classmethod
+    def _manifests(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(Path(part.strip()) for part in value.split(",") if part.strip())
+        return value
+
     apq_ttl_s: float = 7 * 86_400
     """How long a document registered by automatic persisted queries (APQ) is kept."""
     apq_max_length: int = 20_000

@@ -1,48 +1,59 @@
-"""Trusted documents and Automatic Persisted Queries (APQ), as Apollo Client's links speak them.
+"""Trusted documents and Automatic Persisted Queries (APQ), as Apollo Client, urql and
+graphql-codegen's persisted documents speak them.
 
-The manifest (`gateway/engine/trusted_documents.json`, generated, checked in) holds the frontends'
-documents (`contracts/operations/**/*.graphql`) by the sha256 of their exact text. Rebuild it after
-adding or changing a document (a test fails while it is out of date):
+The shipped manifest (`gateway/engine/trusted_documents.json`, generated, checked in, inside the
+package) holds the frontends' documents (`contracts/operations/**/*.graphql`) in Apollo's
+persisted-query manifest format, once per form a client sends (`engine/documents.py`: the file,
+graphql-js `print`, `print` with the `__typename` Apollo Client and urql add, graphql-codegen's
+sorted print). Rebuild it after adding or changing a document (a test fails while it is stale):
 
-    .venv/bin/python -m gateway.engine.persisted          # writes gateway/engine/trusted_documents.json
-    .venv/bin/python -m gateway.engine.persisted --check  # exit 1 when out of date
+    .venv/bin/python -m gateway documents build contracts/operations --output gateway/engine/trusted_documents.json
 
-A request, by what it carries (`extensions.persistedQuery = {version: 1, sha256Hash}`):
+`GATEWAY_TRUSTED_DOCUMENTS` adds a frontend's own manifests (Apollo's, or codegen's
+`persisted-documents.json`).
+
+A request, by what it carries (`extensions.persistedQuery = {version: 1, sha256Hash}`; the hash
+as hex or `sha256:<hex>`):
 
     hash only        the manifest's document, else (APQ) the one registered in the shared store;
                      neither: PERSISTED_QUERY_NOT_FOUND (message `PersistedQueryNotFound`: the
                      client sends the query with its hash again)
-    query + hash     the hash must be the query's (BAD_USER_INPUT otherwise); an APQ document
-                     is registered (`apq:<hash>` in `services.store`, memory or Redis) once it ran
+    query + hash     the hash is the query's sha256, or a manifest's hash of the same document
+                     (BAD_USER_INPUT otherwise); the query runs as sent. An APQ document is
+                     registered (`apq:<hash>` in `services.store`, memory or Redis) once it ran
                      without a parse or validation error, at most GATEWAY_APQ_MAX_LENGTH long
     query only       as ever
 
-With `GATEWAY_PERSISTED_ONLY=true` (production) only the manifest's documents run, by hash or
-by text; anything else is PERSISTED_QUERY_NOT_IN_LIST and nothing is registered. GET runs
-queries only (hash-only GETs included): strawberry refuses a mutation over GET.
+With `GATEWAY_PERSISTED_ONLY=true` (production) only trusted documents run: a manifest's hash, or
+a text that is the same document as a manifest's (`documents.canonical`: layout, comments, the
+`__typename` clients add and the order of fields aside); anything else is
+PERSISTED_QUERY_NOT_IN_LIST and nothing is registered. GET runs queries only (hash-only GETs
+included): strawberry refuses a mutation over GET.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-import sys
+from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
 import structlog
+from graphql import GraphQLError, parse
 
+from gateway.engine import documents
+from gateway.engine.documents import Entry, canonical, digest_of, sha256
+from gateway.engine.operation_limits import Limits
 from gateway.errors import BadInput, GatewayError
-from gateway.observability.operation_names import first_declared
 from gateway.platform.store import Store, StoreUnavailable
 
 log = structlog.get_logger("gateway.persisted")
 ROOT = Path(__file__).resolve().parents[2]
-OPERATIONS = ROOT / "contracts" / "operations"
+OPERATIONS = ROOT / "contracts" / "operations"  # in a checkout: what the shipped manifest holds
 MANIFEST = Path(__file__).resolve().parent / "trusted_documents.json"
-SHA256 = re.compile(r"[0-9a-f]{64}")
+VERDICTS = 4096  # texts whose verdict is remembered
 
 
 class PersistedQueryNotFound(GatewayError):
@@ -59,41 +70,78 @@ class PersistedQueryNotInList(GatewayError):
         super().__init__("Cette opération n'est pas une opération connue des applications.")
 
 
-def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def build_manifest(operations: Path = OPERATIONS) -> dict[str, Any]:
-    """Every `.graphql` under `operations` (sub-folders included), by the sha256 of its text."""
-    documents = {}
-    for path in sorted(operations.rglob("*.graphql")):
-        body = path.read_text("utf-8")
-        documents[sha256(body)] = {
-            "name": first_declared(body) or path.stem,
-            "path": path.relative_to(operations).as_posix(),
-            "body": body,
-        }
-    return {"format": 1, "algorithm": "sha256", "documents": documents}
+    """The shipped manifest: every `.graphql` under `operations`, once per form."""
+    return documents.apollo_manifest(documents.entries_of(operations))
 
 
-def render(manifest: dict[str, Any]) -> str:
-    return json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+@dataclass(frozen=True)
+class Manifest:
+    """Trusted documents: by hash (what a hash-only request runs), and by canonical text."""
+
+    by_digest: dict[str, str] = field(default_factory=dict)
+    # recent texts' verdicts by their sha256: a page's next request is not parsed again (keys
+    # only: a client's 100 kB texts are not kept)
+    verdicts: OrderedDict[str, bool] = field(default_factory=OrderedDict, compare=False)
+
+    @classmethod
+    def of(cls, entries: Iterable[Entry]) -> Manifest:
+        return cls({entry.digest: entry.body for entry in entries})
+
+    @cached_property
+    def canonical(self) -> frozenset[str]:
+        """The trusted documents' canonical texts: computed when a text is first judged (a
+        gateway that is not persisted-only may never need them)."""
+        known = set()
+        for body in self.by_digest.values():
+            try:
+                known.add(canonical(body))
+            except GraphQLError:  # not a document: its hash still names its text
+                continue
+        return frozenset(known)
+
+    @classmethod
+    def load(cls, *paths: Path) -> Manifest:
+        """The shipped manifest (when present) and `paths`; `ManifestError` for an unreadable one."""
+        shipped = documents.load(MANIFEST) if MANIFEST.exists() else []
+        return cls.of([*shipped, *(entry for path in paths for entry in documents.load(path))])
+
+    def trusts(self, query: str, limits: Limits) -> bool:
+        """`query` is the same document as a trusted one (its text, or an equivalent form)."""
+        digest = sha256(query)
+        if digest in self.by_digest:
+            return True
+        verdict = self.verdicts.get(digest)
+        if verdict is None:
+            verdict = canonical_within(query, limits) in self.canonical
+            self.verdicts[digest] = verdict
+            if len(self.verdicts) > VERDICTS:
+                self.verdicts.popitem(last=False)
+        return verdict
 
 
-def load_manifest(path: Path = MANIFEST) -> dict[str, str]:
-    """hash → document text."""
-    if not path.exists():
-        return {}
-    documents = json.loads(path.read_text("utf-8"))["documents"]
-    return {digest: entry["body"] for digest, entry in documents.items()}
+def canonical_within(query: str, limits: Limits) -> str | None:
+    """`documents.canonical`, parsed within the operation limits; None for a text past them or
+    unreadable (never a trusted document: the run that follows says what is wrong with it)."""
+    if len(query) > limits.max_query_length:
+        return None
+    try:
+        return canonical(parse(query, no_location=True, **limits.parse_options()))
+    except GraphQLError:
+        return None
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrustedDocuments:
-    manifest: dict[str, str] = field(default_factory=load_manifest)
+    manifest: Manifest = field(default_factory=Manifest.load)
     persisted_only: bool = False
     ttl_s: float = 7 * 86_400
     max_length: int = 20_000
+    limits: Limits = field(default_factory=Limits)
+
+    def same_document(self, query: str, trusted: str) -> bool:
+        found = canonical_within(query, self.limits)
+        return found is not None and found == canonical_within(trusted, self.limits)
 
     async def resolve(
         self, query: str | None, extensions: dict[str, Any] | None, store: Store
@@ -101,23 +149,27 @@ class TrustedDocuments:
         """(the document to run, the hash to register once it ran cleanly, if any)."""
         persisted = (extensions or {}).get("persistedQuery")
         if persisted is None:
-            if self.persisted_only and sha256(query or "") not in self.manifest:
+            if self.persisted_only and not self.manifest.trusts(query or "", self.limits):
                 raise PersistedQueryNotInList()
             return query, None
         valid = isinstance(persisted, dict) and persisted.get("version") == 1
-        digest = persisted.get("sha256Hash") if valid else None
-        if not isinstance(digest, str) or not SHA256.fullmatch(digest):
+        named = persisted.get("sha256Hash") if valid else None
+        digest = digest_of(named) if isinstance(named, str) else None
+        if digest is None:
             raise BadInput("persistedQuery attend {version: 1, sha256Hash}.", "persistedQuery")
+        trusted = self.manifest.by_digest.get(digest)
         if query is None:
-            found = self.manifest.get(digest) or await self.registered(digest, store)
+            found = trusted or await self.registered(digest, store)
             if found is None:
                 raise PersistedQueryNotInList() if self.persisted_only else PersistedQueryNotFound()
             return found, None
+        if trusted is not None and (sha256(query) == digest or self.same_document(query, trusted)):
+            return query, None
         if sha256(query) != digest:
             raise BadInput("provided sha does not match query", "persistedQuery.sha256Hash")
-        if digest in self.manifest:
-            return query, None
         if self.persisted_only:
+            if self.manifest.trusts(query, self.limits):
+                return query, None
             raise PersistedQueryNotInList()
         return query, digest if len(query) <= self.max_length else None
 
@@ -137,20 +189,3 @@ class TrustedDocuments:
             await store.put("apq:" + digest, {"query": query}, ttl=self.ttl_s)
         except StoreUnavailable:
             log.warning("apq_store_unavailable")
-
-
-def main(argv: list[str]) -> int:
-    text = render(build_manifest())
-    if "--check" in argv:
-        current = MANIFEST.read_text("utf-8") if MANIFEST.exists() else ""
-        if current != text:
-            print(f"{MANIFEST} is out of date: run python -m gateway.engine.persisted")
-            return 1
-        return 0
-    MANIFEST.write_text(text, encoding="utf-8")
-    print(f"wrote {MANIFEST} ({len(json.loads(text)['documents'])} documents)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

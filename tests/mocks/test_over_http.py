@@ -12,7 +12,7 @@ import zeep
 from zeep.exceptions import Fault
 from zeep.wsse.username import UsernameToken
 
-from mocks.processes import mock_servers, port_is_free, process
+from mocks.processes import free_port, mock_servers, port_is_free, process
 from tests.support.contract import check_rest
 
 
@@ -95,3 +95,20 @@ def test_mocks_all_serves_the_four_systems_on_their_usual_ports() -> None:
             ).status_code
             == 200
         )
+
+
+def test_mocks_all_serves_the_four_systems_from_a_base_port() -> None:
+    """A machine where 9001-9004 are taken still runs the mocks over HTTP, on four ports in a row."""
+    base = next(
+        port
+        for port in iter(free_port, None)
+        if port < 65_000 and all(port_is_free(port + offset) for offset in range(4))
+    )
+    urls = [f"http://127.0.0.1:{base + offset}/_admin/faults" for offset in range(4)]
+    with process(["-m", "mocks", "all", "--base-port", str(base)], urls):
+        assert httpx.get(f"http://127.0.0.1:{base + 2}/editique/ws?wsdl").status_code == 200
+        crm = httpx.get(
+            f"http://127.0.0.1:{base + 3}/crm/api/types-demandes",
+            headers={"Authorization": "Bearer dev-crm-token"},
+        )
+        assert crm.status_code == 200

@@ -3,7 +3,8 @@ reads a byte of them.
 
 * CSRF: a browser can send `multipart/form-data` cross-site without a preflight, so a multipart
   request must carry a header no simple request can (`Apollo-Require-Preflight` or
-  `X-Requested-With`); otherwise `400`.
+  `X-Requested-With`); otherwise `400`, once the body is read (up to the size limit, else the
+  connection is closed): a client that forgot the header reads the answer, not a broken pipe.
 * Size: a body larger than one 10 MiB file plus its form is refused `413` from its
   `Content-Length`, or as soon as the bytes received pass the limit (chunked bodies), before the
   whole body is read. The file's own limit (10 MiB exactly) is a userError of `uploadAttachment`.
@@ -19,7 +20,7 @@ from typing import Any
 from graphql import DocumentNode, OperationDefinitionNode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.edge.refusals import refuse
+from gateway.edge.refusals import drain, refuse
 from gateway.engine.operation_limits import Limits, parse_within, plain_parse
 
 MAX_FILE = 10 * 1024 * 1024
@@ -52,16 +53,19 @@ class UploadGuard:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        too_large = length is not None and (not length.isdigit() or int(length) > self.max_body)
         if not any(headers.get(name) for name in PREFLIGHT_HEADERS):
+            read = not too_large and await drain(receive, self.max_body)
             await refuse(
                 send,
                 400,
                 "CSRF_PREFLIGHT_REQUIRED",
                 "Un envoi de fichier doit porter l'en-tête Apollo-Require-Preflight ou X-Requested-With.",
+                close=not read,
             )
             return
-        length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+        if too_large:
             await refuse(send, 413, "PAYLOAD_TOO_LARGE", TOO_LARGE)
             return
         received = 0
