@@ -273,3 +273,24 @@ class Settings(BaseSettings):
     @property
     def graphiql(self) -> bool:
         return self.env != "production"
+
+
+# several processes: what they must share
+def shared_store_problem(settings: Settings, workers: int) -> str | None:
+    """Why the gateway must not start as configured, or None. Sessions, refresh tokens, sign-in
+    allowances, known devices and idempotency records live in the shared store: in memory, each
+    process would keep its own (a session ended in one still accepted by another, every process
+    counting wrong passwords from zero)."""
+    if settings.redis_url:
+        return None
+    if workers > 1:
+        return (
+            f"{workers} worker processes need a shared store: set GATEWAY_REDIS_URL "
+            "(or serve with --workers 1)"
+        )
+    if settings.env == "production":
+        return (
+            "production needs a shared store: set GATEWAY_REDIS_URL (sessions, sign-in "
+            "allowances and idempotency records must be seen by every process and survive one)"
+        )
+    return None
