@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from gateway.adapters.crm.accounts import Refusal
 from gateway.domain.accounts import Authenticated
 from gateway.platform.rate_limiter import RateLimits, TooManyRequests
-from gateway.platform.store import Store
+from gateway.platform.store import Store, StoreUnavailable
 
 LOGIN_PER_ID = "5/15 minutes"
 LOGIN_PER_IP = "20/minute"
@@ -61,6 +61,13 @@ class BruteForce:
             await self.limits.clear(LOGIN_PER_ID, "login", key)
         elif outcome.status == 423:
             await self.store.put(f"locked:{key}", {}, LOCK_MEMORY_S)
+
+    async def seen_locked(self, login: str) -> bool:
+        """The CRM said lately that this login's account is locked."""
+        try:
+            return await self.store.get(f"locked:{hashed(login)}") is not None
+        except StoreUnavailable:
+            return False
 
     async def forget_failures(self, login: str) -> None:
         """After a reset, the login starts afresh: no lock remembered, no attempts counted."""

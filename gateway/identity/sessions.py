@@ -16,12 +16,17 @@ Store records (all with the refresh lifetime):
     used:<sha256>       {}                      claimed by the refresh that spent it
     revoked:<sub>       {before, keep}          every session of `sub` opened before `before`
                                                 has ended, except `keep` (a password change)
-    group:<sub>         {members}               the joined accounts, as the CRM last said
+    proven:<sub>        {at}                    the account's own credentials opened a session
+                                                or joined it to a group (a year; a password reset
+                                                deletes it): only then do the other accounts of
+                                                its group read it (« Réunir vos comptes »)
 
 An access token carrying a `sid` is accepted only while its session lives: each process looks at
 the store at most once every `session_check_s` seconds per session (it forgets at once the
 sessions it ends itself), so an ended session's tokens stop within that delay, far inside their
-15 minutes. A store that cannot be reached trusts no session (`StoreUnavailable`).
+15 minutes. A store that cannot be reached trusts no session (`StoreUnavailable`). Proofs are
+looked at with the same delay; one that cannot be read counts as missing (the group narrows, the
+page is still served).
 """
 
 from __future__ import annotations
@@ -35,8 +40,10 @@ from typing import Any
 
 from gateway.errors import Unauthenticated
 from gateway.identity.signing_key import SigningKey
-from gateway.platform.store import Store
+from gateway.platform.store import Store, StoreUnavailable
 from gateway.settings import Settings
+
+PROOF_TTL_S = 365 * 86_400
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +69,15 @@ class Sessions:
         self.settings = settings
         self.ttl = settings.refresh_ttl_s
         self._seen: dict[str, tuple[float, bool]] = {}  # sid → (until, alive)
-        self._groups: dict[str, tuple[float, tuple[str, ...]]] = {}
+        self._proofs: dict[str, tuple[float, bool]] = {}  # sub → (until, proven)
 
     # ---- opening and keeping -----------------------------------------------------------------
-    async def open(self, subject: str, group: tuple[str, ...]) -> IssuedSession:
+    async def open(self, subject: str) -> IssuedSession:
+        """A new session of `subject`, whose own credentials were just checked (which proves them
+        to the other accounts of its group)."""
         sid = secrets.token_urlsafe(16)
         await self.store.put(f"session:{sid}", {"sub": subject, "created": time.time()}, self.ttl)
-        await self.remember_group(group)
+        await self.prove(subject)
         return await self._issue(sid, subject)
 
     async def _issue(self, sid: str, subject: str) -> IssuedSession:
@@ -137,19 +146,26 @@ class Sessions:
         revoked: dict[str, Any] | None = await self.store.get(f"revoked:{subject}")
         return revoked is None or session["created"] > revoked["before"] or revoked["keep"] == sid
 
-    # ---- joined accounts ---------------------------------------------------------------------
-    async def remember_group(self, group: tuple[str, ...]) -> None:
-        for member in group:
-            await self.store.put(f"group:{member}", {"members": list(group)}, self.ttl)
-            self._groups.pop(member, None)
+    # ---- joined accounts: whose own credentials were proven ---------------------------------
+    async def prove(self, subject: str) -> None:
+        """`subject`'s own credentials were just checked (a sign-in, a join with its password)."""
+        await self.store.put(f"proven:{subject}", {"at": time.time()}, PROOF_TTL_S)
+        self._proofs.pop(subject, None)
 
-    async def group(self, subject: str) -> tuple[str, ...]:
-        """The accounts joined with `subject`'s, own included (just itself when none)."""
-        until, members = self._groups.get(subject, (0.0, ()))
+    async def unprove(self, subject: str) -> None:
+        """`subject`'s password was reset: the others of its group stop reading it until its own
+        credentials are proven again."""
+        await self.store.delete(f"proven:{subject}")
+        self._proofs[subject] = (time.monotonic() + self.settings.session_check_s, False)
+
+    async def proven(self, subject: str) -> bool:
+        until, found = self._proofs.get(subject, (0.0, False))
         if until < time.monotonic():
-            found = await self.store.get(f"group:{subject}")
-            members = tuple(found["members"]) if found else (subject,)
-            self._groups[subject] = (time.monotonic() + self.settings.session_check_s, members)
-            if len(self._groups) > 100_000:
-                self._groups.clear()
-        return members
+            try:
+                found = await self.store.get(f"proven:{subject}") is not None
+            except StoreUnavailable:
+                found = False  # fail narrow: the page shows the viewer's own accounts only
+            self._proofs[subject] = (time.monotonic() + self.settings.session_check_s, found)
+            if len(self._proofs) > 100_000:
+                self._proofs.clear()
+        return found

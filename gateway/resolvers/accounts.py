@@ -21,14 +21,15 @@ from stdnum.fr import siret as siret_number
 from gateway.adapters.crm.accounts import CrmAccounts, Refusal
 from gateway.context import Context
 from gateway.domain.accounts import (
+    AccountStatus,
     CompanyIdentity,
     IndividualIdentity,
     broken_password_rules,
+    same_person,
 )
 from gateway.domain.records import Customer
-from gateway.errors import Forbidden, NotFound
+from gateway.errors import BackendError, Forbidden, NotFound
 from gateway.identity.brute_force import (
-    LOGIN_PER_ID,
     REGISTER_PER_EMAIL,
     REGISTER_PER_IP,
     RESET_PER_EMAIL,
@@ -246,6 +247,7 @@ async def with_token(
         return [Problem(None, "INVALID", "Cette demande est refusée.")]
     if reset:
         await ctx.services.sessions.end_others(done, keep=None)
+        await ctx.services.sessions.unprove(done)  # its group reads it again once it signs in
         found = await ctx.loaders.customer(done)
         if found is not None and found.login:
             await ctx.services.brute_force.forget_failures(found.login)
@@ -276,7 +278,7 @@ async def login(ctx: Context, login: str, password: str) -> LoginResult:
     await ctx.services.brute_force.remember_outcome(login, outcome)
     if isinstance(outcome, Refusal):
         return LoginResult(None, [LOCKED if outcome.status == 423 else INVALID_CREDENTIALS])
-    session = await ctx.services.sessions.open(outcome.client_id, outcome.group)
+    session = await ctx.services.sessions.open(outcome.client_id)
     return LoginResult(session, [])
 
 
@@ -358,10 +360,25 @@ async def change_password(ctx: Context, current: str, new: str, confirmation: st
 
 
 # ---- joining accounts --------------------------------------------------------------------------
+LINK_REFUSED = Problem(
+    "login", "LINK_REFUSED", "Seul le compte d'un autre particulier peut être rattaché au vôtre."
+)
+NOT_SAME_PERSON = Problem(
+    "login",
+    "LINK_REFUSED",
+    "Seuls vos propres comptes peuvent être réunis : ce compte est au nom d'une autre personne "
+    "(nom, prénom et date de naissance).",
+)
+
+
 async def link_account(
     ctx: Context, login: str, password: str
 ) -> tuple[Customer | None, list[Problem]]:
-    """Join another individual account (its login and password) to the viewer's."""
+    """Join another account of the same person (its login and password) to the viewer's.
+
+    The CRM checks neither who holds the other account nor anything but its password, and joins
+    transitively: the other account's password is checked first (it names its client), the two
+    clients must be one person, and only then does the CRM join them."""
     client_id = own_client_id(ctx)
     try:
         await ctx.services.brute_force.check_password(login, ctx.client_ip)
@@ -369,7 +386,19 @@ async def link_account(
         return None, [other_locked()]
     if not (0 < len(login) <= 254 and 0 < len(password) <= 256):
         return None, [INVALID_CREDENTIALS]
-    joined = await crm(ctx).join(client_id, login.strip(), password)
+    accounts = crm(ctx)
+    other = await accounts.authenticate(login.strip(), password)
+    await ctx.services.brute_force.remember_outcome(login, other)
+    if isinstance(other, Refusal):
+        return None, [other_locked() if other.status == 423 else INVALID_CREDENTIALS]
+    if other.is_company or other.client_id == client_id:
+        return None, [LINK_REFUSED]
+    mine, theirs = await asyncio.gather(
+        ctx.loaders.customer(client_id), ctx.loaders.customer(other.client_id)
+    )
+    if mine is None or theirs is None or not same_person(mine, theirs):
+        return None, [NOT_SAME_PERSON]
+    joined = await accounts.join(client_id, login.strip(), password)
     if isinstance(joined, Refusal):
         if joined.status in (401, 423):
             await ctx.services.brute_force.remember_outcome(login, joined)
@@ -378,16 +407,38 @@ async def link_account(
             return None, [
                 Problem(None, "LINK_REFUSED", "Votre compte doit être actif pour être rattaché.")
             ]
+        return None, [LINK_REFUSED]
+    await ctx.services.sessions.prove(other.client_id)
+    return mine, []
+
+
+async def unlink_account(
+    ctx: Context, customer_number: str
+) -> tuple[Customer | None, list[Problem]]:
+    """Take an account (by its numéro d'adhérent) out of the viewer's group; the viewer's own
+    number: the viewer's account leaves the group."""
+    client_id = own_client_id(ctx)
+    mine = await ctx.loaders.customer(client_id)
+    if mine is None:
+        raise NotFound("Ce compte")
+    accounts = crm(ctx)
+    others = [m for m in await accounts.group(client_id) if m != client_id]
+    found = await asyncio.gather(*(ctx.loaders.customer(m) for m in others))
+    members = [c for c in found if c is not None]
+    wanted = customer_number.strip()
+    target = next((c for c in (mine, *members) if c.customer_number == wanted), None)
+    if target is None or not members:
         return None, [
             Problem(
-                "login",
-                "LINK_REFUSED",
-                "Seul le compte d'un autre particulier peut être rattaché au vôtre.",
+                "customerNumber",
+                "NOT_LINKED",
+                "Ce numéro d'adhérent n'est pas celui d'un compte réuni au vôtre.",
             )
         ]
-    await ctx.services.rate_limits.clear(LOGIN_PER_ID, "login", hashed(login))
-    await ctx.services.sessions.remember_group(joined)
-    return await ctx.loaders.customer(client_id), []
+    left = await accounts.leave(client_id, target.client_id)
+    if isinstance(left, Refusal) and left.status not in (400, 404):  # 400/404: already out
+        return None, [Problem("customerNumber", "INVALID", "Cette demande est refusée.")]
+    return mine, []
 
 
 def other_locked() -> Problem:
@@ -399,17 +450,50 @@ def other_locked() -> Problem:
     )
 
 
-async def group(ctx: Context, client_id: str) -> list[Customer]:
-    """The other accounts joined with `client_id`'s (the CRM's own list), as customers."""
-    members = await crm(ctx).group(client_id)
-    found = await asyncio.gather(*(ctx.loaders.customer(m) for m in members if m != client_id))
-    return [c for c in found if c is not None]
+async def crm_group(ctx: Context, client_id: str) -> tuple[str, ...]:
+    """The CRM's group of `client_id` now (read once per request, briefly cached)."""
+    return await ctx.loaders.once(("crm.group", client_id), crm(ctx).group, client_id)
+
+
+async def joined(ctx: Context, client_id: str) -> list[tuple[Customer, bool]]:
+    """The other accounts the CRM joins to `client_id`'s now, each with whether the viewer reads
+    it: the same person, an active account, not seen locked, its own credentials proven since its
+    last password reset. Nothing is remembered beyond the CRM's answer: its group, never a union."""
+    members = [m for m in await crm_group(ctx, client_id) if m != client_id]
+    if not members:
+        return []
+    sessions, brute_force = ctx.services.sessions, ctx.services.brute_force
+    mine, *found = await asyncio.gather(
+        ctx.loaders.customer(client_id), *(ctx.loaders.customer(m) for m in members)
+    )
+    proven = await asyncio.gather(*(sessions.proven(m) for m in members))
+    result = []
+    for customer, proof in zip(found, proven, strict=True):
+        if customer is None:
+            continue
+        readable = (
+            proof
+            and mine is not None
+            and same_person(mine, customer)
+            and customer.account_status == AccountStatus.ACTIVE
+            and not (customer.login and await brute_force.seen_locked(customer.login))
+        )
+        result.append((customer, readable))
+    return result
+
+
+async def group(ctx: Context, client_id: str) -> list[tuple[Customer, bool]]:
+    """The other accounts joined with `client_id`'s (the CRM's own list), as customers, each with
+    whether its contracts show."""
+    return await joined(ctx, client_id)
 
 
 async def linked(ctx: Context, client_id: str) -> tuple[Customer, ...]:
-    """The other accounts joined to the viewer's, as its sessions know them (none: `()`)."""
-    members = await ctx.services.sessions.group(client_id)
-    if len(members) <= 1:
+    """The other accounts whose data the viewer reads (none: `()`). The CRM cannot say: the
+    viewer's own accounts only (the page is served, never wider)."""
+    try:
+        found = await joined(ctx, client_id)
+    except BackendError as exc:
+        log.warning("joined_accounts_unknown", error=exc.code)
         return ()
-    found = await asyncio.gather(*(ctx.loaders.customer(m) for m in members if m != client_id))
-    return tuple(c for c in found if c is not None and not c.is_company)
+    return tuple(c for c, readable in found if readable)

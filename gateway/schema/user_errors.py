@@ -54,6 +54,9 @@ class UserErrorCode(enum.Enum):
     LINK_REFUSED = strawberry.enum_value(
         "LINK_REFUSED", description="Ce compte ne peut pas être rattaché."
     )
+    NOT_LINKED = strawberry.enum_value(
+        "NOT_LINKED", description="Ce compte ne fait pas partie des comptes réunis."
+    )
     # ---- démarches: demandes, contract acts, certificates ----
     IDEMPOTENCY_CONFLICT = strawberry.enum_value(
         "IDEMPOTENCY_CONFLICT", description="La clé d'idempotence a servi pour une autre saisie."

@@ -597,5 +597,5 @@ async def test_a_session_is_not_trusted_when_the_store_cannot_be_reached(gateway
     with pytest.raises(StoreUnavailable):
         await down.check("some-session", "C0001001")
     with pytest.raises(StoreUnavailable):
-        await down.open("C0001001", ("C0001001",))
+        await down.open("C0001001")
     await down.store.close()
