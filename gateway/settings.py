@@ -240,6 +240,11 @@ class Settings(BaseSettings):
     rate_limit_anonymous: str = "60/minute"
     """Requests without a token per client IP."""
 
+    # sign-in abuse (gateway/identity/brute_force.py, gateway/resolvers/accounts.py)
+    login_refusal_floor_s: float = Field(0.25, ge=0)
+    """A refused sign-in is answered no sooner than this after it began, however it was decided
+    (an existing and an unknown login take the same time)."""
+
     shutdown_grace_s: int = 10
     """On SIGTERM, how long in-flight requests may take to finish (`python -m gateway serve`)."""
 

@@ -5,13 +5,14 @@ the rate limits (spent before the CRM is even called), then one CRM call, then t
 What the customer can fix is a `Problem` (a typed userError); a back-end or store failure is a
 `GatewayError`. Nothing here logs a password, a token, a reset link or an e-mail address.
 
-Brute force (limits spent before the CRM is called): `identity/brute_force.py`.
+Brute force (limits spent before the CRM is called, bound to devices): `identity/brute_force.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+import time
 from dataclasses import dataclass
 from datetime import date
 
@@ -29,14 +30,7 @@ from gateway.domain.accounts import (
 )
 from gateway.domain.records import Customer
 from gateway.errors import BackendError, Forbidden, NotFound
-from gateway.identity.brute_force import (
-    REGISTER_PER_EMAIL,
-    REGISTER_PER_IP,
-    RESET_PER_EMAIL,
-    RESET_PER_IP,
-    AccountLocked,
-    hashed,
-)
+from gateway.identity.brute_force import AccountLocked
 from gateway.identity.sessions import IssuedSession
 from gateway.resolvers.problems import Problem
 from gateway.resolvers.profile import normalised_email
@@ -52,9 +46,9 @@ INVALID_CREDENTIALS = Problem(None, "INVALID_CREDENTIALS", "Identifiant ou mot d
 LOCKED = Problem(
     None,
     "LOCKED",
-    "Votre compte est verrouillé après 5 essais infructueux. Pour le débloquer, choisissez un "
+    "Votre compte est bloqué après plusieurs essais infructueux. Pour le débloquer, choisissez un "
     "nouveau mot de passe avec « Mot de passe oublié » : un lien vous sera envoyé par e-mail.",
-)
+)  # the CRM's lock and the gateway's own hold on strangers: one answer, they tell nothing apart
 INVALID_TOKEN = Problem(
     "token",
     "INVALID_TOKEN",
@@ -186,9 +180,7 @@ async def register(
         )
     if problems or identity is None:
         return problems
-    limits = ctx.services.rate_limits
-    await limits.hit(REGISTER_PER_IP, "register-ip", ctx.client_ip, fail_open=False)
-    await limits.hit(REGISTER_PER_EMAIL, "register-email", hashed(email), fail_open=False)
+    await ctx.services.brute_force.check_registration(email, ctx.client_ip)
     refused = await crm(ctx).register(identity, email.strip())
     if refused is None:
         return []
@@ -196,11 +188,10 @@ async def register(
     if refused.code == "IDENTITE_NON_RECONNUE":
         return [IDENTITY_NOT_RECOGNISED]
     if refused.code == "CONFLIT" and "email" in refused.fields:
-        return [
-            Problem(
-                "email", "EMAIL_TAKEN", "Cette adresse e-mail est déjà celle d'un autre compte."
-            )
-        ]
+        # the same answer as a registration made: whether an address is some account's login is
+        # nobody's business (the frontends say « si cette adresse peut être utilisée, vous
+        # recevrez un e-mail »); the address's owner gets nothing, the registrant no link
+        return []
     if refused.code == "CONFLIT":
         return [
             Problem(
@@ -267,16 +258,35 @@ class LoginResult:
     problems: list[Problem]
 
 
-async def login(ctx: Context, login: str, password: str) -> LoginResult:
+def device_id(ctx: Context, given: str | None = None) -> str | None:
+    """The id the app or browser keeps for this device: `deviceId` of the input, else the
+    `X-Device-Id` header (none, or longer than 200 characters: an unknown device)."""
+    value = (given or ctx.request.headers.get("x-device-id") or "").strip()
+    return value if 0 < len(value) <= 200 else None
+
+
+async def at_least(started: float, floor_s: float) -> None:
+    """A refusal is answered no sooner than `floor_s` after the attempt began, whichever way it
+    was decided (the gateway's own allowance or the CRM): its timing tells nothing."""
+    await asyncio.sleep(max(0.0, floor_s - (time.monotonic() - started)))
+
+
+async def login(ctx: Context, login: str, password: str, device: str | None = None) -> LoginResult:
+    started = time.monotonic()
+    floor = ctx.services.settings.login_refusal_floor_s
+    brute_force = ctx.services.brute_force
     try:
-        await ctx.services.brute_force.check_password(login, ctx.client_ip)
+        attempt = await brute_force.check_password(login, ctx.client_ip, device_id(ctx, device))
     except AccountLocked:
+        await at_least(started, floor)
         return LoginResult(None, [LOCKED])
     if not (0 < len(login) <= 254 and 0 < len(password) <= 256):
+        await at_least(started, floor)
         return LoginResult(None, [INVALID_CREDENTIALS])
     outcome = await crm(ctx).authenticate(login.strip(), password)
-    await ctx.services.brute_force.remember_outcome(login, outcome)
+    await brute_force.remember_outcome(attempt, outcome)
     if isinstance(outcome, Refusal):
+        await at_least(started, floor)
         return LoginResult(None, [LOCKED if outcome.status == 423 else INVALID_CREDENTIALS])
     session = await ctx.services.sessions.open(outcome.client_id)
     return LoginResult(session, [])
@@ -300,9 +310,7 @@ async def request_password_reset(ctx: Context, email: str) -> list[Problem]:
     cleaned = email.strip()
     if normalised_email(cleaned) is None:
         return [Problem("email", "INVALID", "Adresse e-mail invalide.")]
-    limits = ctx.services.rate_limits
-    await limits.hit(RESET_PER_IP, "reset-ip", ctx.client_ip, fail_open=False)
-    await limits.hit(RESET_PER_EMAIL, "reset-email", hashed(cleaned), fail_open=False)
+    await ctx.services.brute_force.check_reset_request(cleaned, ctx.client_ip, device_id(ctx))
     task = asyncio.create_task(ask_for_reset(crm(ctx), cleaned))
     _pending.add(task)
     task.add_done_callback(_pending.discard)
@@ -380,15 +388,16 @@ async def link_account(
     transitively: the other account's password is checked first (it names its client), the two
     clients must be one person, and only then does the CRM join them."""
     client_id = own_client_id(ctx)
-    try:
-        await ctx.services.brute_force.check_password(login, ctx.client_ip)
+    brute_force = ctx.services.brute_force
+    try:  # the other account's allowances, with the viewer's device
+        attempt = await brute_force.check_password(login, ctx.client_ip, device_id(ctx))
     except AccountLocked:
         return None, [other_locked()]
     if not (0 < len(login) <= 254 and 0 < len(password) <= 256):
         return None, [INVALID_CREDENTIALS]
     accounts = crm(ctx)
     other = await accounts.authenticate(login.strip(), password)
-    await ctx.services.brute_force.remember_outcome(login, other)
+    await brute_force.remember_outcome(attempt, other)
     if isinstance(other, Refusal):
         return None, [other_locked() if other.status == 423 else INVALID_CREDENTIALS]
     if other.is_company or other.client_id == client_id:
@@ -401,7 +410,7 @@ async def link_account(
     joined = await accounts.join(client_id, login.strip(), password)
     if isinstance(joined, Refusal):
         if joined.status in (401, 423):
-            await ctx.services.brute_force.remember_outcome(login, joined)
+            await brute_force.remember_outcome(attempt, joined)
             return None, [other_locked() if joined.status == 423 else INVALID_CREDENTIALS]
         if joined.status == 404:
             return None, [
@@ -445,7 +454,7 @@ def other_locked() -> Problem:
     return Problem(
         "login",
         "LOCKED",
-        "Ce compte est verrouillé après 5 essais infructueux. Pour le débloquer, choisissez-lui "
+        "Ce compte est bloqué après plusieurs essais infructueux. Pour le débloquer, choisissez-lui "
         "un nouveau mot de passe avec « Mot de passe oublié ».",
     )
 
