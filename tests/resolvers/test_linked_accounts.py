@@ -271,3 +271,22 @@ async def test_an_account_taken_out_of_the_group_is_no_longer_read(gateway: Gate
     paul = (await session(gateway, PAUL))["accessToken"]
     geralts = await own_contracts(gateway, "geralt") - await own_contracts(gateway, "paul")
     assert geralts and not (await contract_numbers(gateway, paul)) & geralts
+
+
+async def test_a_locked_member_is_no_longer_read_until_its_own_password_is_proven(
+    gateway: Gateway,
+) -> None:
+    second_account_of_geralt(gateway)
+    theirs = await own_contracts(gateway, "paul") - await own_contracts(gateway, "geralt")
+    geralt = (await session(gateway, GERALT))["accessToken"]
+    await link(gateway, geralt, PAUL, "Brico-Prevoyance-18!")
+    await session(gateway, PAUL, device="telephone")
+    assert theirs <= await contract_numbers(gateway, geralt)
+    for n in range(5):  # its owner's own wrong passwords: the CRM locks it
+        await login(gateway, PAUL, f"Faux-Mot2Passe{n}!", "telephone")
+    assert gateway.mocks["crm"].accounts["C0001003"]["statut"] == "VERROUILLE"  # type: ignore[attr-defined]
+    assert not (await contract_numbers(gateway, geralt)) & theirs
+    await reset(gateway, PAUL)
+    assert not (await contract_numbers(gateway, geralt)) & theirs
+    await session(gateway, PAUL, NEW_PASSWORD)
+    assert theirs <= await contract_numbers(gateway, geralt)
