@@ -130,3 +130,21 @@ async def test_strangers_cannot_spend_the_owners_reset_emails(gateway: Gateway) 
         assert body == {"data": {"requestPasswordReset": {"accepted": True}}}
     await settled()
     assert len(outbox(gateway, "REINITIALISATION", CHRIS)) == 5 + 3
+
+
+async def test_limit_and_store_keys_hold_no_email_nor_an_unsalted_hash_of_one(
+    gateway: Gateway,
+) -> None:
+    import hashlib
+
+    await session(gateway, CHRIS, device=OWNER_PHONE)
+    await login(gateway, CHRIS, "Devine-Mot2Passe!", "attaquant")
+    await gateway.run("accounts/RequestPasswordReset", {"email": CHRIS})
+    await settled()
+    services = gateway.app.state.services
+    keys = " ".join([*services.rate_limits.storage.events, *services.store.records])
+    assert "login-strangers" in keys and "reset-email" in keys and "device:" in keys
+    for secret in (CHRIS, OWNER_PHONE):
+        plain = hashlib.sha256(secret.encode()).hexdigest()
+        assert secret not in keys and plain[:32] not in keys
+    assert services.brute_force.keyed(CHRIS) in keys  # an HMAC under the deployment's key
