@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     """Lifetime of a session's access token (15 minutes)."""
     refresh_ttl_s: int = 30 * 86_400
     """Lifetime of a session's refresh token (30 days)."""
+    refresh_grace_s: float = Field(5.0, ge=0)
+    """How long after its first use a refresh token used again gets the same successor (two tabs
+    refreshing at once) instead of ending the session (0: never)."""
     session_check_s: float = 5.0
     """How long a process trusts its last look at a session in the store: an ended session's
     tokens stop within it."""

@@ -6,14 +6,17 @@ A session (`sid`) is a family of tokens:
   signed with the gateway's key (`keys.py`);
 * a **refresh token**: 32 random bytes, opaque, valid 30 days, kept only as its SHA-256 in the
   shared store. Each works once: a refresh claims it atomically (`SET NX`) and hands out its
-  successor; a refresh token seen a second time ends the whole session (theft detection, no
-  grace window).
+  successor; a refresh token seen a second time ends the whole session (theft detection), except
+  within `refresh_grace_s` of its first use: two tabs refreshing at once both get the one
+  successor (kept that long, encrypted under a key derived from the spent token: only its
+  holders can read it), not a revocation.
 
 Store records (all with the refresh lifetime):
 
     session:<sid>       {sub, created}          deleted = the session has ended
     refresh:<sha256>    {sid, sub}              a refresh token of the session
-    used:<sha256>       {}                      claimed by the refresh that spent it
+    used:<sha256>       {at}                    claimed by the refresh that spent it
+    successor:<sha256>  {sealed}                its successor, for `refresh_grace_s` only
     revoked:<sub>       {before, keep}          every session of `sub` opened before `before`
                                                 has ended, except `keep` (a password change)
     proven:<sub>        {at}                    the account's own credentials opened a session
@@ -31,12 +34,18 @@ page is still served).
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import hashlib
 import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from gateway.errors import Unauthenticated
 from gateway.identity.signing_key import SigningKey
@@ -55,6 +64,24 @@ class IssuedSession:
 
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def sealed(issued: IssuedSession, spent: str) -> str:
+    """`issued`, readable only with the refresh token `spent` (AES-GCM, a key derived from it)."""
+    key = hashlib.sha256(b"successor-of:" + spent.encode()).digest()
+    nonce = secrets.token_bytes(12)
+    plain = orjson.dumps([issued.access_token, issued.refresh_token, issued.expires_at.isoformat()])
+    return base64.urlsafe_b64encode(nonce + AESGCM(key).encrypt(nonce, plain, None)).decode()
+
+
+def unsealed(value: str, spent: str) -> IssuedSession | None:
+    key = hashlib.sha256(b"successor-of:" + spent.encode()).digest()
+    raw = base64.urlsafe_b64decode(value)
+    try:
+        access, refresh, expires = orjson.loads(AESGCM(key).decrypt(raw[:12], raw[12:], None))
+    except (InvalidTag, ValueError, orjson.JSONDecodeError):
+        return None
+    return IssuedSession(access, refresh, datetime.fromisoformat(expires))
 
 
 class SessionEnded(Unauthenticated):
@@ -99,16 +126,43 @@ class Sessions:
         return IssuedSession(access, refresh, datetime.fromtimestamp(expires, UTC))
 
     async def refresh(self, token: str) -> IssuedSession | None:
-        """The successor of `token`, or None: unknown, expired, ended, or reused (which ends it)."""
-        record = await self.store.get(f"refresh:{digest(token)}")
+        """The successor of `token`, or None: unknown, expired, ended, or reused after the grace
+        window (which ends the session)."""
+        key = digest(token)
+        record = await self.store.get(f"refresh:{key}")
         if record is None:
             return None
-        if not await self.store.put(f"used:{digest(token)}", {}, self.ttl, only_if_absent=True):
-            await self.end(record["sid"])  # a second use: someone else holds a copy
-            return None
+        grace = self.settings.refresh_grace_s
+        if not await self.store.put(
+            f"used:{key}", {"at": time.time()}, self.ttl, only_if_absent=True
+        ):
+            again = await self._successor(token, grace)
+            if again is None:
+                await self.end(record["sid"])  # a second use: someone else holds a copy
+                return None
+            return again if await self._alive(record["sid"], record["sub"]) else None
         if not await self._alive(record["sid"], record["sub"]):
             return None
-        return await self._issue(record["sid"], record["sub"])
+        issued = await self._issue(record["sid"], record["sub"])
+        if grace > 0:
+            await self.store.put(f"successor:{key}", {"sealed": sealed(issued, token)}, grace)
+        return issued
+
+    async def _successor(self, token: str, grace: float) -> IssuedSession | None:
+        """The successor handed out for `token` within the grace window (the first refresh may
+        still be issuing it: waited for, a second at most), or None."""
+        key = digest(token)
+        used = await self.store.get(f"used:{key}")
+        if used is None or time.time() - float(used.get("at", 0)) > grace:
+            return None
+        deadline = time.monotonic() + min(grace, 1.0)
+        while True:
+            found = await self.store.get(f"successor:{key}")
+            if found is not None:
+                return unsealed(found["sealed"], token)
+            if time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(0.02)
 
     # ---- ending ------------------------------------------------------------------------------
     async def end(self, sid: str) -> None:

@@ -283,9 +283,19 @@ async def test_a_refresh_token_works_once_and_is_replaced(gateway: Gateway) -> N
     assert "errors" not in await settings_of(gateway, third["accessToken"])
 
 
+async def past_the_grace_window(gateway: Gateway, refresh_token: str) -> None:
+    """As if the refresh of `refresh_token` had happened a minute ago."""
+    from gateway.identity.sessions import digest
+
+    store = gateway.app.state.services.store
+    await store.put(f"used:{digest(refresh_token)}", {"at": time.time() - 60}, 3600)
+    await store.delete(f"successor:{digest(refresh_token)}")
+
+
 async def test_a_reused_refresh_token_ends_the_whole_session(gateway: Gateway) -> None:
     first = await session(gateway, "geralt.riviere@example.fr")
     second = (await refresh(gateway, first["refreshToken"]))["session"]
+    await past_the_grace_window(gateway, first["refreshToken"])
     reused = await refresh(gateway, first["refreshToken"])
     assert reused["session"] is None and errors_of(reused) == [("refreshToken", "SESSION_ENDED")]
     assert errors_of(await refresh(gateway, second["refreshToken"])) == [
@@ -295,6 +305,24 @@ async def test_a_reused_refresh_token_ends_the_whole_session(gateway: Gateway) -
         assert codes(await settings_of(gateway, token)) == ["UNAUTHENTICATED"]
     other = await session(gateway, "geralt.riviere@example.fr")  # a new login is not affected
     assert "errors" not in await settings_of(gateway, other["accessToken"])
+
+
+async def test_two_tabs_refreshing_the_same_token_at_once_keep_the_session(
+    gateway: Gateway,
+) -> None:
+    import asyncio
+
+    first = await session(gateway, "geralt.riviere@example.fr")
+    tabs = await asyncio.gather(*(refresh(gateway, first["refreshToken"]) for _ in range(2)))
+    one, other = (tab["session"] for tab in tabs)
+    assert one is not None and other is not None and tabs[0]["userErrors"] == []
+    assert one["refreshToken"] == other["refreshToken"] != first["refreshToken"]
+    later = await refresh(gateway, first["refreshToken"])  # a moment later: the same successor
+    assert later["session"]["refreshToken"] == one["refreshToken"]
+    assert "errors" not in await settings_of(gateway, one["accessToken"])
+    third = (await refresh(gateway, one["refreshToken"]))["session"]
+    assert third is not None and "errors" not in await settings_of(gateway, third["accessToken"])
+    assert one["refreshToken"] not in str(gateway.app.state.services.store.records)
 
 
 async def test_logout_ends_the_session_at_once(gateway: Gateway) -> None:
