@@ -13,8 +13,14 @@ A request, by what it carries (`extensions.persistedQuery = {version: 1, sha256H
                      neither: PERSISTED_QUERY_NOT_FOUND (message `PersistedQueryNotFound`: the
                      client sends the query with its hash again)
     query + hash     the hash must be the query's (BAD_USER_INPUT otherwise); an APQ document
-                     is registered (`apq:<hash>` in `services.store`, memory or Redis) once it ran
-                     without a parse or validation error, at most GATEWAY_APQ_MAX_LENGTH long
+                     is registered once it ran without a parse or validation error, at most
+                     GATEWAY_APQ_MAX_LENGTH long: a signed-in client's in the shared store
+                     (`apq:<hash>`, memory or Redis, GATEWAY_APQ_TTL_S), at most
+                     `APQ_PER_CLIENT` a day per client; an anonymous caller's in this process
+                     only, in a bounded memory (`LOCAL_MAX`, oldest out first). Anonymous
+                     callers reach only the account's entry points, whose documents are the
+                     manifest's: what they register serves nobody else, and a flood of them
+                     must not fill the store every process shares
     query only       as ever
 
 With `GATEWAY_PERSISTED_ONLY=true` (production) only the manifest's documents run, by hash or
@@ -28,15 +34,23 @@ import hashlib
 import json
 import re
 import sys
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import structlog
 
 from gateway.errors import BadInput, GatewayError
 from gateway.observability.operation_names import first_declared
+from gateway.platform.rate_limiter import TooManyRequests
 from gateway.platform.store import Store, StoreUnavailable
+
+if TYPE_CHECKING:
+    from gateway.context import Context
+
+APQ_PER_CLIENT = "50/day"
+LOCAL_MAX = 500
 
 log = structlog.get_logger("gateway.persisted")
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,6 +108,7 @@ class TrustedDocuments:
     persisted_only: bool = False
     ttl_s: float = 7 * 86_400
     max_length: int = 20_000
+    local: OrderedDict[str, str] = field(default_factory=OrderedDict)  # anonymous registrations
 
     async def resolve(
         self, query: str | None, extensions: dict[str, Any] | None, store: Store
@@ -124,6 +139,8 @@ class TrustedDocuments:
     async def registered(self, digest: str, store: Store) -> str | None:
         if self.persisted_only:
             return None
+        if digest in self.local:
+            return self.local[digest]
         try:
             record = await store.get("apq:" + digest)
         except StoreUnavailable:  # the client sends the query again: it still runs
@@ -132,9 +149,21 @@ class TrustedDocuments:
         query = (record or {}).get("query")
         return query if isinstance(query, str) else None
 
-    async def register(self, digest: str, query: str, store: Store) -> None:
+    async def register(self, digest: str, query: str, context: Context) -> None:
+        if context.principal is None:  # this process only, bounded
+            self.local[digest] = query
+            self.local.move_to_end(digest)
+            while len(self.local) > LOCAL_MAX:
+                self.local.popitem(last=False)
+            return
+        services = context.services
         try:
-            await store.put("apq:" + digest, {"query": query}, ttl=self.ttl_s)
+            await services.rate_limits.hit(
+                APQ_PER_CLIENT, "apq", context.principal.subject, fail_open=False
+            )
+            await services.store.put("apq:" + digest, {"query": query}, ttl=self.ttl_s)
+        except TooManyRequests:  # it ran; the client sends the text again next time
+            log.warning("apq_registrations_spent")
         except StoreUnavailable:
             log.warning("apq_store_unavailable")
 

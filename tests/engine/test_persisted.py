@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gateway.engine.persisted import MANIFEST, build_manifest, load_manifest, render, sha256
 from mocks import MockSystem
 from tests.support.gateway import OPERATIONS, Gateway, codes, operation, serve
@@ -134,3 +136,38 @@ async def test_apq_registrations_are_shared_through_redis(
         assert await post(other, {"extensions": persisted(query)}) == {
             "data": {"__typename": "Query"}
         }
+
+
+async def test_anonymous_registrations_stay_in_the_process_and_are_bounded(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anonymous callers reach only the account's entry points: a flood of their registrations
+    (each up to 20 kB, a week) must not fill the store every process shares."""
+    from gateway.engine import persisted as module
+
+    monkeypatch.setattr(module, "LOCAL_MAX", 3)
+    store = gateway.app.state.services.store
+    documents = [f"query Anonymous{n} {{ __typename }}" for n in range(5)]
+    for document in documents:
+        body = await post(gateway, {"query": document, "extensions": persisted(document)}, as_=None)
+        assert body == {"data": {"__typename": "Query"}}
+    assert not [key for key in store.records if key.startswith("apq:")]
+    oldest, newest = documents[0], documents[-1]
+    assert await post(gateway, {"extensions": persisted(newest)}, as_=None) == {
+        "data": {"__typename": "Query"}
+    }
+    assert codes(await post(gateway, {"extensions": persisted(oldest)}, as_=None)) == [
+        "PERSISTED_QUERY_NOT_FOUND"
+    ]
+
+
+async def test_a_client_registers_a_bounded_number_of_documents_a_day(gateway: Gateway) -> None:
+    from gateway.engine.persisted import APQ_PER_CLIENT
+
+    allowed = int(APQ_PER_CLIENT.split("/")[0])
+    store = gateway.app.state.services.store
+    for n in range(allowed + 5):
+        document = f"query Greeting{n} {{ __typename }}"
+        body = await post(gateway, {"query": document, "extensions": persisted(document)})
+        assert body == {"data": {"__typename": "Query"}}  # beyond: it runs, unregistered
+    assert len([key for key in store.records if key.startswith("apq:")]) == allowed
