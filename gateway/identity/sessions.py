@@ -19,6 +19,8 @@ Store records (all with the refresh lifetime):
     successor:<sha256>  {sealed}                its successor, for `refresh_grace_s` only
     revoked:<sub>       {before, keep}          every session of `sub` opened before `before`
                                                 has ended, except `keep` (a password change)
+    grouped:<sub>       {}                      the CRM last said this account is joined to
+                                                others: its group is read from the CRM (a year)
     proven:<sub>        {at}                    the account's own credentials opened a session
                                                 or joined it to a group (a year; a password reset
                                                 deletes it): only then do the other accounts of
@@ -97,14 +99,16 @@ class Sessions:
         self.ttl = settings.refresh_ttl_s
         self._seen: dict[str, tuple[float, bool]] = {}  # sid → (until, alive)
         self._proofs: dict[str, tuple[float, bool]] = {}  # sub → (until, proven)
+        self._grouped: dict[str, tuple[float, bool]] = {}  # sub → (until, joined to others)
 
     # ---- opening and keeping -----------------------------------------------------------------
-    async def open(self, subject: str) -> IssuedSession:
+    async def open(self, subject: str, group: tuple[str, ...] = ()) -> IssuedSession:
         """A new session of `subject`, whose own credentials were just checked (which proves them
-        to the other accounts of its group)."""
+        to the other accounts of its group); `group`: the CRM's `rattaches` in that answer."""
         sid = secrets.token_urlsafe(16)
         await self.store.put(f"session:{sid}", {"sub": subject, "created": time.time()}, self.ttl)
         await self.prove(subject)
+        await self.note_group(subject, group)
         return await self._issue(sid, subject)
 
     async def _issue(self, sid: str, subject: str) -> IssuedSession:
@@ -212,14 +216,33 @@ class Sessions:
         await self.store.delete(f"proven:{subject}")
         self._proofs[subject] = (time.monotonic() + self.settings.session_check_s, False)
 
-    async def proven(self, subject: str) -> bool:
-        until, found = self._proofs.get(subject, (0.0, False))
+    async def note_group(self, subject: str, group: tuple[str, ...]) -> None:
+        """What the CRM just said of `subject`'s group: whether to read it from the CRM. Holds no
+        member: the group itself is always the CRM's answer of the moment."""
+        if len(set(group) | {subject}) > 1:
+            await self.store.put(f"grouped:{subject}", {}, PROOF_TTL_S)
+        else:
+            await self.store.delete(f"grouped:{subject}")
+        self._grouped.pop(subject, None)
+
+    async def grouped(self, subject: str) -> bool:
+        """Whether `subject`'s group is worth asking the CRM for (a store that cannot be read:
+        no, the viewer's own accounts only)."""
+        return await self._remembered(self._grouped, f"grouped:{subject}", subject)
+
+    async def _remembered(
+        self, memo: dict[str, tuple[float, bool]], key: str, subject: str
+    ) -> bool:
+        until, found = memo.get(subject, (0.0, False))
         if until < time.monotonic():
             try:
-                found = await self.store.get(f"proven:{subject}") is not None
+                found = await self.store.get(key) is not None
             except StoreUnavailable:
                 found = False  # fail narrow: the page shows the viewer's own accounts only
-            self._proofs[subject] = (time.monotonic() + self.settings.session_check_s, found)
-            if len(self._proofs) > 100_000:
-                self._proofs.clear()
+            memo[subject] = (time.monotonic() + self.settings.session_check_s, found)
+            if len(memo) > 100_000:
+                memo.clear()
         return found
+
+    async def proven(self, subject: str) -> bool:
+        return await self._remembered(self._proofs, f"proven:{subject}", subject)

@@ -288,7 +288,7 @@ async def login(ctx: Context, login: str, password: str, device: str | None = No
     if isinstance(outcome, Refusal):
         await at_least(started, floor)
         return LoginResult(None, [LOCKED if outcome.status == 423 else INVALID_CREDENTIALS])
-    session = await ctx.services.sessions.open(outcome.client_id)
+    session = await ctx.services.sessions.open(outcome.client_id, outcome.group)
     return LoginResult(session, [])
 
 
@@ -417,7 +417,10 @@ async def link_account(
                 Problem(None, "LINK_REFUSED", "Votre compte doit être actif pour être rattaché.")
             ]
         return None, [LINK_REFUSED]
-    await ctx.services.sessions.prove(other.client_id)
+    sessions = ctx.services.sessions
+    await sessions.prove(other.client_id)
+    for member in joined:
+        await sessions.note_group(member, joined)
     return mine, []
 
 
@@ -447,6 +450,9 @@ async def unlink_account(
     left = await accounts.leave(client_id, target.client_id)
     if isinstance(left, Refusal) and left.status not in (400, 404):  # 400/404: already out
         return None, [Problem("customerNumber", "INVALID", "Cette demande est refusée.")]
+    if not isinstance(left, Refusal):
+        await ctx.services.sessions.note_group(client_id, left)
+        await ctx.services.sessions.note_group(target.client_id, (target.client_id,))
     return mine, []
 
 
@@ -467,7 +473,11 @@ async def crm_group(ctx: Context, client_id: str) -> tuple[str, ...]:
 async def joined(ctx: Context, client_id: str) -> list[tuple[Customer, bool]]:
     """The other accounts the CRM joins to `client_id`'s now, each with whether the viewer reads
     it: the same person, an active account, not seen locked, its own credentials proven since its
-    last password reset. Nothing is remembered beyond the CRM's answer: its group, never a union."""
+    last password reset. Nothing is remembered beyond the CRM's answer: its group, never a union.
+    The CRM is asked only for an account it last said is joined to others (at its sign-in, a
+    join): most viewers have no group and cost no call."""
+    if not await ctx.services.sessions.grouped(client_id):
+        return []
     members = [m for m in await crm_group(ctx, client_id) if m != client_id]
     if not members:
         return []
