@@ -217,7 +217,10 @@ def test_a_session_lives_across_two_gateway_processes(
 ) -> None:
     with (
         redis_server(tmp_path) as (redis, _),
-        gateways(served_mocks, 2, GATEWAY_REDIS_URL=redis) as (one, two),
+        gateways(served_mocks, 2, GATEWAY_REDIS_URL=redis, GATEWAY_REFRESH_GRACE_S="1") as (
+            one,
+            two,
+        ),
         httpx.Client(timeout=10) as http,
     ):
         login = {"input": {"login": "chris.martin@example.fr", "password": "Lilas-Lyon-2023!"}}
@@ -226,6 +229,9 @@ def test_a_session_lives_across_two_gateway_processes(
         token = {"refreshToken": opened["refreshToken"]}
         renewed = run(http, two, "accounts/RefreshSession", token)["data"]["refreshSession"]
         assert renewed["session"] is not None
+        tab = run(http, one, "accounts/RefreshSession", token)["data"]["refreshSession"]
+        assert tab["session"]["refreshToken"] == renewed["session"]["refreshToken"]  # grace
+        time.sleep(1.1)  # past GATEWAY_REFRESH_GRACE_S
         reused = run(http, one, "accounts/RefreshSession", token)["data"]["refreshSession"]
         assert reused["userErrors"][0]["code"] == "SESSION_ENDED"  # theft seen by the other one
         time.sleep(5.2)  # GATEWAY_SESSION_CHECK_S: how long a process trusts its last look
