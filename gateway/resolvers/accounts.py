@@ -1,7 +1,8 @@
 """Account use cases: register, activate, sign in, stay signed in, recover, secure, join accounts.
 
 Order in every use case: the gateway's own checks (formats, confirmation, password policy), then
-the rate limits (spent before the CRM is even called), then one CRM call, then the sessions.
+the rate limits (spent before the CRM is even called), then one CRM call (a join: the other
+account's password check, then the join), then the sessions.
 What the customer can fix is a `Problem` (a typed userError); a back-end or store failure is a
 `GatewayError`. Nothing here logs a password, a token, a reset link or an e-mail address.
 
