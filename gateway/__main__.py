@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gateway.engine import documents_command
-from gateway.settings import Settings
+from gateway.settings import Settings, shared_store_problem
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -33,11 +33,24 @@ def demo_calendar(settings: Settings) -> Settings:
     return settings
 
 
+def workers_of_environment() -> int:
+    """uvicorn's default number of workers: `WEB_CONCURRENCY`, else 1."""
+    try:
+        return max(1, int(os.environ.get("WEB_CONCURRENCY") or 1))
+    except ValueError:
+        return 1
+
+
 def app_factory() -> Starlette:
-    """The served app, built in each worker from the environment (and the demo calendar)."""
+    """The served app, built in each worker from the environment (and the demo calendar); it
+    refuses to be built where several processes would not share a store."""
     from gateway.app import create_app
 
-    return create_app(demo_calendar(Settings()))
+    settings = demo_calendar(Settings())
+    problem = shared_store_problem(settings, workers_of_environment())
+    if problem:
+        raise SystemExit(f"python -m gateway: {problem}")
+    return create_app(settings)
 
 
 def main() -> None:
@@ -71,12 +84,17 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.command == "serve":
+        if args.no_access_log:  # read by every worker's settings
+            os.environ["GATEWAY_ACCESS_LOG"] = "false"
+        if args.workers is not None and args.workers < 1:
+            parser.error("--workers must be at least 1")
+        problem = shared_store_problem(Settings(), args.workers or workers_of_environment())
+        if problem:  # before anything is imported or started
+            parser.exit(2, f"python -m gateway serve: {problem}\n")
         import uvicorn
 
         from gateway.adapters import in_process
 
-        if args.no_access_log:  # read by every worker's settings
-            os.environ["GATEWAY_ACCESS_LOG"] = "false"
         try:
             settings = demo_calendar(Settings())
             in_process.require(in_process.unset(settings))  # once, here, rather than in each worker
@@ -84,8 +102,6 @@ def main() -> None:
             parser.exit(2, f"python -m gateway serve: {exc}\n")
         if settings.today is not None:
             print(f"business calendar pinned to {settings.today}")
-        if args.workers is not None and args.workers < 1:
-            parser.error("--workers must be at least 1")
         from gateway.observability.metrics import prepare_multiprocess_directory
 
         prepare_multiprocess_directory()  # one scrape sees every worker, none of a previous run

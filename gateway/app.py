@@ -33,7 +33,7 @@ from gateway.engine.fastpath.memory_storage import PacedMemoryStorage
 from gateway.engine.operation_limits import Limits, document_reader
 from gateway.engine.persisted import Manifest, TrustedDocuments
 from gateway.engine.schema import build_schema
-from gateway.identity.brute_force import BruteForce
+from gateway.identity.brute_force import BruteForce, derive_key
 from gateway.identity.download_links import DownloadLinks
 from gateway.identity.sessions import Sessions
 from gateway.identity.signing_key import SigningKey
@@ -83,7 +83,9 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             audit=Audit(),
             store=store,
             rate_limits=rate_limits,
-            brute_force=BruteForce(rate_limits, store),
+            brute_force=BruteForce(
+                rate_limits, store, derive_key(settings.jwt_secret.get_secret_value())
+            ),
             sessions=sessions,
             strong_auth=StrongAuthentication(store),
             cursor_key=derive_cursor_key(settings.jwt_secret.get_secret_value()),

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     """Lifetime of a session's access token (15 minutes)."""
     refresh_ttl_s: int = 30 * 86_400
     """Lifetime of a session's refresh token (30 days)."""
+    refresh_grace_s: float = Field(5.0, ge=0)
+    """How long after its first use a refresh token used again gets the same successor (two tabs
+    refreshing at once) instead of ending the session (0: never)."""
     session_check_s: float = 5.0
     """How long a process trusts its last look at a session in the store: an ended session's
     tokens stop within it."""
@@ -330,6 +333,11 @@ class Settings(BaseSettings):
             raise ValueError("GATEWAY_WEBAUTHN_ORIGINS: at least one origin")
         return value
 
+    # sign-in abuse (gateway/identity/brute_force.py, gateway/resolvers/accounts.py)
+    login_refusal_floor_s: float = Field(0.25, ge=0)
+    """A refused sign-in is answered no sooner than this after it began, however it was decided
+    (an existing and an unknown login take the same time)."""
+
     shutdown_grace_s: int = 10
     """On SIGTERM, how long in-flight requests may take to finish (`python -m gateway serve`)."""
 
@@ -363,3 +371,24 @@ class Settings(BaseSettings):
     @property
     def graphiql(self) -> bool:
         return self.env != "production"
+
+
+# several processes: what they must share
+def shared_store_problem(settings: Settings, workers: int) -> str | None:
+    """Why the gateway must not start as configured, or None. Sessions, refresh tokens, sign-in
+    allowances, known devices and idempotency records live in the shared store: in memory, each
+    process would keep its own (a session ended in one still accepted by another, every process
+    counting wrong passwords from zero)."""
+    if settings.redis_url:
+        return None
+    if workers > 1:
+        return (
+            f"{workers} worker processes need a shared store: set GATEWAY_REDIS_URL "
+            "(or serve with --workers 1)"
+        )
+    if settings.env == "production":
+        return (
+            "production needs a shared store: set GATEWAY_REDIS_URL (sessions, sign-in "
+            "allowances and idempotency records must be seen by every process and survive one)"
+        )
+    return None

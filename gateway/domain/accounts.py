@@ -6,12 +6,17 @@ the customer sees every broken rule at once, in French, before anything is sent.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from gateway.domain.security import SecondFactorMethod
 from gateway.domain.values import Labelled
+
+if TYPE_CHECKING:
+    from gateway.domain.records import Customer
 
 PASSWORD_MIN, PASSWORD_MAX = 12, 64
 
@@ -67,3 +72,26 @@ class Authenticated:
     is_company: bool
     group: tuple[str, ...]  # client ids of the joined accounts, own included, ascending
     second_factor: SecondFactorMethod = SecondFactorMethod.NONE  # not NONE: not signed in yet
+
+
+def folded_name(text: str) -> str:
+    """A name as the CRM compares it at registration: case, accents, hyphens and spaces ignored
+    (`crm.openapi.yaml`, `POST /comptes`)."""
+    stripped = "".join(
+        c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn"
+    )
+    return re.sub(r"[\s\-]", "", stripped).casefold()
+
+
+def same_person(one: Customer, other: Customer) -> bool:
+    """Two CRM clients are one person (« Réunir vos comptes »): both individuals with the same
+    `nom`, `prenom` (compared as the CRM compares them at registration) and `dateNaissance`."""
+    if one.is_company or other.is_company or one.birth_date is None:
+        return False
+    if not one.first_name or not other.first_name:
+        return False
+    return (
+        one.birth_date == other.birth_date
+        and folded_name(one.last_name) == folded_name(other.last_name)
+        and folded_name(one.first_name) == folded_name(other.first_name)
+    )

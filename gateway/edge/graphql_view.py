@@ -166,7 +166,7 @@ class GraphQLApp(ObservedGraphQL):
             request_data=replace(request_data, query=query),
         )
         if register and query and result.data is not None:  # it ran: worth keeping
-            await self.trusted.register(register, query, store)
+            await self.trusted.register(register, query, context)
         return result
 
     def should_render_graphql_ide(self, request: Any) -> bool:

@@ -20,8 +20,14 @@ as hex or `sha256:<hex>`):
                      client sends the query with its hash again)
     query + hash     the hash is the query's sha256, or a manifest's hash of the same document
                      (BAD_USER_INPUT otherwise); the query runs as sent. An APQ document is
-                     registered (`apq:<hash>` in `services.store`, memory or Redis) once it ran
-                     without a parse or validation error, at most GATEWAY_APQ_MAX_LENGTH long
+                     registered once it ran without a parse or validation error, at most
+                     GATEWAY_APQ_MAX_LENGTH long: a signed-in client's in the shared store
+                     (`apq:<hash>`, memory or Redis, GATEWAY_APQ_TTL_S), at most
+                     `APQ_PER_CLIENT` a day per client; an anonymous caller's in this process
+                     only, in a bounded memory (`LOCAL_MAX`, oldest out first). Anonymous
+                     callers reach only the account's entry points, whose documents are the
+                     manifest's: what they register serves nobody else, and a flood of them
+                     must not fill the store every process shares
     query only       as ever
 
 With `GATEWAY_PERSISTED_ONLY=true` (production) only trusted documents run: a manifest's hash, or
@@ -38,7 +44,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import structlog
 from graphql import GraphQLError, parse
@@ -47,7 +53,14 @@ from gateway.engine import documents
 from gateway.engine.documents import Entry, canonical, digest_of, sha256
 from gateway.engine.operation_limits import Limits
 from gateway.errors import BadInput, GatewayError
+from gateway.platform.rate_limiter import TooManyRequests
 from gateway.platform.store import Store, StoreUnavailable
+
+if TYPE_CHECKING:
+    from gateway.context import Context
+
+APQ_PER_CLIENT = "50/day"
+LOCAL_MAX = 500
 
 log = structlog.get_logger("gateway.persisted")
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,6 +150,7 @@ class TrustedDocuments:
     persisted_only: bool = False
     ttl_s: float = 7 * 86_400
     max_length: int = 20_000
+    local: OrderedDict[str, str] = field(default_factory=OrderedDict)  # anonymous registrations
     limits: Limits = field(default_factory=Limits)
 
     def same_document(self, query: str, trusted: str) -> bool:
@@ -176,6 +190,8 @@ class TrustedDocuments:
     async def registered(self, digest: str, store: Store) -> str | None:
         if self.persisted_only:
             return None
+        if digest in self.local:
+            return self.local[digest]
         try:
             record = await store.get("apq:" + digest)
         except StoreUnavailable:  # the client sends the query again: it still runs
@@ -184,8 +200,20 @@ class TrustedDocuments:
         query = (record or {}).get("query")
         return query if isinstance(query, str) else None
 
-    async def register(self, digest: str, query: str, store: Store) -> None:
+    async def register(self, digest: str, query: str, context: Context) -> None:
+        if context.principal is None:  # this process only, bounded
+            self.local[digest] = query
+            self.local.move_to_end(digest)
+            while len(self.local) > LOCAL_MAX:
+                self.local.popitem(last=False)
+            return
+        services = context.services
         try:
-            await store.put("apq:" + digest, {"query": query}, ttl=self.ttl_s)
+            await services.rate_limits.hit(
+                APQ_PER_CLIENT, "apq", context.principal.subject, fail_open=False
+            )
+            await services.store.put("apq:" + digest, {"query": query}, ttl=self.ttl_s)
+        except TooManyRequests:  # it ran; the client sends the text again next time
+            log.warning("apq_registrations_spent")
         except StoreUnavailable:
             log.warning("apq_store_unavailable")

@@ -6,29 +6,41 @@ A session (`sid`) is a family of tokens:
   signed with the gateway's key (`keys.py`);
 * a **refresh token**: 32 random bytes, opaque, valid 30 days, kept only as its SHA-256 in the
   shared store. Each works once: a refresh claims it atomically (`SET NX`) and hands out its
-  successor; a refresh token seen a second time ends the whole session (theft detection, no
-  grace window).
+  successor; a refresh token seen a second time ends the whole session (theft detection), except
+  within `refresh_grace_s` of its first use: two tabs refreshing at once both get the one
+  successor (kept that long, encrypted under a key derived from the spent token: only its
+  holders can read it), not a revocation.
 
 Store records (all with the refresh lifetime):
 
     session:<sid>       {sub, created}          deleted = the session has ended
     refresh:<sha256>    {sid, sub}              a refresh token of the session
-    used:<sha256>       {}                      claimed by the refresh that spent it
+    used:<sha256>       {at}                    claimed by the refresh that spent it
+    successor:<sha256>  {sealed}                its successor, for `refresh_grace_s` only
     revoked:<sub>       {before, keep}          every session of `sub` opened before `before`
                                                 has ended, except `keep` (a password change)
-    group:<sub>         {members}               the joined accounts, as the CRM last said
+    grouped:<sub>       {}                      the CRM last said this account is joined to
+                                                others: its group is read from the CRM (a year)
+    proven:<sub>        {at}                    the account's own credentials opened a session
+                                                or joined it to a group (a year; a password reset
+                                                deletes it): only then do the other accounts of
+                                                its group read it (« Réunir vos comptes »)
 
 An access token carrying a `sid` is accepted only while its session lives: each process looks at
 the store at most once every `session_check_s` seconds per session (it forgets at once the
 sessions it ends itself), so an ended session's tokens stop within that delay, far inside their
-15 minutes. When the store cannot be reached (`StoreUnavailable`), the process's last good answer
-about a session and its joined accounts stands in for `GATEWAY_STORE_OUTAGE_MEMORY_S` (a bounded
-LRU memory, `LastGood`), so signed-in pages keep being served; a session the process has not seen
-is not trusted, and what changes the store (a login, a refresh, a logout) is refused.
+15 minutes. Proofs and groups are looked at with the same delay. When the store cannot be
+reached (`StoreUnavailable`), the process's last good answer about a session, a proof or a group
+stands in for `GATEWAY_STORE_OUTAGE_MEMORY_S` (a bounded LRU memory, `LastGood`), so signed-in
+pages keep being served; a session the process has not seen is not trusted, a proof or a group it
+has not seen counts as missing (the group narrows, the page is still served), and what changes the
+store (a login, a refresh, a logout) is refused.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import hashlib
 import secrets
 import time
@@ -36,10 +48,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from gateway.errors import Unauthenticated
 from gateway.identity.signing_key import SigningKey
-from gateway.platform.store import LastGood, Store
+from gateway.platform.store import LastGood, Store, StoreUnavailable
 from gateway.settings import Settings
+
+PROOF_TTL_S = 365 * 86_400
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +70,24 @@ class IssuedSession:
 
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def sealed(issued: IssuedSession, spent: str) -> str:
+    """`issued`, readable only with the refresh token `spent` (AES-GCM, a key derived from it)."""
+    key = hashlib.sha256(b"successor-of:" + spent.encode()).digest()
+    nonce = secrets.token_bytes(12)
+    plain = orjson.dumps([issued.access_token, issued.refresh_token, issued.expires_at.isoformat()])
+    return base64.urlsafe_b64encode(nonce + AESGCM(key).encrypt(nonce, plain, None)).decode()
+
+
+def unsealed(value: str, spent: str, sid: str) -> IssuedSession | None:
+    key = hashlib.sha256(b"successor-of:" + spent.encode()).digest()
+    raw = base64.urlsafe_b64decode(value)
+    try:
+        access, refresh, expires = orjson.loads(AESGCM(key).decrypt(raw[:12], raw[12:], None))
+    except (InvalidTag, ValueError, orjson.JSONDecodeError):
+        return None
+    return IssuedSession(access, refresh, datetime.fromisoformat(expires), sid)
 
 
 class SessionEnded(Unauthenticated):
@@ -67,18 +103,22 @@ class Sessions:
         self.ttl = settings.refresh_ttl_s
         memory_s = settings.store_outage_memory_s
         self._seen: LastGood[bool] = LastGood(settings.session_check_s, memory_s)  # sid → alive
-        self._groups: LastGood[tuple[str, ...]] = LastGood(settings.session_check_s, memory_s)
+        self._proofs: LastGood[bool] = LastGood(settings.session_check_s, memory_s)  # sub → proven
+        self._grouped: LastGood[bool] = LastGood(settings.session_check_s, memory_s)  # sub → joined
 
     @property
     def stood_in(self) -> int:
-        """Checks and groups answered from memory while the store was unreachable."""
-        return self._seen.stood_in + self._groups.stood_in
+        """Checks, proofs and groups answered from memory while the store was unreachable."""
+        return self._seen.stood_in + self._proofs.stood_in + self._grouped.stood_in
 
     # ---- opening and keeping -----------------------------------------------------------------
-    async def open(self, subject: str, group: tuple[str, ...]) -> IssuedSession:
+    async def open(self, subject: str, group: tuple[str, ...] = ()) -> IssuedSession:
+        """A new session of `subject`, whose own credentials were just checked (which proves them
+        to the other accounts of its group); `group`: the CRM's `rattaches` in that answer."""
         sid = secrets.token_urlsafe(16)
         await self.store.put(f"session:{sid}", {"sub": subject, "created": time.time()}, self.ttl)
-        await self.remember_group(group)
+        await self.prove(subject)
+        await self.note_group(subject, group)
         return await self._issue(sid, subject)
 
     async def _issue(self, sid: str, subject: str) -> IssuedSession:
@@ -100,16 +140,43 @@ class Sessions:
         return IssuedSession(access, refresh, datetime.fromtimestamp(expires, UTC), sid)
 
     async def refresh(self, token: str) -> IssuedSession | None:
-        """The successor of `token`, or None: unknown, expired, ended, or reused (which ends it)."""
-        record = await self.store.get(f"refresh:{digest(token)}")
+        """The successor of `token`, or None: unknown, expired, ended, or reused after the grace
+        window (which ends the session)."""
+        key = digest(token)
+        record = await self.store.get(f"refresh:{key}")
         if record is None:
             return None
-        if not await self.store.put(f"used:{digest(token)}", {}, self.ttl, only_if_absent=True):
-            await self.end(record["sid"])  # a second use: someone else holds a copy
-            return None
+        grace = self.settings.refresh_grace_s
+        if not await self.store.put(
+            f"used:{key}", {"at": time.time()}, self.ttl, only_if_absent=True
+        ):
+            again = await self._successor(token, grace, record["sid"])
+            if again is None:
+                await self.end(record["sid"])  # a second use: someone else holds a copy
+                return None
+            return again if await self._alive(record["sid"], record["sub"]) else None
         if not await self._alive(record["sid"], record["sub"]):
             return None
-        return await self._issue(record["sid"], record["sub"])
+        issued = await self._issue(record["sid"], record["sub"])
+        if grace > 0:
+            await self.store.put(f"successor:{key}", {"sealed": sealed(issued, token)}, grace)
+        return issued
+
+    async def _successor(self, token: str, grace: float, sid: str) -> IssuedSession | None:
+        """The successor handed out for `token` within the grace window (the first refresh may
+        still be issuing it: waited for, a second at most), or None."""
+        key = digest(token)
+        used = await self.store.get(f"used:{key}")
+        if used is None or time.time() - float(used.get("at", 0)) > grace:
+            return None
+        deadline = time.monotonic() + min(grace, 1.0)
+        while True:
+            found = await self.store.get(f"successor:{key}")
+            if found is not None:
+                return unsealed(found["sealed"], token, sid)
+            if time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(0.02)
 
     # ---- ending ------------------------------------------------------------------------------
     async def end(self, sid: str) -> None:
@@ -141,16 +208,40 @@ class Sessions:
         revoked: dict[str, Any] | None = await self.store.get(f"revoked:{subject}")
         return revoked is None or session["created"] > revoked["before"] or revoked["keep"] == sid
 
-    # ---- joined accounts ---------------------------------------------------------------------
-    async def remember_group(self, group: tuple[str, ...]) -> None:
-        for member in group:
-            await self.store.put(f"group:{member}", {"members": list(group)}, self.ttl)
-            self._groups.forget(member)
+    # ---- joined accounts: whose own credentials were proven ---------------------------------
+    async def prove(self, subject: str) -> None:
+        """`subject`'s own credentials were just checked (a sign-in, a join with its password)."""
+        await self.store.put(f"proven:{subject}", {"at": time.time()}, PROOF_TTL_S)
+        self._proofs.forget(subject)
 
-    async def group(self, subject: str) -> tuple[str, ...]:
-        """The accounts joined with `subject`'s, own included (just itself when none)."""
-        return await self._groups.ask(subject, lambda: self._group_in_store(subject))
+    async def unprove(self, subject: str) -> None:
+        """`subject`'s password was reset: the others of its group stop reading it until its own
+        credentials are proven again."""
+        await self.store.delete(f"proven:{subject}")
+        self._proofs.remember(subject, False)
 
-    async def _group_in_store(self, subject: str) -> tuple[str, ...]:
-        found = await self.store.get(f"group:{subject}")
-        return tuple(found["members"]) if found else (subject,)
+    async def note_group(self, subject: str, group: tuple[str, ...]) -> None:
+        """What the CRM just said of `subject`'s group: whether to read it from the CRM. Holds no
+        member: the group itself is always the CRM's answer of the moment."""
+        if len(set(group) | {subject}) > 1:
+            await self.store.put(f"grouped:{subject}", {}, PROOF_TTL_S)
+        else:
+            await self.store.delete(f"grouped:{subject}")
+        self._grouped.forget(subject)
+
+    async def grouped(self, subject: str) -> bool:
+        """Whether `subject`'s group is worth asking the CRM for (a store that cannot be read:
+        no, the viewer's own accounts only)."""
+        return await self._remembered(self._grouped, f"grouped:{subject}", subject)
+
+    async def _remembered(self, memo: LastGood[bool], key: str, subject: str) -> bool:
+        async def load() -> bool:
+            return await self.store.get(key) is not None
+
+        try:
+            return await memo.ask(subject, load)
+        except StoreUnavailable:
+            return False  # never seen: fail narrow, the page shows the viewer's own accounts only
+
+    async def proven(self, subject: str) -> bool:
+        return await self._remembered(self._proofs, f"proven:{subject}", subject)

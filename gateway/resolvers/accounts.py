@@ -1,17 +1,19 @@
 """Account use cases: register, activate, sign in, stay signed in, recover, secure, join accounts.
 
 Order in every use case: the gateway's own checks (formats, confirmation, password policy), then
-the rate limits (spent before the CRM is even called), then one CRM call, then the sessions.
+the rate limits (spent before the CRM is even called), then one CRM call (a join: the other
+account's password check, then the join), then the sessions.
 What the customer can fix is a `Problem` (a typed userError); a back-end or store failure is a
 `GatewayError`. Nothing here logs a password, a token, a reset link or an e-mail address.
 
-Brute force (limits spent before the CRM is called): `identity/brute_force.py`.
+Brute force (limits spent before the CRM is called, bound to devices): `identity/brute_force.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+import time
 from dataclasses import dataclass
 from datetime import date
 
@@ -21,22 +23,16 @@ from stdnum.fr import siret as siret_number
 from gateway.adapters.crm.accounts import CrmAccounts, Refusal
 from gateway.context import Context
 from gateway.domain.accounts import (
+    AccountStatus,
     CompanyIdentity,
     IndividualIdentity,
     broken_password_rules,
+    same_person,
 )
 from gateway.domain.records import Customer
 from gateway.domain.security import SecondFactorMethod
-from gateway.errors import Forbidden, NotFound
-from gateway.identity.brute_force import (
-    LOGIN_PER_ID,
-    REGISTER_PER_EMAIL,
-    REGISTER_PER_IP,
-    RESET_PER_EMAIL,
-    RESET_PER_IP,
-    AccountLocked,
-    hashed,
-)
+from gateway.errors import BackendError, Forbidden, NotFound
+from gateway.identity.brute_force import AccountLocked
 from gateway.identity.sessions import IssuedSession
 from gateway.resolvers import second_factor, step_up
 from gateway.resolvers.problems import Problem, Refused
@@ -53,9 +49,9 @@ INVALID_CREDENTIALS = Problem(None, "INVALID_CREDENTIALS", "Identifiant ou mot d
 LOCKED = Problem(
     None,
     "LOCKED",
-    "Votre compte est verrouillé après 5 essais infructueux. Pour le débloquer, choisissez un "
+    "Votre compte est bloqué après plusieurs essais infructueux. Pour le débloquer, choisissez un "
     "nouveau mot de passe avec « Mot de passe oublié » : un lien vous sera envoyé par e-mail.",
-)
+)  # the CRM's lock and the gateway's own hold on strangers: one answer, they tell nothing apart
 INVALID_TOKEN = Problem(
     "token",
     "INVALID_TOKEN",
@@ -187,9 +183,7 @@ async def register(
         )
     if problems or identity is None:
         return problems
-    limits = ctx.services.rate_limits
-    await limits.hit(REGISTER_PER_IP, "register-ip", ctx.client_ip, fail_open=False)
-    await limits.hit(REGISTER_PER_EMAIL, "register-email", hashed(email), fail_open=False)
+    await ctx.services.brute_force.check_registration(email, ctx.client_ip)
     refused = await crm(ctx).register(identity, email.strip())
     if refused is None:
         return []
@@ -197,11 +191,10 @@ async def register(
     if refused.code == "IDENTITE_NON_RECONNUE":
         return [IDENTITY_NOT_RECOGNISED]
     if refused.code == "CONFLIT" and "email" in refused.fields:
-        return [
-            Problem(
-                "email", "EMAIL_TAKEN", "Cette adresse e-mail est déjà celle d'un autre compte."
-            )
-        ]
+        # the same answer as a registration made: whether an address is some account's login is
+        # nobody's business (the frontends say « si cette adresse peut être utilisée, vous
+        # recevrez un e-mail »); the address's owner gets nothing, the registrant no link
+        return []
     if refused.code == "CONFLIT":
         return [
             Problem(
@@ -248,6 +241,7 @@ async def with_token(
         return [Problem(None, "INVALID", "Cette demande est refusée.")]
     if reset:
         await ctx.services.sessions.end_others(done, keep=None)
+        await ctx.services.sessions.unprove(done)  # its group reads it again once it signs in
         found = await ctx.loaders.customer(done)
         if found is not None and found.login:
             await ctx.services.brute_force.forget_failures(found.login)
@@ -269,16 +263,35 @@ class LoginResult:
     challenge: second_factor.Challenge | None = None  # with 2FA: the second step, no session
 
 
-async def login(ctx: Context, login: str, password: str) -> LoginResult:
+def device_id(ctx: Context, given: str | None = None) -> str | None:
+    """The id the app or browser keeps for this device: `deviceId` of the input, else the
+    `X-Device-Id` header (none, or longer than 200 characters: an unknown device)."""
+    value = (given or ctx.request.headers.get("x-device-id") or "").strip()
+    return value if 0 < len(value) <= 200 else None
+
+
+async def at_least(started: float, floor_s: float) -> None:
+    """A refusal is answered no sooner than `floor_s` after the attempt began, whichever way it
+    was decided (the gateway's own allowance or the CRM): its timing tells nothing."""
+    await asyncio.sleep(max(0.0, floor_s - (time.monotonic() - started)))
+
+
+async def login(ctx: Context, login: str, password: str, device: str | None = None) -> LoginResult:
+    started = time.monotonic()
+    floor = ctx.services.settings.login_refusal_floor_s
+    brute_force = ctx.services.brute_force
     try:
-        await ctx.services.brute_force.check_password(login, ctx.client_ip)
+        attempt = await brute_force.check_password(login, ctx.client_ip, device_id(ctx, device))
     except AccountLocked:
+        await at_least(started, floor)
         return LoginResult(None, [LOCKED])
     if not (0 < len(login) <= 254 and 0 < len(password) <= 256):
+        await at_least(started, floor)
         return LoginResult(None, [INVALID_CREDENTIALS])
     outcome = await crm(ctx).authenticate(login.strip(), password)
-    await ctx.services.brute_force.remember_outcome(login, outcome)
+    await brute_force.remember_outcome(attempt, outcome)
     if isinstance(outcome, Refusal):
+        await at_least(started, floor)
         return LoginResult(None, [LOCKED if outcome.status == 423 else INVALID_CREDENTIALS])
     if outcome.second_factor != SecondFactorMethod.NONE:
         waiting = await second_factor.challenge(ctx, outcome, login.strip())
@@ -312,9 +325,7 @@ async def request_password_reset(ctx: Context, email: str) -> list[Problem]:
     cleaned = email.strip()
     if normalised_email(cleaned) is None:
         return [Problem("email", "INVALID", "Adresse e-mail invalide.")]
-    limits = ctx.services.rate_limits
-    await limits.hit(RESET_PER_IP, "reset-ip", ctx.client_ip, fail_open=False)
-    await limits.hit(RESET_PER_EMAIL, "reset-email", hashed(cleaned), fail_open=False)
+    await ctx.services.brute_force.check_reset_request(cleaned, ctx.client_ip, device_id(ctx))
     task = asyncio.create_task(ask_for_reset(crm(ctx), cleaned))
     _pending.add(task)
     task.add_done_callback(_pending.discard)
@@ -376,58 +387,151 @@ async def change_password(ctx: Context, current: str, new: str, confirmation: st
 
 
 # ---- joining accounts --------------------------------------------------------------------------
+LINK_REFUSED = Problem(
+    "login", "LINK_REFUSED", "Seul le compte d'un autre particulier peut être rattaché au vôtre."
+)
+NOT_SAME_PERSON = Problem(
+    "login",
+    "LINK_REFUSED",
+    "Seuls vos propres comptes peuvent être réunis : ce compte est au nom d'une autre personne "
+    "(nom, prénom et date de naissance).",
+)
+
+
 async def link_account(
     ctx: Context, login: str, password: str
 ) -> tuple[Customer | None, list[Problem]]:
-    """Join another individual account (its login and password) to the viewer's."""
+    """Join another account of the same person (its login and password) to the viewer's.
+
+    The CRM checks neither who holds the other account nor anything but its password, and joins
+    transitively: the other account's password is checked first (it names its client), the two
+    clients must be one person, and only then does the CRM join them."""
     client_id = own_client_id(ctx)
-    try:
-        await ctx.services.brute_force.check_password(login, ctx.client_ip)
+    brute_force = ctx.services.brute_force
+    try:  # the other account's allowances, with the viewer's device
+        attempt = await brute_force.check_password(login, ctx.client_ip, device_id(ctx))
     except AccountLocked:
         return None, [other_locked()]
     if not (0 < len(login) <= 254 and 0 < len(password) <= 256):
         return None, [INVALID_CREDENTIALS]
-    joined = await crm(ctx).join(client_id, login.strip(), password)
+    accounts = crm(ctx)
+    other = await accounts.authenticate(login.strip(), password)
+    await brute_force.remember_outcome(attempt, other)
+    if isinstance(other, Refusal):
+        return None, [other_locked() if other.status == 423 else INVALID_CREDENTIALS]
+    if other.is_company or other.client_id == client_id:
+        return None, [LINK_REFUSED]
+    mine, theirs = await asyncio.gather(
+        ctx.loaders.customer(client_id), ctx.loaders.customer(other.client_id)
+    )
+    if mine is None or theirs is None or not same_person(mine, theirs):
+        return None, [NOT_SAME_PERSON]
+    joined = await accounts.join(client_id, login.strip(), password)
     if isinstance(joined, Refusal):
         if joined.status in (401, 423):
-            await ctx.services.brute_force.remember_outcome(login, joined)
+            await brute_force.remember_outcome(attempt, joined)
             return None, [other_locked() if joined.status == 423 else INVALID_CREDENTIALS]
         if joined.status == 404:
             return None, [
                 Problem(None, "LINK_REFUSED", "Votre compte doit être actif pour être rattaché.")
             ]
+        return None, [LINK_REFUSED]
+    sessions = ctx.services.sessions
+    await sessions.prove(other.client_id)
+    for member in joined:
+        await sessions.note_group(member, joined)
+    return mine, []
+
+
+async def unlink_account(
+    ctx: Context, customer_number: str
+) -> tuple[Customer | None, list[Problem]]:
+    """Take an account (by its numéro d'adhérent) out of the viewer's group; the viewer's own
+    number: the viewer's account leaves the group."""
+    client_id = own_client_id(ctx)
+    mine = await ctx.loaders.customer(client_id)
+    if mine is None:
+        raise NotFound("Ce compte")
+    accounts = crm(ctx)
+    others = [m for m in await accounts.group(client_id) if m != client_id]
+    found = await asyncio.gather(*(ctx.loaders.customer(m) for m in others))
+    members = [c for c in found if c is not None]
+    wanted = customer_number.strip()
+    target = next((c for c in (mine, *members) if c.customer_number == wanted), None)
+    if target is None or not members:
         return None, [
             Problem(
-                "login",
-                "LINK_REFUSED",
-                "Seul le compte d'un autre particulier peut être rattaché au vôtre.",
+                "customerNumber",
+                "NOT_LINKED",
+                "Ce numéro d'adhérent n'est pas celui d'un compte réuni au vôtre.",
             )
         ]
-    await ctx.services.rate_limits.clear(LOGIN_PER_ID, "login", hashed(login))
-    await ctx.services.sessions.remember_group(joined)
-    return await ctx.loaders.customer(client_id), []
+    left = await accounts.leave(client_id, target.client_id)
+    if isinstance(left, Refusal) and left.status not in (400, 404):  # 400/404: already out
+        return None, [Problem("customerNumber", "INVALID", "Cette demande est refusée.")]
+    if not isinstance(left, Refusal):
+        await ctx.services.sessions.note_group(client_id, left)
+        await ctx.services.sessions.note_group(target.client_id, (target.client_id,))
+    return mine, []
 
 
 def other_locked() -> Problem:
     return Problem(
         "login",
         "LOCKED",
-        "Ce compte est verrouillé après 5 essais infructueux. Pour le débloquer, choisissez-lui "
+        "Ce compte est bloqué après plusieurs essais infructueux. Pour le débloquer, choisissez-lui "
         "un nouveau mot de passe avec « Mot de passe oublié ».",
     )
 
 
-async def group(ctx: Context, client_id: str) -> list[Customer]:
-    """The other accounts joined with `client_id`'s (the CRM's own list), as customers."""
-    members = await crm(ctx).group(client_id)
-    found = await asyncio.gather(*(ctx.loaders.customer(m) for m in members if m != client_id))
-    return [c for c in found if c is not None]
+async def crm_group(ctx: Context, client_id: str) -> tuple[str, ...]:
+    """The CRM's group of `client_id` now (read once per request, briefly cached)."""
+    return await ctx.loaders.once(("crm.group", client_id), crm(ctx).group, client_id)
+
+
+async def joined(ctx: Context, client_id: str) -> list[tuple[Customer, bool]]:
+    """The other accounts the CRM joins to `client_id`'s now, each with whether the viewer reads
+    it: the same person, an active account, not seen locked, its own credentials proven since its
+    last password reset. Nothing is remembered beyond the CRM's answer: its group, never a union.
+    The CRM is asked only for an account it last said is joined to others (at its sign-in, a
+    join): most viewers have no group and cost no call."""
+    if not await ctx.services.sessions.grouped(client_id):
+        return []
+    members = [m for m in await crm_group(ctx, client_id) if m != client_id]
+    if not members:
+        return []
+    sessions, brute_force = ctx.services.sessions, ctx.services.brute_force
+    mine, *found = await asyncio.gather(
+        ctx.loaders.customer(client_id), *(ctx.loaders.customer(m) for m in members)
+    )
+    proven = await asyncio.gather(*(sessions.proven(m) for m in members))
+    result = []
+    for customer, proof in zip(found, proven, strict=True):
+        if customer is None:
+            continue
+        readable = (
+            proof
+            and mine is not None
+            and same_person(mine, customer)
+            and customer.account_status == AccountStatus.ACTIVE
+            and not (customer.login and await brute_force.seen_locked(customer.login))
+        )
+        result.append((customer, readable))
+    return result
+
+
+async def group(ctx: Context, client_id: str) -> list[tuple[Customer, bool]]:
+    """The other accounts joined with `client_id`'s (the CRM's own list), as customers, each with
+    whether its contracts show."""
+    return await joined(ctx, client_id)
 
 
 async def linked(ctx: Context, client_id: str) -> tuple[Customer, ...]:
-    """The other accounts joined to the viewer's, as its sessions know them (none: `()`)."""
-    members = await ctx.services.sessions.group(client_id)
-    if len(members) <= 1:
+    """The other accounts whose data the viewer reads (none: `()`). The CRM cannot say: the
+    viewer's own accounts only (the page is served, never wider)."""
+    try:
+        found = await joined(ctx, client_id)
+    except BackendError as exc:
+        log.warning("joined_accounts_unknown", error=exc.code)
         return ()
-    found = await asyncio.gather(*(ctx.loaders.customer(m) for m in members if m != client_id))
-    return tuple(c for c in found if c is not None and not c.is_company)
+    return tuple(c for c, readable in found if readable)

@@ -26,7 +26,7 @@ from gateway.context import Context
 from gateway.domain.accounts import AccountStatus
 from gateway.domain.passkeys import MAX_PASSKEYS, StoredPasskey, name_problem
 from gateway.errors import BackendError, NotFound
-from gateway.identity.brute_force import LOGIN_PER_ID, LOGIN_PER_IP, hashed
+from gateway.identity.brute_force import LOGIN_PER_IP
 from gateway.identity.passkeys import (
     Ceremony,
     CeremonyInvalid,
@@ -57,6 +57,7 @@ ALREADY_REGISTERED = Problem(
     "credentialJSON", "ALREADY_REGISTERED", "Cette clé d'accès est déjà enregistrée."
 )
 UNKNOWN_PASSKEY = Problem("id", "UNKNOWN", "Cette clé d'accès est introuvable.")
+PASSKEY_PER_CREDENTIAL = "5/15 minutes"  # failed sign-ins with one credential
 
 
 def crm(ctx: Context) -> CrmPasskeys:
@@ -207,7 +208,8 @@ async def login(ctx: Context, token: str, credential_json: str) -> PasskeyLogin:
         return PasskeyLogin(None, [PASSKEY_INVALID])
     limits = ctx.services.rate_limits
     await limits.hit(LOGIN_PER_IP, "login-ip", ctx.client_ip, fail_open=False)
-    await limits.hit(LOGIN_PER_ID, "login-passkey", hashed(credential_id), fail_open=False)
+    keyed = ctx.services.brute_force.keyed(credential_id)
+    await limits.hit(PASSKEY_PER_CREDENTIAL, "login-passkey", keyed, fail_open=False)
     rp = relying_party(ctx)
     try:
         challenge = await rp.claim_login(token)
@@ -226,6 +228,6 @@ async def login(ctx: Context, token: str, credential_json: str) -> PasskeyLogin:
     recorded = await crm(ctx).record_assertion(credential_id, count)
     if isinstance(recorded, Refusal):  # 409: a counter that went backwards (a clone)
         return PasskeyLogin(None, [LOCKED if recorded.status == 423 else PASSKEY_INVALID])
-    await limits.clear(LOGIN_PER_ID, "login-passkey", hashed(credential_id))
+    await limits.clear(PASSKEY_PER_CREDENTIAL, "login-passkey", keyed)
     session = await ctx.services.sessions.open(recorded.client_id, recorded.group)
     return PasskeyLogin(session, [])

@@ -195,18 +195,18 @@ async def guarded(
     """A CRM write checking a code: the brute-force allowance spent first, the outcome counted."""
     brute_force = ctx.services.brute_force
     try:
-        await brute_force.check_password(login, ctx.client_ip)
+        attempt = await brute_force.check_code(login, ctx.client_ip)
     except AccountLocked:
         raise Refused([LOCKED_BY_CODES]) from None
     found = await call()
     if isinstance(found, Refusal):
-        await brute_force.remember_outcome(login, found)
+        await brute_force.remember_outcome(attempt, found)
         if found.status == 423:
             raise Refused([LOCKED_BY_CODES])
         if found.status == 409:
             raise Refused([INACTIVE])
         raise Refused([INVALID_CODE])
-    await brute_force.remember_outcome(login, Authenticated(client_id, False, (client_id,)))
+    await brute_force.remember_outcome(attempt, Authenticated(client_id, False, (client_id,)))
     return found
 
 

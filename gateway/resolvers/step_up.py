@@ -269,18 +269,18 @@ async def checked_code(ctx: Context, client_id: str, code: str | None, purpose: 
 async def verified(ctx: Context, client_id: str, login: str, code: str, purpose: str) -> int:
     brute_force = ctx.services.brute_force
     try:
-        await brute_force.check_password(login, ctx.client_ip)
+        attempt = await brute_force.check_code(login, ctx.client_ip)
     except AccountLocked:
         raise Refused([LOCKED_BY_CODES]) from None
     found = await crm_security(ctx).verify(client_id, code.strip(), purpose)
     if isinstance(found, Refusal):
-        await brute_force.remember_outcome(login, found)
+        await brute_force.remember_outcome(attempt, found)
         if found.status == 423:
             raise Refused([LOCKED_BY_CODES])
         if found.status == 401:
             raise Refused([INVALID_CODE])
         raise Refused([STEP_UP_EXPIRED])  # 409: nothing to verify for the account's method now
-    await brute_force.remember_outcome(login, Authenticated(client_id, False, (client_id,)))
+    await brute_force.remember_outcome(attempt, Authenticated(client_id, False, (client_id,)))
     return found
 
 

@@ -54,6 +54,9 @@ class UserErrorCode(enum.Enum):
     LINK_REFUSED = strawberry.enum_value(
         "LINK_REFUSED", description="Ce compte ne peut pas être rattaché."
     )
+    NOT_LINKED = strawberry.enum_value(
+        "NOT_LINKED", description="Ce compte ne fait pas partie des comptes réunis."
+    )
     # ---- second factor and step-up (schema/security/) ----
     SECOND_FACTOR_REQUIRED = strawberry.enum_value(
         "SECOND_FACTOR_REQUIRED",

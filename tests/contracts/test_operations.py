@@ -835,9 +835,12 @@ async def test_every_account_document_runs_in_one_customer_journey(
     await step_up(gateway, access, claims(access)["sub"])  # a new password needs a recent proof
     change = {"currentPassword": first, "newPassword": second, "newPasswordConfirmation": second}
     await step("ChangePassword", {"input": change}, access)
+    # only one person's accounts are joined: C0001001 becomes Lucas Moreau's other account
+    crm_client = gateway.mocks["crm"].clients["C0001001"]  # type: ignore[attr-defined]
+    crm_client.update(nom="Moreau", prenom="LUCAS", dateNaissance="1999-08-30")
     joined = {"login": "chris.martin@example.fr", "password": "Lilas-Lyon-2023!"}
     linked = await step("LinkAccount", {"input": joined}, access)
-    assert linked["account"]["linkedAccounts"][0]["displayName"] == "Chris MARTIN"
+    assert linked["account"]["linkedAccounts"][0]["displayName"] == "LUCAS Moreau"
     assert await step("Logout", {"refreshToken": renewed["refreshToken"]}, access) == {
         "accepted": True
     }

@@ -26,6 +26,7 @@ from gateway.settings import Settings
 from mocks import PORTS
 from mocks.contracts import fixtures_anchor
 from mocks.processes import ROOT, free_port, process
+from tests.support.redis import needs_redis, redis_server
 
 DEPLOY = ROOT / "deploy"
 KUBERNETES = "1.31.0"  # the oldest version still supported upstream when this was written
@@ -336,10 +337,16 @@ def children(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="counts processes in /proc")
-def test_serve_workers_starts_that_many_processes_behind_one_port() -> None:
+@needs_redis
+def test_serve_workers_starts_that_many_processes_behind_one_port(tmp_path: Path) -> None:
     port = free_port()
     args = ["-m", "gateway", "serve", "--port", str(port), "--workers", "2", "--no-access-log"]
-    with process(args, [f"http://127.0.0.1:{port}/healthz"], timeout=60) as proc:
+    with (
+        redis_server(tmp_path) as (url, _),
+        process(
+            args, [f"http://127.0.0.1:{port}/healthz"], {"GATEWAY_REDIS_URL": url}, timeout=120
+        ) as proc,
+    ):
         deadline = time.monotonic() + 30
         workers: list[int] = []
         while time.monotonic() < deadline:
@@ -354,3 +361,43 @@ def test_serve_workers_starts_that_many_processes_behind_one_port() -> None:
         assert len(workers) == 2
         response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
         assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "named"),
+    [
+        (["--workers", "2"], {}, "2 worker processes need a shared store"),
+        ([], {"WEB_CONCURRENCY": "3"}, "3 worker processes need a shared store"),
+        ([], {"GATEWAY_ENV": "production"}, "production needs a shared store"),
+    ],
+)
+def test_several_processes_without_a_shared_store_refuse_to_start(
+    args: list[str], env: dict[str, str], named: str
+) -> None:
+    """Each process would keep its own sessions and sign-in allowances: a session ended in one
+    accepted by another, wrong passwords counted from zero in each."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    if env.get("GATEWAY_ENV") == "production":  # the manifests' configuration, Redis left out
+        env = {k: v for k, v in configured().items() if k != "GATEWAY_REDIS_URL"}
+        env["WEB_CONCURRENCY"] = "1"
+    started = subprocess.run(
+        [sys.executable, "-m", "gateway", "serve", "--port", str(free_port()), *args],
+        cwd=ROOT,
+        env={**environment, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode == 2, started.stderr[-2000:]
+    assert named in started.stderr and "GATEWAY_REDIS_URL" in started.stderr
+
+
+def test_the_app_factory_refuses_production_without_a_shared_store(
+    environment: pytest.MonkeyPatch,
+) -> None:
+    from gateway.__main__ import app_factory
+
+    environment.delenv("GATEWAY_REDIS_URL", raising=False)
+    environment.setenv("WEB_CONCURRENCY", "2")
+    with pytest.raises(SystemExit, match="2 worker processes need a shared store"):
+        app_factory()

@@ -110,7 +110,7 @@ async def test_identity_provider_tokens_keep_working_beside_the_gateways_own() -
         headers={"kid": "idp-1"},
     )
     assert (await verifier.verify(f"Bearer {from_idp}")).subject == "C0001002"
-    own = await sessions.open("C0001001", ("C0001001",))
+    own = await sessions.open("C0001001")
     principal = await verifier.verify(f"Bearer {own.access_token}")
     sid = jwt.decode(own.access_token, options={"verify_signature": False})["sid"]
     assert (principal.subject, principal.session) == ("C0001001", sid)

@@ -234,7 +234,10 @@ def test_a_session_lives_across_two_gateway_processes(
 ) -> None:
     with (
         redis_server(tmp_path) as (redis, _),
-        gateways(served_mocks, 2, GATEWAY_REDIS_URL=redis) as (one, two),
+        gateways(served_mocks, 2, GATEWAY_REDIS_URL=redis, GATEWAY_REFRESH_GRACE_S="1") as (
+            one,
+            two,
+        ),
         httpx.Client(timeout=10) as http,
     ):
         login = {"input": {"login": "chris.martin@example.fr", "password": "Lilas-Lyon-2023!"}}
@@ -243,6 +246,9 @@ def test_a_session_lives_across_two_gateway_processes(
         token = {"refreshToken": opened["refreshToken"]}
         renewed = run(http, two, "accounts/RefreshSession", token)["data"]["refreshSession"]
         assert renewed["session"] is not None
+        tab = run(http, one, "accounts/RefreshSession", token)["data"]["refreshSession"]
+        assert tab["session"]["refreshToken"] == renewed["session"]["refreshToken"]  # grace
+        time.sleep(1.1)  # past GATEWAY_REFRESH_GRACE_S
         reused = run(http, one, "accounts/RefreshSession", token)["data"]["refreshSession"]
         assert reused["userErrors"][0]["code"] == "SESSION_ENDED"  # theft seen by the other one
         time.sleep(5.2)  # GATEWAY_SESSION_CHECK_S: how long a process trusts its last look
@@ -282,3 +288,34 @@ def test_login_costs_little_more_than_one_crm_call(served_mocks: dict[str, str])
     # the target is 1.15× (docs/demarches-and-accounts.md); in the suite, on a shared CPU, one call's worth:
     # a login making a second CRM call, or waiting on one, would fail this
     assert login_p50 <= 2 * crm_p50
+
+
+def test_strangers_from_five_ips_cannot_lock_the_owner_out(served_mocks: dict[str, str]) -> None:
+    """The outside run's attack, over HTTP: 5 wrong passwords from 5 IPs (proxy-forwarded) and 5
+    devices, then the owner's right password from their known device."""
+    crm, victim = served_mocks["crm"], "paul.bertrand@example.fr"
+    right = {"login": victim, "password": "Brico-Prevoyance-18!", "deviceId": "telephone-de-paul"}
+    with gateways(served_mocks) as (gw,), httpx.Client(timeout=10) as http:
+        assert run(http, gw, "accounts/Login", {"input": right})["data"]["login"]["session"]
+        before = crm_logins(crm)
+        answers = []
+        for n in range(5):
+            response = http.post(
+                gw + "/graphql",
+                json={
+                    "query": operation("accounts/Login"),
+                    "variables": {"input": {"login": victim, "password": f"Devine-{n}-Mot2Passe!"}},
+                },
+                headers={"X-Forwarded-For": f"198.51.100.{n + 1}", "X-Device-Id": f"pirate-{n}"},
+            )
+            answers.append(response.json()["data"]["login"]["userErrors"][0]["code"])
+        reached = crm_logins(crm) - before
+        owner = run(http, gw, "accounts/Login", {"input": right})["data"]["login"]
+        locked = http.get(crm + "/_admin/calls").json()["counts"].get(AUTH, 0) - before
+    print(
+        f"5 wrong passwords from 5 IPs/devices: {reached} reached the CRM, answers {answers}; "
+        f"the owner's login right after: {'session' if owner['session'] else owner['userErrors']}"
+    )
+    assert reached == 2 and locked == 3  # 2 wrong, then the owner's: nothing locked between
+    assert answers == ["INVALID_CREDENTIALS"] * 2 + ["LOCKED"] * 3
+    assert owner["session"] is not None and owner["userErrors"] == []

@@ -23,18 +23,22 @@ def errors_of(payload: dict[str, Any]) -> list[tuple[str | None, str]]:
     return [(e["field"], e["code"]) for e in payload["userErrors"]]
 
 
-async def login(gateway: Gateway, who: str, password: str | None = None) -> dict[str, Any]:
-    body = await gateway.run(
-        "accounts/Login",
-        {"input": {"login": who, "password": PASSWORDS[who] if password is None else password}},
-    )
+async def login(
+    gateway: Gateway, who: str, password: str | None = None, device: str | None = None
+) -> dict[str, Any]:
+    given = {"login": who, "password": PASSWORDS.get(who, "") if password is None else password}
+    if device is not None:
+        given["deviceId"] = device
+    body = await gateway.run("accounts/Login", {"input": given})
     assert "errors" not in body, body
     payload: dict[str, Any] = body["data"]["login"]
     return payload
 
 
-async def session(gateway: Gateway, who: str, password: str | None = None) -> dict[str, Any]:
-    payload = await login(gateway, who, password)
+async def session(
+    gateway: Gateway, who: str, password: str | None = None, device: str | None = None
+) -> dict[str, Any]:
+    payload = await login(gateway, who, password, device)
     assert payload["userErrors"] == [], payload
     found: dict[str, Any] = payload["session"]
     return found

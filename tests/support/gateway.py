@@ -60,10 +60,11 @@ class Gateway:
         as_: str | None = None,
         role: str = "customer",
         token: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """POST a GraphQL document (an operation name of contracts/operations, or its text)."""
         query = operation(document) if "{" not in document else document
-        headers = {}
+        headers = dict(headers or {})
         if token is not None or as_ is not None:
             headers["Authorization"] = f"Bearer {token or self.token(as_ or '', role)}"
         response = await self.http.post(

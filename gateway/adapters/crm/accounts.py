@@ -1,5 +1,6 @@
 """CRM adapter, accounts part (`crm.openapi.yaml`, tag `comptes`): register, activate, check a
-password, forgotten password, reset, change, and the joined accounts ("réunir vos comptes").
+password, forgotten password, reset, change, and the joined accounts ("réunir vos comptes": read,
+join, take one out).
 
 Every call except the group read is one attempt (a password check counts towards the lock, a
 registration sends an e-mail: never replayed). The CRM's own refusals come back as `Refusal`
@@ -52,7 +53,7 @@ class CrmAccounts:
         self.transport = transport
 
     async def _send(
-        self, method: str, path: str, body: dict[str, Any], ok: int
+        self, method: str, path: str, body: dict[str, Any] | None, ok: int
     ) -> dict[str, Any] | Refusal | None:
         async def attempt(budget: float) -> dict[str, Any] | Refusal | None:
             response = await self.transport.send(method, BASE + path, budget, json=body)
@@ -164,3 +165,21 @@ class CrmAccounts:
             *(f"GET {BASE}/comptes/{member}/rattachements" for member in group)
         )
         return group
+
+    async def leave(self, client_id: str, other: str) -> tuple[str, ...] | Refusal:
+        """Take `other` out of `client_id`'s group (`other` may be `client_id`: it leaves); the
+        group of `client_id` afterwards, or the refusal (`404`: `other` is not in the group)."""
+        before = await self.group(client_id)
+        try:
+            found = await self._send(
+                "DELETE", f"/comptes/{client_id}/rattachements/{other}", None, 200
+            )
+        finally:  # whatever the outcome, every member reads its group afresh
+            await self.transport.forget(
+                *(f"GET {BASE}/comptes/{member}/rattachements" for member in {*before, other})
+            )
+        if isinstance(found, Refusal):
+            return found
+        if found is None:
+            raise BackendUnavailable(BACKEND)
+        return tuple(found["rattaches"])

@@ -70,6 +70,11 @@ class ResetPasswordInput:
 class LoginInput:
     login: str = strawberry.field(description="E-mail (or legacy identifier) of the account.")
     password: str = strawberry.field(description="Its password.")
+    device_id: str | None = strawberry.field(
+        default=None,
+        description="The id the app or browser keeps for this device (a new one sends the "
+        "« nouvel appareil » alert).",
+    )
 
 
 @strawberry.input(description="The second step of a sign-in.")
@@ -93,6 +98,14 @@ class LinkAccountInput:
     password: str = strawberry.field(description="Password of the other account.")
 
 
+@strawberry.input(description="The joined account to take out of the viewer's group.")
+class UnlinkAccountInput:
+    customer_number: str = strawberry.field(
+        description="Its numéro d'adhérent (`LinkedAccount.customerNumber`); the viewer's own: "
+        "the viewer's account leaves the group."
+    )
+
+
 @strawberry.type(description="Whether a request about an account was taken into account.")
 class AccountRequestPayload:
     accepted: bool = strawberry.field(description="True when done (or, for a reset, sent on).")
@@ -103,6 +116,14 @@ class AccountRequestPayload:
 class LinkAccountPayload:
     account: Account | None = strawberry.field(
         description="The viewer's account after the join; null when refused."
+    )
+    user_errors: list[UserError] = strawberry.field(description="What to fix; empty on success.")
+
+
+@strawberry.type(description="Result of taking an account out of the group.")
+class UnlinkAccountPayload:
+    account: Account | None = strawberry.field(
+        description="The viewer's account after the change; null when refused."
     )
     user_errors: list[UserError] = strawberry.field(description="What to fix; empty on success.")
 
@@ -166,7 +187,9 @@ class AccountsMutation:
         permission_classes=[Anyone],
     )
     async def login(self, info: Info, input: LoginInput) -> SessionPayload:
-        return session_payload(await accounts.login(info.context, input.login, input.password))
+        return session_payload(
+            await accounts.login(info.context, input.login, input.password, input.device_id)
+        )
 
     @strawberry.mutation(
         description="Sign-in, step 2 (no token): the second factor turns the challenge into a "
@@ -230,12 +253,23 @@ class AccountsMutation:
         )
 
     @strawberry.mutation(
-        description="Join another individual account (« Réunir vos comptes »).",
+        description="Join another account of the same person (« Réunir vos comptes »).",
         permission_classes=[Customer],
     )
     async def link_account(self, info: Info, input: LinkAccountInput) -> LinkAccountPayload:
         found, problems = await accounts.link_account(info.context, input.login, input.password)
         return LinkAccountPayload(
+            account=Account(customer=found) if found else None,
+            user_errors=user_errors(problems),
+        )
+
+    @strawberry.mutation(
+        description="Take an account out of the viewer's group (« Réunir vos comptes »).",
+        permission_classes=[Customer],
+    )
+    async def unlink_account(self, info: Info, input: UnlinkAccountInput) -> UnlinkAccountPayload:
+        found, problems = await accounts.unlink_account(info.context, input.customer_number)
+        return UnlinkAccountPayload(
             account=Account(customer=found) if found else None,
             user_errors=user_errors(problems),
         )

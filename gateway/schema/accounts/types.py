@@ -19,8 +19,14 @@ expose(AccountStatus, "State of a customer-space account.")
     description="Another customer account joined to this one (« Réunir vos comptes »)."
 )
 class LinkedAccount:
-    customer_number: str = strawberry.field(description="Numéro d'adhérent of that account.")
+    customer_number: str = strawberry.field(
+        description="Numéro d'adhérent of that account (what `unlinkAccount` takes)."
+    )
     display_name: str = strawberry.field(description="Name of its holder.")
+    visible: bool = strawberry.field(
+        description="Its contracts show in `viewer`: false while its own password must be proven "
+        "again (after a reset or a lock), or when it is not held by the same person."
+    )
 
 
 @strawberry.type(description="The customer-space account (codes d'accès).")
@@ -40,15 +46,18 @@ class Account:
         return self.customer.account_status.label
 
     @strawberry.field(
-        description="The other accounts joined to this one; their contracts show in `viewer`."
+        description="The other accounts the CRM joins to this one now; those `visible` show "
+        "their contracts in `viewer`."
     )
     async def linked_accounts(self, info: Info) -> list[LinkedAccount]:
         if self.customer.account_status == AccountStatus.NONE:
             return []
         found = await accounts.group(info.context, self.customer.client_id)
         return [
-            LinkedAccount(customer_number=c.customer_number, display_name=c.display_name)
-            for c in found
+            LinkedAccount(
+                customer_number=c.customer_number, display_name=c.display_name, visible=visible
+            )
+            for c, visible in found
         ]
 
     @strawberry.field(

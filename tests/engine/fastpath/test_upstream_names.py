@@ -249,6 +249,18 @@ def test_limits_memory_storage_still_schedules_its_sweep_by_that_mangled_name() 
     assert "self.__schedule_expiry()" in inspect.getsource(MemoryStorage.incr)
 
 
+def test_limits_memory_storage_still_sweeps_by_that_name_over_those_attributes() -> None:
+    """Else PacedMemoryStorage's own sweep is never called, or sweeps attributes no longer used."""
+    sweep = MemoryStorage._MemoryStorage__expire_events  # type: ignore[attr-defined]
+    assert inspect.iscoroutinefunction(sweep) and parameters(sweep) == []
+    assert "self.__expire_events()" in inspect.getsource(
+        MemoryStorage._MemoryStorage__schedule_expiry  # type: ignore[attr-defined]
+    )
+    source = inspect.getsource(sweep)
+    for name in ("self.events", "self.expirations", "self.storage", "self.locks", ".expiry"):
+        assert name in source, name
+
+
 # uvicorn: the response cycle (fastpath/one_write.py) and the guarded protocol (edge/server_protocol.py)
 
 
