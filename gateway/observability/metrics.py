@@ -68,6 +68,12 @@ BACKEND_DURATION = Histogram(
     ["backend", "route"],
     buckets=BUCKETS,
 )
+BACKEND_FAILURES = Counter(
+    "gateway_backend_failures",
+    "Exchanges with a legacy system that got no answer, by system and cause (certificate, tls, "
+    "dns, refused, reset, timeout, proxy, malformed, too_large, other).",
+    ["backend", "cause"],
+)
 BACKEND_RETRIES = Counter(
     "gateway_backend_retries", "Attempts retried after a transient failure, by system.", ["backend"]
 )
@@ -157,6 +163,10 @@ def graphql_request(operation: str | None, outcome: str, seconds: float) -> None
 def backend_call(backend: str, route: str, outcome: str, seconds: float) -> None:
     child(BACKEND_CALLS, backend, route, outcome).inc()
     child(BACKEND_DURATION, backend, route).observe(seconds)
+
+
+def backend_failure(backend: str, cause: str) -> None:
+    child(BACKEND_FAILURES, backend, cause).inc()
 
 
 def retry(backend: str) -> None:
