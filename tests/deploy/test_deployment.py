@@ -35,6 +35,13 @@ UNSET_ON_PURPOSE = {
     "GATEWAY_JWKS_URL",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "MOCK_FIXTURES",  # the mocks' world: never in production
+    "HTTPS_PROXY",  # and NO_PROXY: the site's egress proxy, when there is one
+    "NO_PROXY",
+    *(
+        f"GATEWAY_{system}_{kind}_FILE"  # the back-ends' TLS files: the site's own
+        for system in ("BACKEND", "POLICY_ADMIN", "CLAIMS", "EDITIQUE", "CRM")
+        for kind in ("CA", "CERT", "KEY")
+    ),
 }  # see deploy/configmap.yaml
 DEFAULT_ON_PURPOSE = (  # limits and algorithms the manifests leave at their documented defaults
     "GATEWAY_MAX_",

@@ -260,6 +260,7 @@ class Client:
         self.session = aiohttp.ClientSession(
             connector=connector,
             headers=self.headers,
+            proxy=self.proxy,
             timeout=NO_TIMERS,
             auto_decompress=False,
             skip_auto_headers=("Accept-Encoding", "User-Agent"),
@@ -293,7 +294,6 @@ class Client:
             headers = {"Content-Type": "application/json", **(headers or {})}
         elif files:
             data = multipart(files)
-        proxy = self.proxy if self.base else proxy_for(target)
         try:
             async with session.request(
                 method,
@@ -301,8 +301,7 @@ class Client:
                 data=data,
                 headers=headers,
                 allow_redirects=False,
-                proxy=proxy,
-                ssl=self.ssl if self.ssl is not None else True,
+                proxy=None if self.base else proxy_for(target),  # None: the session's
                 middlewares=None if method in REPLAYABLE else (_no_replay,),
             ) as response:
                 length = response.content_length
