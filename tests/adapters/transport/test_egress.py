@@ -10,6 +10,7 @@ import email
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -18,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.adapters.transport import egress
-from gateway.adapters.transport.egress import Client, Egress, ExchangeFailed
+from gateway.adapters.transport.egress import Client, Egress, EgressMisconfigured, ExchangeFailed
+from gateway.settings import Settings
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, "Server"], Awaitable[None]]
 
@@ -343,3 +345,27 @@ def test_a_query_string_reads_back_as_its_parameters(params: dict[str, Any]) -> 
         (k, text[v] if v is None or isinstance(v, bool) else str(v)) for k, v in params.items()
     ]
     assert parse_qsl(egress.query_string(params), keep_blank_values=True) == wanted
+
+
+def test_a_systems_own_tls_files_override_the_shared_ones_file_by_file(tmp_path: Path) -> None:
+    shared, crm_ca, crm_cert = tmp_path / "ca.pem", tmp_path / "crm-ca.pem", tmp_path / "crm.pem"
+    settings = Settings(
+        backend_ca_file=shared,
+        backend_cert_file=tmp_path / "client.pem",
+        crm_ca_file=crm_ca,
+        crm_cert_file=crm_cert,
+        backend_tls_min_version="1.3",
+    )
+    crm, claims, jwks = (Egress.from_settings(settings, s) for s in ("crm", "claims", None))
+    assert (crm.ca_file, crm.cert_file, crm.key_file) == (crm_ca, crm_cert, None)
+    assert (claims.ca_file, claims.cert_file) == (shared, tmp_path / "client.pem")
+    assert jwks.ca_file == shared and crm.tls_min_version == "1.3"
+
+
+def test_a_tls_file_that_cannot_be_read_stops_the_start_and_says_which(tmp_path: Path) -> None:
+    not_pem = tmp_path / "client.pem"
+    not_pem.write_text("not a certificate")
+    for egress_ in (Egress(ca_file=tmp_path / "missing-ca.pem"), Egress(cert_file=not_pem)):
+        with pytest.raises(EgressMisconfigured, match=r"missing-ca\.pem|client\.pem"):
+            Client("https://crm.legacy.example", egress=egress_)
+    Client("http://crm.legacy.example", egress=Egress(ca_file=tmp_path / "x"))  # no TLS: unread
