@@ -131,6 +131,57 @@ class Settings(BaseSettings):
     crm_token: SecretStr = Field(SecretStr("dev-crm-token"), validation_alias=legacy("CRM_TOKEN"))
     """The CRM's service bearer token."""
 
+    # egress: how the back-ends (and the JWKS) are reached (gateway/adapters/transport/egress.py);
+    # proxies come from the standard HTTPS_PROXY, HTTP_PROXY and NO_PROXY
+    backend_ca_file: Path | None = None
+    """PEM bundle of the CAs trusted for every back-end's certificate (unset: the system's trust
+    store); it replaces the system's store, for the identity provider's JWKS too."""
+    backend_cert_file: Path | None = None
+    """PEM client certificate (mTLS) presented to every back-end (and the JWKS), with its chain."""
+    backend_key_file: Path | None = None
+    """PEM private key of `GATEWAY_BACKEND_CERT_FILE` (unset: in the certificate's file)."""
+    policy_admin_ca_file: Path | None = None
+    """Policy admin's own CA bundle (unset: `GATEWAY_BACKEND_CA_FILE`)."""
+    policy_admin_cert_file: Path | None = None
+    """Policy admin's own client certificate (unset: `GATEWAY_BACKEND_CERT_FILE`)."""
+    policy_admin_key_file: Path | None = None
+    """Policy admin's own client key (unset: `GATEWAY_BACKEND_KEY_FILE`)."""
+    claims_ca_file: Path | None = None
+    """Claims' own CA bundle (unset: `GATEWAY_BACKEND_CA_FILE`)."""
+    claims_cert_file: Path | None = None
+    """Claims' own client certificate (unset: `GATEWAY_BACKEND_CERT_FILE`)."""
+    claims_key_file: Path | None = None
+    """Claims' own client key (unset: `GATEWAY_BACKEND_KEY_FILE`)."""
+    editique_ca_file: Path | None = None
+    """Éditique's own CA bundle (unset: `GATEWAY_BACKEND_CA_FILE`)."""
+    editique_cert_file: Path | None = None
+    """Éditique's own client certificate (unset: `GATEWAY_BACKEND_CERT_FILE`)."""
+    editique_key_file: Path | None = None
+    """Éditique's own client key (unset: `GATEWAY_BACKEND_KEY_FILE`)."""
+    crm_ca_file: Path | None = None
+    """The CRM's own CA bundle (unset: `GATEWAY_BACKEND_CA_FILE`)."""
+    crm_cert_file: Path | None = None
+    """The CRM's own client certificate (unset: `GATEWAY_BACKEND_CERT_FILE`)."""
+    crm_key_file: Path | None = None
+    """The CRM's own client key (unset: `GATEWAY_BACKEND_KEY_FILE`)."""
+    backend_tls_min_version: Literal["1.2", "1.3"] = "1.2"
+    """Oldest TLS version accepted from a back-end."""
+    backend_max_connections: int = Field(256, ge=1)
+    """Connections per back-end and process (above what admission control lets in flight, so an
+    attempt never times out waiting for one)."""
+    backend_keepalive_s: float = Field(15.0, ge=0)
+    """How long an idle connection to a back-end is kept for the next exchange."""
+    backend_dns_ttl_s: int = Field(10, ge=0)
+    """How long a back-end's resolved addresses are reused before asking DNS again."""
+    backend_max_header_line_bytes: int = Field(8190, ge=256)
+    """Longest status line of a back-end's answer (past it: `BACKEND_UNAVAILABLE`)."""
+    backend_max_header_field_bytes: int = Field(8190, ge=256)
+    """Longest header line of a back-end's answer (past it: `BACKEND_UNAVAILABLE`)."""
+    backend_max_headers: int = Field(128, ge=1)
+    """Most header lines in a back-end's answer (past it: `BACKEND_UNAVAILABLE`)."""
+    backend_max_body_bytes: int = Field(64 * 1024 * 1024, ge=1)
+    """Largest body of a back-end's answer, read no further (a document is ~100 KB)."""
+
     # per attempt; a hang costs one of these, so they stay well under the request deadline
     timeout_policy_admin_s: float = 0.5
     """Timeout of one attempt at policy admin."""

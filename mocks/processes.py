@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -35,8 +36,10 @@ def process(
     ready_urls: Sequence[str],
     env: dict[str, str] | None = None,
     timeout: float = 30,
+    verify: ssl.SSLContext | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Start `python args…` in the project, wait until every ready URL answers, stop it after.
+    """Start `python args…` in the project, wait until every ready URL answers (HTTPS ones checked
+    with `verify`), stop it after.
 
     Its output goes to a temporary file, never to an unread pipe (a full pipe blocks the process)."""
     output = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as the process, closed below)
@@ -56,7 +59,7 @@ def process(
                     printed = output.read().decode(errors="replace")
                     raise RuntimeError(f"{args} exited with {proc.returncode}:\n{printed}")
                 try:
-                    httpx.get(url, timeout=1)
+                    httpx.get(url, timeout=1, verify=verify or True)
                     break
                 except httpx.TransportError:
                     if time.monotonic() > deadline:

@@ -14,6 +14,7 @@ from gateway.adapters.in_process import build_mocks
 from gateway.adapters.policy_admin import PolicyAdmin
 from gateway.adapters.transport.breaker import BreakerPolicy
 from gateway.adapters.transport.cache import ResponseCache
+from gateway.adapters.transport.egress import Egress
 from gateway.adapters.transport.resilience import Breakers, Guard, RetryPolicy
 from gateway.adapters.transport.transport import Transport
 from gateway.observability.health import HealthWindow
@@ -76,7 +77,14 @@ class Backends:
         def transport(name: str, timeout: float, **kwargs: Any) -> Transport:
             guard = Guard(name, breakers, timeout, policy)
             return Transport.build(
-                name, urls[name], apps.get(name), guard=guard, cache=cache, health=health, **kwargs
+                name,
+                urls[name],
+                apps.get(name),
+                guard=guard,
+                cache=cache,
+                health=health,
+                egress=Egress.from_settings(settings, name),
+                **kwargs,
             )
 
         pa = transport(

@@ -6,7 +6,9 @@ session must still live: `sessions.py`). The gateway's own tokens are checked wi
 (`keys.py`: HS256 with `GATEWAY_JWT_SECRET` in development, the public half of
 `GATEWAY_JWT_PRIVATE_KEY` otherwise, recognised by its `kid`); with `GATEWAY_JWKS_URL` an
 identity provider's tokens are accepted too, its keys fetched asynchronously (PyJWT's own client
-would block the event loop) and cached by `kid`.
+would block the event loop) and cached by `kid`. The key set is fetched the way the back-ends are
+reached (`egress.Client`: the `GATEWAY_BACKEND_*` CA and client certificate, the standard proxy
+variables).
 
 A token verified once is remembered until its `exp` (at most `VERIFIED_MAX` tokens, the oldest
 forgotten first; all of them when the identity provider's keys are fetched again): a page's
@@ -20,11 +22,13 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import httpx
 import jwt
+import orjson
 
+from gateway.adapters.transport.egress import Client, Egress, ExchangeFailed
 from gateway.errors import Unauthenticated
 from gateway.identity.signing_key import SigningKey
 from gateway.settings import Settings
@@ -34,10 +38,24 @@ if TYPE_CHECKING:
 
 Role = Literal["customer", "staff"]
 JWKS_REFRESH_S = 300
+JWKS_TIMEOUT_S = 2.0
 JWKS_UNKNOWN_KID_REFRESH_S = 10  # a rotation shows within seconds; random kids cannot drive fetches
 TIME_CLAIMS = ("exp", "nbf", "iat")
 VERIFIED_MAX = 10_000
 EXPIRED = "Session expirée, veuillez vous reconnecter."
+
+
+class Answer(Protocol):
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def content(self) -> bytes: ...
+
+
+class Fetcher(Protocol):
+    """What fetches the key set: an `egress.Client`, or a test's httpx client."""
+
+    async def request(self, method: str, url: str) -> Answer: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +73,7 @@ class TokenVerifier:
     def __init__(
         self,
         settings: Settings,
-        http: httpx.AsyncClient | None = None,
+        http: Fetcher | None = None,
         sessions: Sessions | None = None,
         remember: int = VERIFIED_MAX,
     ) -> None:
@@ -164,17 +182,21 @@ class TokenVerifier:
 
     async def _refresh(self) -> None:
         assert self.settings.jwks_url
-        client = self.http or httpx.AsyncClient(timeout=2)
+        own = None if self.http else Client(None, egress=Egress.from_settings(self.settings))
+        client = self.http or own
+        assert client is not None
         self._fetched_at = time.monotonic()  # a failing provider is asked again only later
         try:
-            response = await client.get(self.settings.jwks_url)
-            response.raise_for_status()
-            keys = jwt.PyJWKSet.from_dict(response.json()).keys
-        except (httpx.HTTPError, jwt.PyJWTError, ValueError):
+            async with asyncio.timeout(JWKS_TIMEOUT_S):
+                response = await client.request("GET", self.settings.jwks_url)
+            if response.status_code != 200:
+                raise ValueError(f"JWKS answered {response.status_code}")
+            keys = jwt.PyJWKSet.from_dict(orjson.loads(response.content)).keys
+        except (TimeoutError, ExchangeFailed, httpx.HTTPError, jwt.PyJWTError, ValueError):
             raise Unauthenticated("Vérification du jeton impossible pour le moment.") from None
         finally:
-            if self.http is None:
-                await client.aclose()
+            if own is not None:
+                await own.aclose()
         self._keys = {k.key_id: k for k in keys if k.key_id}
         self._fetched_at = time.monotonic()
         self.verified.clear()  # a key may have been withdrawn: verify every token again

@@ -1,7 +1,8 @@
 """One exchange with a legacy system, whatever HTTP client carries it (`backend_call`): a client
 span named after the route template, the W3C `traceparent` header for the back-end, the call
-metrics, the request's timings and the system's health window. Route templates keep labels
-bounded: a URL (with its customer ids) never becomes a label.
+metrics, the request's timings and the system's health window; for an exchange that got no answer,
+its cause (a fixed word) in a metric and a `backend_unreachable` log line. Route templates keep
+labels bounded: a URL (with its customer ids) never becomes a label.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
 
+import structlog
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from gateway.observability import metrics
 from gateway.observability.health import HealthWindow
 from gateway.observability.tracing import current, span
+
+log = structlog.get_logger("gateway.backends")
 
 # ---- route templates: bounded labels, never a URL -----------------------------------------------
 
@@ -94,12 +98,21 @@ def _route(backend: str, method: str, path: str) -> str:
 
 
 class Call:
+    __slots__ = ("cause", "detail", "headers", "status")
+
     def __init__(self, headers: dict[str, str]) -> None:
         self.headers = headers
         self.status: int | None = None
+        self.cause: str | None = None
+        self.detail = ""
 
     def answered(self, status: int) -> None:
         self.status = status
+
+    def failed(self, cause: str, detail: str) -> None:
+        """No answer, because of `cause` (a fixed word: certificate, dns, refused, reset,
+        timeout, proxy…); `detail` is for the logs only."""
+        self.cause, self.detail = cause, detail
 
 
 def outcome_of(status: int | None, error: BaseException | None) -> str:
@@ -123,7 +136,8 @@ def backend_call(
     health: HealthWindow | None = None,
 ) -> Iterator[Call]:
     """Around one exchange: `call.headers` (the caller's, plus `traceparent`) must be sent, and
-    `call.answered(status)` said once the answer is in."""
+    `call.answered(status)` said once the answer is in, or `call.failed(cause, detail)` when none
+    came: the cause is counted (`gateway_backend_failures`) and logged (`backend_unreachable`)."""
     route = route_template(backend, method, path, headers)
     with span(
         f"{backend} {route}",
@@ -152,6 +166,16 @@ def backend_call(
             if failed:
                 current_span.set_status(Status(StatusCode.ERROR, outcome))
             metrics.backend_call(backend, route, outcome, seconds)
+            if call.cause is not None:
+                metrics.backend_failure(backend, call.cause)
+                if call.cause != "timeout":  # timeouts are counted, and each logs no news
+                    log.warning(
+                        "backend_unreachable",
+                        backend=backend,
+                        route=route,
+                        cause=call.cause,
+                        detail=call.detail,
+                    )
             if health is not None:
                 health.record(backend, seconds * 1000, failed)
             info = current.get()

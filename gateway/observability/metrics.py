@@ -51,6 +51,7 @@ class Families:
     graphql_duration: Histogram
     backend_calls: Counter
     backend_duration: Histogram
+    backend_failures: Counter
     backend_retries: Counter
     breaker_state: Gauge
     breaker_transitions: Counter
@@ -93,6 +94,13 @@ class Families:
                 "Latency of one exchange with a legacy system, by system and route template.",
                 ["backend", "route"],
                 buckets=BUCKETS,
+            ),
+            backend_failures=Counter(
+                "gateway_backend_failures",
+                "Exchanges with a legacy system that got no answer, by system and cause "
+                "(certificate, tls, dns, refused, reset, timeout, proxy, malformed, too_large, "
+                "other).",
+                ["backend", "cause"],
             ),
             backend_retries=Counter(
                 "gateway_backend_retries",
@@ -227,6 +235,10 @@ def graphql_request(operation: str | None, outcome: str, seconds: float) -> None
 def backend_call(backend: str, route: str, outcome: str, seconds: float) -> None:
     child("backend_calls", backend, route, outcome).inc()
     child("backend_duration", backend, route).observe(seconds)
+
+
+def backend_failure(backend: str, cause: str) -> None:
+    child("backend_failures", backend, cause).inc()
 
 
 def retry(backend: str) -> None:

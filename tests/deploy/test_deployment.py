@@ -40,6 +40,13 @@ UNSET_ON_PURPOSE = {
     "GATEWAY_REDIS_CERT_FILE",
     "GATEWAY_REDIS_KEY_FILE",
     "GATEWAY_REDIS_SENTINELS",
+    "HTTPS_PROXY",  # and NO_PROXY: the site's egress proxy, when there is one
+    "NO_PROXY",
+    *(
+        f"GATEWAY_{system}_{kind}_FILE"  # the back-ends' TLS files: the site's own
+        for system in ("BACKEND", "POLICY_ADMIN", "CLAIMS", "EDITIQUE", "CRM")
+        for kind in ("CA", "CERT", "KEY")
+    ),
 }  # see deploy/configmap.yaml
 DEFAULT_ON_PURPOSE = (  # limits and algorithms the manifests leave at their documented defaults
     "GATEWAY_MAX_",

@@ -1,13 +1,12 @@
-"""HTTP transport to one legacy system: keep-alive connections over the network (`http1.Client`),
-or an httpx client to an in-process mock, with the system's resilience (`Guard`) and the shared
+"""HTTP transport to one legacy system: an aiohttp session over the network (`egress.Client`), or
+an httpx client to an in-process mock, with the system's resilience (`Guard`) and the shared
 answer cache.
 
-The same adapter code runs against a real server (`POLICY_ADMIN_URL=http://…`: `http1.Client`,
-whose CPU per exchange is a third of aiohttp's and flat in the number of open connections, unlike
-httpcore's pool, see `python -m bench.transport`) or an in-process mock (`httpx.ASGITransport`):
-only the sender differs, and both hand the adapters an `Answer` (status, headers, body). Every
-failure below HTTP becomes a `BackendError` naming the system; nothing of the URL or credentials
-reaches a client.
+The same adapter code runs against a real server (`POLICY_ADMIN_URL=https://…`: `egress.Client`,
+with the system's TLS, proxy and limits) or an in-process mock (`httpx.ASGITransport`): only the
+sender differs, and both hand the adapters an `Answer` (status, headers, body). Every failure below
+HTTP becomes a `BackendError` naming the system; its cause (certificate, dns, refused…) goes to the
+logs and metrics (`backend_calls`), never to a client, nor anything of the URL or credentials.
 
 Adapters describe one attempt (`attempt(budget_s) -> JSON-able value`) and choose:
 `read(key, ttl, attempt)` for idempotent reads (cached when `key` is set, retried) or
@@ -24,23 +23,19 @@ import httpx
 import orjson
 
 from gateway.adapters.transport.cache import ResponseCache
-from gateway.adapters.transport.http1 import Client, ConnectionFailed
+from gateway.adapters.transport.egress import Client, Egress, ExchangeFailed
 from gateway.adapters.transport.resilience import Guard, attempt_timeout
 from gateway.errors import BackendRejected, BackendTimeout, BackendUnavailable
 from gateway.observability.backend_calls import backend_call
 from gateway.observability.health import HealthWindow
 
 T = TypeVar("T")
-# per back-end and process: above what admission control lets in flight (64 pages, at most a few
-# concurrent calls each to one system), so that an attempt never times out waiting for a connection
-MAX_CONNECTIONS = 256
-KEEPALIVE_S = 15.0
 Attempt = Callable[[float], Awaitable[T]]
 
 
 class Answer(Protocol):
-    """What adapters read of an HTTP answer (an `httpx.Response` in process, an `http1.Reply` over
-    HTTP)."""
+    """What adapters read of an HTTP answer (an `httpx.Response` in process, an `egress.Reply` over
+    the network)."""
 
     @property
     def status_code(self) -> int: ...
@@ -98,9 +93,10 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         auth: httpx.Auth | None = None,
         health: HealthWindow | None = None,
+        egress: Egress | None = None,
     ) -> Transport:
-        """Over HTTP (`http1.Client`) when `base_url` is set, else to the in-process ASGI `app`
-        (httpx).
+        """Over the network (`egress.Client`, with `egress`'s TLS and limits) when `base_url` is
+        set, else to the in-process ASGI `app` (httpx).
 
         `auth` is applied the same way on both: a fixed header (HTTP Basic) computed once."""
         if base_url:
@@ -108,9 +104,7 @@ class Transport:
             if auth is not None:
                 probe = next(auth.sync_auth_flow(httpx.Request("GET", base_url)))
                 fixed["Authorization"] = probe.headers["Authorization"]
-            sender = Client(
-                base_url, fixed, max_connections=MAX_CONNECTIONS, keepalive_s=KEEPALIVE_S
-            )
+            sender = Client(base_url, fixed, egress=egress)
             return cls(backend, sender, guard, cache, health)
         client = httpx.AsyncClient(
             base_url=f"http://{backend}.in-process",
@@ -132,8 +126,13 @@ class Transport:
                 async with attempt_timeout(budget):
                     response = await self.client.request(method, path, **kwargs)
             except (TimeoutError, httpx.TimeoutException):
+                call.failed("timeout", "no answer within the attempt's budget")
                 raise BackendTimeout(self.backend) from None
-            except (httpx.TransportError, ConnectionFailed):
+            except ExchangeFailed as error:
+                call.failed(error.cause, error.detail)
+                raise BackendUnavailable(self.backend) from None
+            except httpx.TransportError as error:  # an in-process mock: no network below
+                call.failed("other", type(error).__name__)
                 raise BackendUnavailable(self.backend) from None
             call.answered(response.status_code)
             return response

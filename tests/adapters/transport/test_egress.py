@@ -1,6 +1,7 @@
-"""The back-end HTTP client (`gateway/adapters/transport/http1.py`) against scripted servers on 127.0.0.1:
-the bytes it sends, the answers it reads (lengths, chunks, end of connection), keep-alive, and
-every way an exchange can fail."""
+"""The back-end HTTP client (`gateway/adapters/transport/egress.py`, aiohttp) against scripted
+servers on 127.0.0.1: the bytes it sends, the answers it reads (lengths, chunks, end of
+connection), keep-alive, the limits it keeps, and every way an exchange can fail, with its cause.
+(TLS and proxies: `tests/edge/test_egress_tls.py`.)"""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import email
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -16,8 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.adapters.transport import http1
-from gateway.adapters.transport.http1 import Client, ConnectionFailed
+from gateway.adapters.transport import egress
+from gateway.adapters.transport.egress import Client, Egress, EgressMisconfigured, ExchangeFailed
+from gateway.settings import Settings
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, "Server"], Awaitable[None]]
 
@@ -138,7 +141,7 @@ async def test_keep_alive_reuses_one_connection_and_caps_concurrent_ones() -> No
             writer.write(answer(request.line.encode()))
 
     async with scripted(slow) as server:
-        client = Client(f"http://127.0.0.1:{server.port}", max_connections=3)
+        client = Client(f"http://127.0.0.1:{server.port}", egress=Egress(max_connections=3))
         for _ in range(5):
             await client.request("GET", "/one")
         assert server.connections == 1
@@ -173,7 +176,8 @@ async def test_chunked_and_connection_delimited_answers_are_read_whole() -> None
 
 async def test_a_reused_connection_closed_by_the_server_is_retried_once_for_a_get_only() -> None:
     """The server drops a kept-alive connection just as the next request arrives: a GET goes
-    again on a new connection; a POST is not sent twice (its outcome is the caller's to find)."""
+    again on a new connection; a POST or a PUT is not sent twice (its outcome is the caller's to
+    find)."""
 
     async def once_per_connection(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter, srv: Server
@@ -190,15 +194,18 @@ async def test_a_reused_connection_closed_by_the_server_is_retried_once_for_a_ge
         assert (await client.request("GET", "/a")).content == b"first"
         assert (await client.request("GET", "/b")).content == b"first"  # on a new connection
         assert server.connections == 2 and len(server.requests) == 3
-        with pytest.raises(ConnectionFailed):
+        with pytest.raises(ExchangeFailed) as failed:
             await client.request("POST", "/demandes", json={})
+        assert failed.value.cause == "reset"
+        assert (await client.request("GET", "/c")).content == b"first"  # a fresh connection
+        with pytest.raises(ExchangeFailed):
+            await client.request("PUT", "/comptes/C1/mot-de-passe", json={})
         await client.aclose()
-    assert [r.line.split()[0] for r in server.requests].count("POST") == 1
+    methods = [r.line.split()[0] for r in server.requests]
+    assert methods.count("POST") == 1 and methods.count("PUT") == 1
 
 
-async def test_refused_malformed_cut_short_and_oversized_answers_fail_as_connection_failed(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_refused_malformed_cut_short_and_oversized_answers_fail_with_their_cause() -> None:
     async def bad(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, srv: Server) -> None:
         request = await srv.read(reader)
         assert request is not None
@@ -206,23 +213,61 @@ async def test_refused_malformed_cut_short_and_oversized_answers_fail_as_connect
             writer.write(b"this is not HTTP\r\n\r\n")
         elif request.line.startswith("GET /short"):
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this")
+        elif request.line.startswith("GET /chunked-big"):
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            writer.write(b"".join(b"100\r\n" + b"x" * 256 + b"\r\n" for _ in range(20)))
+            writer.write(b"0\r\n\r\n")
+        elif request.line.startswith("GET /many-headers"):
+            many = "".join(f"X-H{i}: v\r\n" for i in range(40))
+            writer.write(answer(b"{}", headers=many))
+        elif request.line.startswith("GET /long-header"):
+            writer.write(answer(b"{}", headers=f"X-Long: {'v' * 2000}\r\n"))
         else:
             writer.write(answer(b"x" * 5000))
         await writer.drain()
 
+    async def cause(client: Client, path: str) -> str:
+        with pytest.raises(ExchangeFailed) as failed:
+            await client.request("GET", path)
+        return failed.value.cause
+
+    limits = Egress(max_body_bytes=1000, max_headers=32, max_header_field_bytes=1024)
     async with scripted(bad) as server:
-        client = Client(f"http://127.0.0.1:{server.port}")
-        for path in ("/garbage", "/short"):
-            with pytest.raises(ConnectionFailed):
-                await client.request("GET", path)
-        monkeypatch.setattr(http1, "MAX_BODY_BYTES", 1000)
-        with pytest.raises(ConnectionFailed, match="too large"):
-            await client.request("GET", "/big")
+        client = Client(f"http://127.0.0.1:{server.port}", egress=limits)
+        assert await cause(client, "/garbage") == "malformed"
+        assert await cause(client, "/short") in ("malformed", "reset")
+        assert await cause(client, "/big") == "too_large"  # said by its Content-Length
+        assert await cause(client, "/chunked-big") == "too_large"  # counted as it arrives
+        assert await cause(client, "/many-headers") == "malformed"
+        assert await cause(client, "/long-header") == "malformed"
         await client.aclose()
     async with scripted(keep_answering) as gone:
         port = gone.port
-    with pytest.raises(ConnectionFailed):
-        await Client(f"http://127.0.0.1:{port}").request("GET", "/")
+    nobody = Client(f"http://127.0.0.1:{port}")
+    assert await cause(nobody, "/") == "refused"
+    await nobody.aclose()
+    unknown = Client("http://gateway-test.invalid")
+    assert await cause(unknown, "/") == "dns"
+    await unknown.aclose()
+
+
+async def test_a_head_answer_with_a_content_length_ends_at_its_headers() -> None:
+    """A HEAD is answered with the length the GET would have, and no body: the client must not
+    wait for one (it would hang until the timeout)."""
+
+    async def head(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, srv: Server) -> None:
+        while await srv.read(reader) is not None:
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n")
+            await writer.drain()
+
+    async with scripted(head) as server:
+        client = Client(f"http://127.0.0.1:{server.port}")
+        async with asyncio.timeout(2):
+            first = await client.request("HEAD", "/document")
+            second = await client.request("HEAD", "/document")
+        await client.aclose()
+    assert (first.status_code, first.content, second.content) == (200, b"", b"")
+    assert server.connections == 1  # and the connection stayed usable
 
 
 async def test_a_cancelled_exchange_closes_its_connection() -> None:
@@ -275,6 +320,10 @@ async def test_line_breaks_in_a_path_or_header_are_refused_before_anything_is_se
             with pytest.raises(ValueError):
                 await client.request("GET", path, headers=headers)
         with pytest.raises(ValueError):
+            await client.request(
+                "POST", "/pj", files={"f": ("a.pdf", b"%PDF", "application/pdf\r\nX-I: 1")}
+            )
+        with pytest.raises(ValueError):
             Client("ftp://127.0.0.1/")
         await client.aclose()
     assert server.requests == []
@@ -295,4 +344,28 @@ def test_a_query_string_reads_back_as_its_parameters(params: dict[str, Any]) -> 
     wanted = [
         (k, text[v] if v is None or isinstance(v, bool) else str(v)) for k, v in params.items()
     ]
-    assert parse_qsl(http1.query_string(params), keep_blank_values=True) == wanted
+    assert parse_qsl(egress.query_string(params), keep_blank_values=True) == wanted
+
+
+def test_a_systems_own_tls_files_override_the_shared_ones_file_by_file(tmp_path: Path) -> None:
+    shared, crm_ca, crm_cert = tmp_path / "ca.pem", tmp_path / "crm-ca.pem", tmp_path / "crm.pem"
+    settings = Settings(
+        backend_ca_file=shared,
+        backend_cert_file=tmp_path / "client.pem",
+        crm_ca_file=crm_ca,
+        crm_cert_file=crm_cert,
+        backend_tls_min_version="1.3",
+    )
+    crm, claims, jwks = (Egress.from_settings(settings, s) for s in ("crm", "claims", None))
+    assert (crm.ca_file, crm.cert_file, crm.key_file) == (crm_ca, crm_cert, None)
+    assert (claims.ca_file, claims.cert_file) == (shared, tmp_path / "client.pem")
+    assert jwks.ca_file == shared and crm.tls_min_version == "1.3"
+
+
+def test_a_tls_file_that_cannot_be_read_stops_the_start_and_says_which(tmp_path: Path) -> None:
+    not_pem = tmp_path / "client.pem"
+    not_pem.write_text("not a certificate")
+    for egress_ in (Egress(ca_file=tmp_path / "missing-ca.pem"), Egress(cert_file=not_pem)):
+        with pytest.raises(EgressMisconfigured, match=r"missing-ca\.pem|client\.pem"):
+            Client("https://crm.legacy.example", egress=egress_)
+    Client("http://crm.legacy.example", egress=Egress(ca_file=tmp_path / "x"))  # no TLS: unread
