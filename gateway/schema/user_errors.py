@@ -79,6 +79,17 @@ class UserErrorCode(enum.Enum):
     UNSUPPORTED_TYPE = strawberry.enum_value(
         "UNSUPPORTED_TYPE", description="Le fichier n'est ni un PDF, ni un JPEG, ni un PNG."
     )
+    TYPE_MISMATCH = strawberry.enum_value(
+        "TYPE_MISMATCH", description="Le contenu du fichier n'est pas du type que son nom annonce."
+    )
+    UNREADABLE = strawberry.enum_value(
+        "UNREADABLE", description="Le fichier ne se lit pas comme son type (incomplet, protégé)."
+    )
+    ACTIVE_CONTENT = strawberry.enum_value(
+        "ACTIVE_CONTENT",
+        description="Le fichier contient du code : JavaScript, actions, fichiers joints, HTML.",
+    )
+    INFECTED = strawberry.enum_value("INFECTED", description="L'antivirus a trouvé un virus.")
     SHARES = strawberry.enum_value("SHARES", description="Les parts ne totalisent pas 100 %.")
     UNCHANGED = strawberry.enum_value("UNCHANGED", description="C'est déjà la valeur en vigueur.")
 
