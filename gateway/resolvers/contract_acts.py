@@ -10,6 +10,7 @@ from datetime import date
 
 from gateway.context import Context
 from gateway.domain import iban
+from gateway.domain.names import is_person_name
 from gateway.domain.records import ContractSummary, Demande
 from gateway.domain.termination import termination
 from gateway.resolvers.access import Scope
@@ -132,6 +133,11 @@ class Beneficiary:
         return f"{self.first_name.strip()} {self.last_name.strip().upper()}"
 
 
+NAME_SIGNS = (
+    "Un nom ne contient que des lettres, des espaces, des apostrophes, des tirets et des points."
+)
+
+
 def beneficiary_problems(items: Sequence[Beneficiary], today: date) -> list[Problem]:
     if not items:
         return [Problem("beneficiaries", "REQUIRED", "Désignez au moins un bénéficiaire.")]
@@ -143,6 +149,12 @@ def beneficiary_problems(items: Sequence[Beneficiary], today: date) -> list[Prob
         if not b.first_name.strip() or not b.last_name.strip() or len(b.name) > 80:
             problems.append(
                 Problem(f"{at}.lastName", "REQUIRED", "Prénom et nom (80 caractères au plus).")
+            )
+        else:
+            problems.extend(
+                Problem(f"{at}.{field}", "INVALID", NAME_SIGNS)
+                for field, value in (("firstName", b.first_name), ("lastName", b.last_name))
+                if not is_person_name(value.strip())
             )
         if b.birth_date > today:
             problems.append(
