@@ -12,9 +12,8 @@ from gateway.context import Context
 from gateway.domain import iban
 from gateway.domain.names import is_person_name
 from gateway.domain.records import ContractSummary, Demande
-from gateway.domain.termination import termination
 from gateway.resolvers.access import Scope
-from gateway.resolvers.demandes import Draft, held_contract, own_scope, send
+from gateway.resolvers.demandes import Draft, held_contract, own_scope, send, termination_of
 from gateway.resolvers.problems import Problem, Refused, refuse_if_any
 
 DEBIT_DAYS = (5, 10, 15)
@@ -48,11 +47,10 @@ async def request_termination(
 
     async def draft(scope: Scope) -> Draft:
         contract = await the_contract(ctx, scope, number)
-        rule = termination(contract, scope.is_company, ctx.today)
+        rule = await termination_of(ctx, scope, contract)  # the preview's answer, as it gives it
         if not rule.allowed or rule.effective_date is None or rule.rule is None:
-            raise Refused(
-                [Problem("contractId", "NOT_ALLOWED", rule.refusal or "Résiliation impossible.")]
-            )
+            code = rule.code or "NOT_ALLOWED"
+            raise Refused([Problem("contractId", code, rule.refusal or "Résiliation impossible.")])
         effective.append(rule.effective_date)
         text = (
             f"Je demande la résiliation de mon contrat {label(contract)}. "
@@ -68,7 +66,7 @@ async def request_termination(
     found = await send(ctx, "requestTermination", key, values, draft)
     if not effective:  # a repeat: the date the preview gives for that contract
         scope = await own_scope(ctx)
-        rule = termination(await the_contract(ctx, scope, number), scope.is_company, ctx.today)
+        rule = await termination_of(ctx, scope, await the_contract(ctx, scope, number))
         effective.append(rule.effective_date or ctx.today)
     return found, effective[0]
 
