@@ -15,7 +15,6 @@ from typing import Any
 
 from gateway.adapters.identifiers import segment, valid
 from gateway.adapters.transport.transport import Answer, Transport, json_answer
-from gateway.domain import iban as domain_iban
 from gateway.domain.records import (
     Affiliate,
     BankAccount,
@@ -100,7 +99,9 @@ def cents(value: int) -> Money:
 
 def mask_iban(iban: str) -> str:
     """`FR76 **** **** **** **** **** 189`: country code and check digits, last 3 characters."""
-    return domain_iban.mask(iban)
+    compact = iban.replace(" ", "")
+    masked = compact[:4] + "*" * (len(compact) - 7) + compact[-3:]
+    return " ".join(masked[i : i + 4] for i in range(0, len(masked), 4))
 
 
 def summary(raw: dict[str, Any], role: str | None = None) -> ContractSummary:
