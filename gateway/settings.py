@@ -389,6 +389,14 @@ class Settings(BaseSettings):
     """A refused sign-in is answered no sooner than this after it began, however it was decided
     (an existing and an unknown login take the same time)."""
 
+    # uploads' antivirus (gateway/adapters/antivirus.py)
+    clamd_address: str | None = None
+    """clamd's socket, `unix:///run/clamav/clamd.ctl` or `tcp://clamav:3310`: every upload is
+    scanned by it (INSTREAM) and refused if it cannot answer. Unset: the built-in check, which
+    knows the EICAR test file only (it is not an antivirus)."""
+    clamd_timeout_s: float = 10.0
+    """How long clamd may take to scan one file."""
+
     shutdown_grace_s: int = 10
     """On SIGTERM, how long in-flight requests may take to finish (`python -m gateway serve`)."""
 

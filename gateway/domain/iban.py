@@ -11,7 +11,12 @@ import re
 from stdnum import iban as stdnum_iban
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
-IBAN_LIKE = re.compile(r"\b[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]){11,30}\b")
+IBAN_LIKE = re.compile(
+    r"\b[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]){11,30}\b"  # as printed: capitals, spaces anywhere
+    # as typed: any case, in groups of 4 separated by a space, a dash or a dot, or none
+    r"|\b[A-Za-z]{2}[0-9]{2}(?:[ .-]?[A-Za-z0-9]{4}){2,7}(?:[ .-]?[A-Za-z0-9]{1,4})?\b"
+)
+SEPARATORS = re.compile(r"[\s.-]")
 
 
 def check(value: str) -> tuple[str | None, str | None]:
@@ -29,14 +34,15 @@ def check(value: str) -> tuple[str | None, str | None]:
 
 
 def mask(value: str) -> str:
-    """`FR76 **** **** **** **** ***5 632`: country, check digits and the last 3 characters."""
-    compact = value.replace(" ", "")
+    """`FR76 **** **** **** **** ***5 632`: country, check digits and the last 3 characters, of
+    the IBAN however it was typed (any case, spaces, dashes or dots)."""
+    compact = SEPARATORS.sub("", value).upper()
     masked = compact[:4] + "*" * (len(compact) - 7) + compact[-3:]
     return " ".join(masked[i : i + 4] for i in range(0, len(masked), 4))
 
 
 def mask_ibans(text: str | None) -> str | None:
-    """`text` with every IBAN-looking sequence masked."""
+    """`text` with every IBAN-looking sequence masked, in capitals or not, grouped or not."""
     if text is None:
         return None
     return IBAN_LIKE.sub(lambda m: mask(m.group(0)), text)

@@ -17,21 +17,33 @@ from typing import Any
 
 import orjson
 from graphql import DocumentNode, GraphQLError
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
 from gateway.context import Context, Services
 from gateway.edge import rate_limits
 from gateway.edge.graphiql import graphiql_page
-from gateway.edge.middleware.uploads import is_multipart, only_uploads
+from gateway.edge.middleware.uploads import (
+    FORM_LIMITS,
+    PART_TOO_LARGE,
+    MalformedUpload,
+    check_form,
+    is_multipart,
+    only_uploads,
+)
+from gateway.edge.refusals import NO_STORE, refusal_body
 from gateway.edge.request_scope import begin_request
 from gateway.engine.operation_limits import Limits
 from gateway.engine.persisted import TrustedDocuments
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, Unauthenticated
 from gateway.loading.loaders import Loaders
 from gateway.observability.operation_names import first_declared
 from gateway.observability.tracing import current
@@ -49,6 +61,7 @@ REFUSALS = frozenset(
         "PERSISTED_QUERY_NOT_FOUND",
         "PERSISTED_QUERY_NOT_SUPPORTED",
         "OPERATION_NOT_ALLOWED",
+        "BAD_REQUEST",
     }
 )
 
@@ -118,6 +131,44 @@ class GraphQLApp(ObservedGraphQL):
         loaders = Loaders(services.backends, services.plans)
         return Context(request, services, loaders, principal, error)
 
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        """A multipart request is admitted (`admit_upload`) before strawberry reads its form."""
+        if (
+            isinstance(request, Request)
+            and request.method == "POST"
+            and is_multipart(request.scope)
+        ):
+            context = await self.get_context(request, Response())
+            refused = await self.admit_upload(request, context)
+            if refused is not None:
+                return refused
+        return await super().run(request, context, root_value)
+
+    async def admit_upload(self, request: Request, context: Context) -> Response | None:
+        """Rate limits, then a session, then the form by the multipart spec: the refusal, or
+        None with the form read and checked (strawberry reads the same, cached, form)."""
+        try:
+            await rate_limits.spend(context)
+        except TooManyRequests as exc:
+            await drained(request)
+            return refused(429, exc.code, exc.message, {"Retry-After": str(exc.retry_after)})
+        request.state.limits_spent = True
+        if context.principal is None:
+            await drained(request)
+            error = context.auth_error or Unauthenticated()
+            return refused(401, str(error.extensions["code"]), error.message)
+        try:
+            form: FormData = await request.form(**FORM_LIMITS)
+            check_form(form, context.services.settings.max_json_depth)
+        except (MultiPartException, StarletteHTTPException) as exc:  # past FORM_LIMITS, unreadable
+            detail = str(getattr(exc, "message", None) or getattr(exc, "detail", ""))
+            if "maximum size" in detail:
+                return refused(413, "PAYLOAD_TOO_LARGE", PART_TOO_LARGE)
+            return refused(400, "BAD_REQUEST", f"Envoi multipart illisible : {detail}")
+        except MalformedUpload as exc:
+            return refused(400, "BAD_REQUEST", exc.message)
+        return None
+
     async def execute_single(
         self,
         request: Any,
@@ -130,7 +181,8 @@ class GraphQLApp(ObservedGraphQL):
         """Rate limits and trusted documents first: a refused request is not even parsed."""
         store = context.services.store
         try:
-            await rate_limits.spend(context)
+            if not getattr(request.state, "limits_spent", False):  # a multipart one: spent
+                await rate_limits.spend(context)
             query, register = await self.trusted.resolve(
                 request_data.query, request_data.extensions, store
             )
@@ -142,12 +194,12 @@ class GraphQLApp(ObservedGraphQL):
                 data=None, errors=[GraphQLError(exc.message, extensions=exc.extensions)]
             )
         try:
-            refused = is_multipart(request.scope) and not only_uploads(
-                query, self.limits, self.read
+            not_an_upload = is_multipart(request.scope) and not only_uploads(
+                query, request_data.operation_name, self.limits, self.read
             )
         except GraphQLError as past_a_limit:  # an upload's document is held to the limits too
             return ExecutionResult(data=None, errors=[past_a_limit])
-        if refused:
+        if not_an_upload:
             return ExecutionResult(  # multipart is enabled for uploadAttachment only
                 data=None,
                 errors=[
@@ -183,3 +235,29 @@ class GraphQLApp(ObservedGraphQL):
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql_page()  # its scripts served by the gateway itself (graphiql.py)
+
+
+def refused(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    """The edge's GraphQL-shaped refusal (`refusals.py`), its outcome recorded as any answer's."""
+    info = current.get()
+    if info is not None:
+        info.outcome = "refused"
+        info.error_codes.append(code)
+    return Response(
+        refusal_body(code, message),
+        status,
+        headers={
+            NO_STORE[0].decode(): NO_STORE[1].decode(),
+            **(headers or {}),
+        },
+        media_type="application/json",
+    )
+
+
+async def drained(request: Request) -> None:
+    """The body read to its end, unparsed (`UploadGuard` bounds it): a client still sending it
+    reads the refusal instead of a reset connection."""
+    async for _ in request.stream():
+        pass

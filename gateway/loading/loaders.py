@@ -21,12 +21,14 @@ import orjson
 from strawberry.dataloader import DataLoader
 
 from gateway.adapters import Backends
+from gateway.adapters.crm import demandes as crm_demandes
 from gateway.domain.records import (
     Affiliate,
     ContractDetail,
     ContractSummary,
     Customer,
     Demande,
+    DemandeType,
     Document,
     Dossier,
     Intermediary,
@@ -254,5 +256,10 @@ class Loaders:
     async def demande(self, demande_id: str) -> Demande | None:
         return await self.once(("crm.demande", demande_id), self.backends.crm.demande, demande_id)
 
+    async def catalogue(self) -> tuple[DemandeType, ...]:
+        """The CRM's demande types (`/types-demandes`): one load per request, whoever asks (the
+        types offered, their labels), with the answer cache off as on."""
+        return await self.once(("crm.catalogue",), crm_demandes.catalogue, self.backends.crm)
+
     async def demande_type_labels(self) -> dict[str, str]:
-        return await self.once(("crm.types",), self.backends.crm.demande_type_labels)
+        return {kind.code: kind.label for kind in await self.catalogue()}

@@ -10,10 +10,11 @@ from datetime import date
 
 from gateway.context import Context
 from gateway.domain import iban
+from gateway.domain.names import is_person_name
 from gateway.domain.records import ContractSummary, Demande
-from gateway.domain.termination import Termination, termination
+from gateway.domain.termination import Termination
 from gateway.resolvers.access import Scope
-from gateway.resolvers.demandes import Draft, held_contract, own_scope, send
+from gateway.resolvers.demandes import Draft, held_contract, own_scope, send, termination_of
 from gateway.resolvers.problems import Problem, Refused, refuse_if_any
 from gateway.resolvers.step_up import require_strong
 
@@ -44,12 +45,13 @@ def label(contract: ContractSummary) -> str:
 async def allowed_termination(
     ctx: Context, scope: Scope, number: str
 ) -> tuple[ContractSummary, Termination]:
+    """The contract and the preview's answer, as it gives it: refused exactly when the preview
+    refuses, with its code and message."""
     contract = await the_contract(ctx, scope, number)
-    rule = termination(contract, scope.is_company, ctx.today)
+    rule = await termination_of(ctx, scope, contract)
     if not rule.allowed or rule.effective_date is None or rule.rule is None:
-        raise Refused(
-            [Problem("contractId", "NOT_ALLOWED", rule.refusal or "Résiliation impossible.")]
-        )
+        code = rule.code or "NOT_ALLOWED"
+        raise Refused([Problem("contractId", code, rule.refusal or "Résiliation impossible.")])
     return contract, rule
 
 
@@ -78,7 +80,7 @@ async def request_termination(
     found = await send(ctx, "requestTermination", key, values, draft)
     if not effective:  # a repeat: the date the preview gives for that contract
         scope = await own_scope(ctx)
-        rule = termination(await the_contract(ctx, scope, number), scope.is_company, ctx.today)
+        rule = await termination_of(ctx, scope, await the_contract(ctx, scope, number))
         effective.append(rule.effective_date or ctx.today)
     return found, effective[0]
 
@@ -144,6 +146,11 @@ class Beneficiary:
         return f"{self.first_name.strip()} {self.last_name.strip().upper()}"
 
 
+NAME_SIGNS = (
+    "Un nom ne contient que des lettres, des espaces, des apostrophes, des tirets et des points."
+)
+
+
 def beneficiary_problems(items: Sequence[Beneficiary], today: date) -> list[Problem]:
     if not items:
         return [Problem("beneficiaries", "REQUIRED", "Désignez au moins un bénéficiaire.")]
@@ -155,6 +162,12 @@ def beneficiary_problems(items: Sequence[Beneficiary], today: date) -> list[Prob
         if not b.first_name.strip() or not b.last_name.strip() or len(b.name) > 80:
             problems.append(
                 Problem(f"{at}.lastName", "REQUIRED", "Prénom et nom (80 caractères au plus).")
+            )
+        else:
+            problems.extend(
+                Problem(f"{at}.{field}", "INVALID", NAME_SIGNS)
+                for field, value in (("firstName", b.first_name), ("lastName", b.last_name))
+                if not is_person_name(value.strip())
             )
         if b.birth_date > today:
             problems.append(

@@ -21,7 +21,7 @@ from gateway.adapters.crm import demandes as crm_demandes
 from gateway.adapters.crm.client import Refusal
 from gateway.context import Context
 from gateway.domain.records import ContractSummary, Customer, Demande, DemandeType
-from gateway.domain.termination import termination
+from gateway.domain.termination import Termination, termination
 from gateway.domain.values import ContractStatus, DemandeCategory, months_before
 from gateway.errors import Forbidden, NotFound, Unauthenticated
 from gateway.resolvers import access
@@ -66,9 +66,7 @@ def customer_of(scope: Scope) -> Customer:
 
 # ---- catalogue -----------------------------------------------------------------------------
 async def catalogue(ctx: Context) -> tuple[DemandeType, ...]:
-    return await ctx.loaders.once(
-        ("crm.catalogue",), lambda: crm_demandes.catalogue(ctx.services.backends.crm)
-    )
+    return await ctx.loaders.catalogue()
 
 
 async def contract_acts(ctx: Context, number: str) -> tuple[str, ...]:
@@ -112,9 +110,17 @@ async def available_actions(ctx: Context, scope: Scope, contract: ContractSummar
     """The contract's acts as the catalogue offers them (RESIL only where the preview allows)."""
     kinds = {t.code for t in await offered_for_contract(ctx, contract, await catalogue(ctx))}
     codes = [c for c in await contract_acts(ctx, contract.number) if c in kinds]  # ACTES order
-    if "RESIL" in codes and not termination(contract, scope.is_company, ctx.today).allowed:
+    if "RESIL" in codes and not (await termination_of(ctx, scope, contract)).allowed:
         codes.remove("RESIL")
     return codes
+
+
+async def termination_of(ctx: Context, scope: Scope, contract: ContractSummary) -> Termination:
+    """Whether and from when the viewer may terminate `contract`: the preview's answer and the
+    rule `requestTermination` applies (`domain/termination.py`), with the contract's acts."""
+    kinds = await offered_for_contract(ctx, contract, await catalogue(ctx))
+    offered = any(kind.code == "RESIL" for kind in kinds)
+    return termination(contract, scope.is_company, ctx.today, offered=offered)
 
 
 # ---- the draft of a demande ------------------------------------------------------------------

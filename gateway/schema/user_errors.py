@@ -110,8 +110,20 @@ class UserErrorCode(enum.Enum):
     EXPIRED = strawberry.enum_value("EXPIRED", description="La pièce jointe a plus de 24 heures.")
     TOO_LARGE = strawberry.enum_value("TOO_LARGE", description="Le fichier dépasse 10 Mo.")
     UNSUPPORTED_TYPE = strawberry.enum_value(
-        "UNSUPPORTED_TYPE", description="Le fichier n'est ni un PDF, ni un JPEG, ni un PNG."
+        "UNSUPPORTED_TYPE",
+        description="Le fichier, ou l'extension de son nom, n'est ni PDF, ni JPEG, ni PNG.",
     )
+    TYPE_MISMATCH = strawberry.enum_value(
+        "TYPE_MISMATCH", description="Le contenu du fichier n'est pas du type que son nom annonce."
+    )
+    UNREADABLE = strawberry.enum_value(
+        "UNREADABLE", description="Le fichier ne se lit pas comme son type (incomplet, protégé)."
+    )
+    ACTIVE_CONTENT = strawberry.enum_value(
+        "ACTIVE_CONTENT",
+        description="Le fichier contient du code : JavaScript, actions, fichiers joints, HTML.",
+    )
+    INFECTED = strawberry.enum_value("INFECTED", description="L'antivirus a trouvé un virus.")
     SHARES = strawberry.enum_value("SHARES", description="Les parts ne totalisent pas 100 %.")
     UNCHANGED = strawberry.enum_value("UNCHANGED", description="C'est déjà la valeur en vigueur.")
 

@@ -23,6 +23,7 @@ from tests.support.demarches import (
     upload,
     uploaded,
 )
+from tests.support.files import pdf
 from tests.support.gateway import PERSONAS, Gateway, codes
 
 POST_DEMANDE = "POST /crm/api/clients/{clientId}/demandes"
@@ -305,7 +306,7 @@ async def test_staff_cannot_send_a_demande_for_a_customer(gateway: Gateway) -> N
 
 # ---- uploads -------------------------------------------------------------------------------
 async def test_an_upload_is_typed_by_its_bytes_and_forwarded(gateway: Gateway) -> None:
-    body = await upload(gateway, PNG, "scan.pdf")
+    body = await upload(gateway, PNG, "scan.png")
     attachment = body["data"]["uploadAttachment"]["attachment"]
     assert attachment["mimeType"] == "image/png" and attachment["sizeBytes"] == len(PNG)
     assert posts(gateway, route="/pieces-jointes") == 1
@@ -315,7 +316,7 @@ async def test_an_upload_is_typed_by_its_bytes_and_forwarded(gateway: Gateway) -
     ("content", "code"),
     [
         (b"MZ\x90\x00" + b"\x00" * 100, "UNSUPPORTED_TYPE"),  # an executable named .pdf
-        (b"%PDF-" + b"0" * (10 * 1024 * 1024 - 4), "TOO_LARGE"),  # 10 MiB + 1 byte
+        (pdf(size=10 * 1024 * 1024 + 1), "TOO_LARGE"),  # 10 MiB + 1 byte
     ],
     ids=["executable", "10MiB+1"],
 )
@@ -328,7 +329,7 @@ async def test_a_bad_file_is_refused_and_never_forwarded(
 
 
 async def test_a_file_of_exactly_10_mib_is_accepted(gateway: Gateway) -> None:
-    body = await upload(gateway, PDF[:5] + b"0" * (10 * 1024 * 1024 - 5))
+    body = await upload(gateway, pdf(size=10 * 1024 * 1024))
     assert body["data"]["uploadAttachment"]["attachment"]["sizeBytes"] == 10 * 1024 * 1024
 
 

@@ -7,10 +7,11 @@ import uuid
 from typing import Any
 
 from gateway.schema.ids import to_global
+from tests.support import files
 from tests.support.gateway import PERSONAS, Gateway, operation
 
-PDF = b"%PDF-1.4\n% justificatif\n" + b"x" * 200
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+PDF = files.PDF
+PNG = files.PNG
 GERALT = PERSONAS["geralt"]
 HEALTH = to_global("Contract", "AA565656")
 UPLOAD = operation("demarches/UploadAttachment")

@@ -8,7 +8,8 @@
     execution    a variable or argument that does not coerce      BAD_USER_INPUT (+ variable, field)
     execution    no operation of that name, several and no name   BAD_USER_INPUT
 
-None is ever "Erreur interne.": that is kept for the gateway's own failures. Outside development,
+None is ever "Erreur interne.": that is kept for the gateway's own failures. A value the message
+echoes (a variable, a literal) has its IBANs masked (`domain/iban.py`), as anywhere else. Outside development,
 "Did you mean …?" suggestions are cut from every message: they would describe the schema to
 whoever probes it (graphql-core's `hide_suggestions` is an argument of `validate`/`execute` that
 strawberry does not pass, so the text is removed here, whatever the stage).
@@ -21,6 +22,7 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
 
+from gateway.domain.iban import mask_ibans
 from gateway.engine.operation_limits import TOO_LARGE
 
 SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
@@ -65,6 +67,7 @@ def client_code(error: GraphQLError, validation: bool) -> str | None:
 
 def client_error(error: GraphQLError, code: str, hide_suggestions: bool) -> GraphQLError:
     message = without_suggestions(error.message) if hide_suggestions else error.message
+    message = mask_ibans(message) or message  # a value echoed back (a variable, a literal)
     extensions: dict[str, Any] = {"code": code}
     if code == "BAD_USER_INPUT":
         extensions.update(variable_extensions(error.message))

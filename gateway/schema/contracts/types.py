@@ -12,7 +12,7 @@ import strawberry
 
 from gateway.domain import records as rec
 from gateway.domain import values as v
-from gateway.domain.termination import Termination, TerminationRule, termination
+from gateway.domain.termination import Termination, TerminationRule
 from gateway.errors import NotFound
 from gateway.resolvers import access, demandes, queries
 from gateway.resolvers.access import Scope
@@ -163,9 +163,9 @@ class Contract(Node):
     @strawberry.field(
         description="Whether and from when the viewer can terminate the contract (reading it writes nothing)."
     )
-    def termination(self, info: Info) -> TerminationPreview:
+    async def termination(self, info: Info) -> TerminationPreview:
         return TerminationPreview.of(
-            termination(self.summary, self.scope.is_company, info.context.today)
+            await demandes.termination_of(info.context, self.scope, self.summary)
         )
 
     @strawberry.field(description="Prévoyance dossiers with a règlement under 3 years.")
