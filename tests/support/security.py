@@ -34,7 +34,13 @@ async def step_up(gateway: Gateway, token: str, client_id: str) -> dict[str, Any
         {"input": {"idempotencyKey": uuid.uuid4().hex, "method": "EMAIL_CODE"}},
         token=token,
     )
-    challenge = asked["data"]["requestStepUp"]
+    return await verify_step_up(gateway, token, client_id, asked["data"]["requestStepUp"])
+
+
+async def verify_step_up(
+    gateway: Gateway, token: str, client_id: str, challenge: dict[str, Any]
+) -> dict[str, Any]:
+    """verifyStepUp with the code the CRM e-mailed for `challenge` (requestStepUp's payload)."""
     assert challenge["userErrors"] == [], challenge
     code = codes_sent(gateway, client_id, "ACTE_SENSIBLE")[-1]
     verified = await gateway.run(
