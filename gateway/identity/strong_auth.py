@@ -4,7 +4,8 @@ proved one (step-up).
 Store records (shared by every gateway process; tokens kept only as their SHA-256):
 
     2fa:<sha256>        {sub, company, group, login, method}   a sign-in waiting for its code (5 min)
-    stepup:<sha256>     {holder, sub, method}                  a step-up waiting for its proof (10 min)
+    stepup:<sha256>     {holder, sub, method, ceremony}        a step-up waiting for its proof (10 min;
+                                                               PASSKEY: its WebAuthn ceremony)
     spent:<sha256>      {}                                     a challenge answered: single use
     strong:<holder>     {at, method}                           the session's last strong proof
 
@@ -60,6 +61,7 @@ class StepUpChallenge:
     subject: str
     method: StepUpMethod
     expires_at: datetime
+    ceremony: str | None = None  # PASSKEY: the token of the WebAuthn ceremony it waits for
 
 
 def instant(epoch: float) -> datetime:
@@ -100,13 +102,19 @@ class StrongAuthentication:
 
     # ---- step-up ------------------------------------------------------------------------------
     async def open_step_up(
-        self, holder: str, subject: str, method: StepUpMethod
+        self, holder: str, subject: str, method: StepUpMethod, ceremony: str | None = None
     ) -> StepUpChallenge:
         token = secrets.token_urlsafe(32)
         expires = time.time() + STEP_UP_CHALLENGE_S
-        record = {"holder": holder, "sub": subject, "method": method.value, "expires": expires}
+        record = {
+            "holder": holder,
+            "sub": subject,
+            "method": method.value,
+            "expires": expires,
+            "ceremony": ceremony,
+        }
         await self.store.put(f"stepup:{digest(token)}", record, STEP_UP_CHALLENGE_S)
-        return StepUpChallenge(token, holder, subject, method, instant(expires))
+        return StepUpChallenge(token, holder, subject, method, instant(expires), ceremony)
 
     async def step_up(self, token: str, holder: str) -> StepUpChallenge | None:
         """The step-up of this session waiting for `token`'s proof; None otherwise."""
@@ -114,7 +122,12 @@ class StrongAuthentication:
         if record is None or record["holder"] != holder or float(record["expires"]) <= time.time():
             return None
         return StepUpChallenge(
-            token, holder, record["sub"], StepUpMethod(record["method"]), instant(record["expires"])
+            token,
+            holder,
+            record["sub"],
+            StepUpMethod(record["method"]),
+            instant(record["expires"]),
+            record.get("ceremony"),
         )
 
     # ---- answering ----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ the viewer's own list, so another customer's passkey reads as unknown. Every cha
 renamed, deleted) posts `SECURITE_COMPTE` once, under a key of its own; the change stands even if
 that alert cannot be posted (logged). A passwordless sign-in spends the sign-in limits of the IP
 and of the credential (`identity/brute_force.py`), and opens a session only once the CRM recorded
-the assertion's counter.
+the assertion's counter; that session is strongly authenticated (a passkey is a proof on its own).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from gateway.adapters.crm.passkeys import CrmPasskeys
 from gateway.context import Context
 from gateway.domain.accounts import AccountStatus
 from gateway.domain.passkeys import MAX_PASSKEYS, StoredPasskey, name_problem
+from gateway.domain.security import StepUpMethod
 from gateway.errors import BackendError, NotFound
 from gateway.identity.brute_force import LOGIN_PER_ID, LOGIN_PER_IP, hashed
 from gateway.identity.passkeys import (
@@ -228,4 +229,7 @@ async def login(ctx: Context, token: str, credential_json: str) -> PasskeyLogin:
         return PasskeyLogin(None, [LOCKED if recorded.status == 423 else PASSKEY_INVALID])
     await limits.clear(LOGIN_PER_ID, "login-passkey", hashed(credential_id))
     session = await ctx.services.sessions.open(recorded.client_id, recorded.group)
+    await ctx.services.strong_auth.prove(
+        f"sid:{session.sid}", StepUpMethod.PASSKEY, ctx.services.settings.refresh_ttl_s
+    )
     return PasskeyLogin(session, [])
