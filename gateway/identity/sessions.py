@@ -11,7 +11,9 @@ A session (`sid`) is a family of tokens:
 
 Store records (all with the refresh lifetime):
 
-    session:<sid>       {sub, created}          deleted = the session has ended
+    session:<sid>       {sub, created, seen,    deleted = the session has ended; `seen`: its last
+                         device, method}        refresh or request (kept to the minute)
+    sessions:<sub>      {sids}                  the account's sessions, for « Appareils connectés »
     refresh:<sha256>    {sid, sub}              a refresh token of the session
     used:<sha256>       {}                      claimed by the refresh that spent it
     revoked:<sub>       {before, keep}          every session of `sub` opened before `before`
@@ -22,6 +24,10 @@ An access token carrying a `sid` is accepted only while its session lives: each 
 the store at most once every `session_check_s` seconds per session (it forgets at once the
 sessions it ends itself), so an ended session's tokens stop within that delay, far inside their
 15 minutes. A store that cannot be reached trusts no session (`StoreUnavailable`).
+
+The account's list of sessions is read-modify-written; two sign-ins of one account at the same
+instant may drop one entry from the list (the session itself lives on and its tokens work): the
+writer reads the list back and adds itself again when it was dropped.
 """
 
 from __future__ import annotations
@@ -40,6 +46,27 @@ from gateway.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
+class Device:
+    """How a session was opened, for « Appareils connectés »."""
+
+    label: str  # « Safari sur iPhone »
+    method: str  # SignInMethod's value
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSession:
+    sid: str
+    label: str
+    method: str
+    first_seen: datetime
+    last_seen: datetime
+
+
+SEEN_EVERY_S = 60  # a session's last request is written at most once a minute
+UNKNOWN_DEVICE = Device("Appareil inconnu", "PASSWORD")
+
+
+@dataclass(frozen=True, slots=True)
 class IssuedSession:
     access_token: str
     refresh_token: str
@@ -49,6 +76,11 @@ class IssuedSession:
 
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def live(session: dict[str, Any], sid: str, revoked: dict[str, Any] | None) -> bool:
+    """Not ended by a password change or « déconnecter les autres appareils »."""
+    return revoked is None or session["created"] > revoked["before"] or revoked["keep"] == sid
 
 
 class SessionEnded(Unauthenticated):
@@ -66,11 +98,40 @@ class Sessions:
         self._groups: dict[str, tuple[float, tuple[str, ...]]] = {}
 
     # ---- opening and keeping -----------------------------------------------------------------
-    async def open(self, subject: str, group: tuple[str, ...]) -> IssuedSession:
+    async def open(
+        self, subject: str, group: tuple[str, ...], device: Device = UNKNOWN_DEVICE
+    ) -> IssuedSession:
         sid = secrets.token_urlsafe(16)
-        await self.store.put(f"session:{sid}", {"sub": subject, "created": time.time()}, self.ttl)
+        now = time.time()
+        record = {
+            "sub": subject,
+            "created": now,
+            "seen": now,
+            "device": device.label,
+            "method": device.method,
+        }
+        await self.store.put(f"session:{sid}", record, self.ttl)
+        await self._listed(subject, add=sid)
         await self.remember_group(group)
         return await self._issue(sid, subject)
+
+    async def _listed(self, subject: str, add: str | None = None) -> list[str]:
+        """The sids listed for `subject`, `add` added (and added again if a racing writer
+        dropped it)."""
+        key = f"sessions:{subject}"
+        found = await self.store.get(key)
+        sids: list[str] = list(found["sids"]) if found else []
+        if add is None:
+            return sids
+        for _ in range(3):
+            if add not in sids:
+                sids = [*sids[-99:], add]
+                await self.store.put(key, {"sids": sids}, self.ttl)
+            again = await self.store.get(key)
+            sids = list(again["sids"]) if again else []
+            if add in sids:
+                break
+        return sids
 
     async def _issue(self, sid: str, subject: str) -> IssuedSession:
         refresh = secrets.token_urlsafe(32)
@@ -100,7 +161,16 @@ class Sessions:
             return None
         if not await self._alive(record["sid"], record["sub"]):
             return None
+        await self._touch(record["sid"], force=True)
         return await self._issue(record["sid"], record["sub"])
+
+    async def _touch(self, sid: str, force: bool = False) -> None:
+        """Note a request of the session (`seen`), at most once a minute unless `force`."""
+        record = await self.store.get(f"session:{sid}")
+        now = time.time()
+        if record is None or (not force and now - float(record.get("seen", 0)) < SEEN_EVERY_S):
+            return
+        await self.store.put(f"session:{sid}", {**record, "seen": now}, self.ttl)
 
     # ---- ending ------------------------------------------------------------------------------
     async def end(self, sid: str) -> None:
@@ -112,31 +182,67 @@ class Sessions:
         if record is not None:
             await self.end(record["sid"])
 
-    async def end_others(self, subject: str, keep: str | None) -> None:
-        """Every session of `subject` ends, except `keep` (the one changing its password)."""
+    async def end_others(self, subject: str, keep: str | None) -> int:
+        """Every session of `subject` ends, except `keep` (the current one): how many were open."""
+        ended = [s.sid for s in await self.open_sessions(subject) if s.sid != keep]
         await self.store.put(
             f"revoked:{subject}", {"before": time.time(), "keep": keep}, self.ttl + 60
         )
+        for sid in ended:
+            await self.store.delete(f"session:{sid}")
         self._seen = {sid: seen for sid, seen in self._seen.items() if sid == keep}
+        return len(ended)
+
+    # ---- listing -----------------------------------------------------------------------------
+    async def open_sessions(self, subject: str) -> list[OpenSession]:
+        """The account's live sessions, last seen first (the ended ones leave the list)."""
+        sids = await self._listed(subject)
+        revoked = await self.store.get(f"revoked:{subject}")
+        found: list[OpenSession] = []
+        for sid in sids:
+            record = await self.store.get(f"session:{sid}")
+            if record is None or record["sub"] != subject or not live(record, sid, revoked):
+                continue
+            found.append(
+                OpenSession(
+                    sid,
+                    str(record.get("device", UNKNOWN_DEVICE.label)),
+                    str(record.get("method", UNKNOWN_DEVICE.method)),
+                    datetime.fromtimestamp(float(record["created"]), UTC),
+                    datetime.fromtimestamp(float(record.get("seen", record["created"])), UTC),
+                )
+            )
+        if len(found) < len(sids):
+            kept = {s.sid for s in found}
+            current = await self._listed(subject)  # a sign-in may have added one meanwhile
+            await self.store.put(
+                f"sessions:{subject}",
+                {"sids": [sid for sid in current if sid in kept or sid not in sids]},
+                self.ttl,
+            )
+        return sorted(found, key=lambda s: s.last_seen, reverse=True)
 
     # ---- checking ----------------------------------------------------------------------------
     async def check(self, sid: str, subject: str) -> None:
         """Raise `SessionEnded` unless the session of an access token still lives."""
         until, alive = self._seen.get(sid, (0.0, False))
         if until < time.monotonic():
-            alive = await self._alive(sid, subject)
+            alive = await self._alive(sid, subject, touch=True)
             self._seen[sid] = (time.monotonic() + self.settings.session_check_s, alive)
             if len(self._seen) > 100_000:
                 self._seen.clear()
         if not alive:
             raise SessionEnded()
 
-    async def _alive(self, sid: str, subject: str) -> bool:
+    async def _alive(self, sid: str, subject: str, touch: bool = False) -> bool:
         session = await self.store.get(f"session:{sid}")
         if session is None or session["sub"] != subject:
             return False
         revoked: dict[str, Any] | None = await self.store.get(f"revoked:{subject}")
-        return revoked is None or session["created"] > revoked["before"] or revoked["keep"] == sid
+        alive = live(session, sid, revoked)
+        if alive and touch and time.time() - float(session.get("seen", 0)) >= SEEN_EVERY_S:
+            await self.store.put(f"session:{sid}", {**session, "seen": time.time()}, self.ttl)
+        return alive
 
     # ---- joined accounts ---------------------------------------------------------------------
     async def remember_group(self, group: tuple[str, ...]) -> None:

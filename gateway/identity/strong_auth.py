@@ -3,7 +3,8 @@ proved one (step-up).
 
 Store records (shared by every gateway process; tokens kept only as their SHA-256):
 
-    2fa:<sha256>        {sub, company, group, login, method}   a sign-in waiting for its code (5 min)
+    2fa:<sha256>        {sub, company, group, login, method,   a sign-in waiting for its code (5 min)
+                         device}
     stepup:<sha256>     {holder, sub, method, ceremony}        a step-up waiting for its proof (10 min;
                                                                PASSKEY: its WebAuthn ceremony)
     spent:<sha256>      {}                                     a challenge answered: single use
@@ -52,6 +53,7 @@ class SignInChallenge:
     authenticated: Authenticated
     login: str
     expires_at: datetime
+    device: str | None = None  # the device id the first step gave
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +75,9 @@ class StrongAuthentication:
         self.store = store
 
     # ---- sign-in with a second factor ---------------------------------------------------------
-    async def open_sign_in(self, who: Authenticated, login: str) -> SignInChallenge:
+    async def open_sign_in(
+        self, who: Authenticated, login: str, device: str | None = None
+    ) -> SignInChallenge:
         token = secrets.token_urlsafe(32)
         expires = time.time() + CHALLENGE_S
         record = {
@@ -83,9 +87,10 @@ class StrongAuthentication:
             "login": login,
             "method": who.second_factor.value,
             "expires": expires,
+            "device": device,
         }
         await self.store.put(f"2fa:{digest(token)}", record, CHALLENGE_S)
-        return SignInChallenge(token, who, login, instant(expires))
+        return SignInChallenge(token, who, login, instant(expires), device)
 
     async def sign_in(self, token: str) -> SignInChallenge | None:
         """The sign-in waiting for `token`'s code; None: unknown, expired or already answered."""
@@ -98,7 +103,8 @@ class StrongAuthentication:
             tuple(record["group"]),
             SecondFactorMethod(record["method"]),
         )
-        return SignInChallenge(token, who, record["login"], instant(float(record["expires"])))
+        expires = instant(float(record["expires"]))
+        return SignInChallenge(token, who, record["login"], expires, record.get("device"))
 
     # ---- step-up ------------------------------------------------------------------------------
     async def open_step_up(

@@ -26,7 +26,7 @@ from gateway.domain.accounts import (
     broken_password_rules,
 )
 from gateway.domain.records import Customer
-from gateway.domain.security import SecondFactorMethod
+from gateway.domain.security import SecondFactorMethod, SignInMethod
 from gateway.errors import Forbidden, NotFound
 from gateway.identity.brute_force import (
     LOGIN_PER_ID,
@@ -39,6 +39,7 @@ from gateway.identity.brute_force import (
 )
 from gateway.identity.sessions import IssuedSession
 from gateway.resolvers import second_factor, step_up
+from gateway.resolvers.devices import open_session
 from gateway.resolvers.problems import Problem, Refused
 from gateway.resolvers.profile import normalised_email
 
@@ -269,7 +270,7 @@ class LoginResult:
     challenge: second_factor.Challenge | None = None  # with 2FA: the second step, no session
 
 
-async def login(ctx: Context, login: str, password: str) -> LoginResult:
+async def login(ctx: Context, login: str, password: str, device: str | None = None) -> LoginResult:
     try:
         await ctx.services.brute_force.check_password(login, ctx.client_ip)
     except AccountLocked:
@@ -281,9 +282,9 @@ async def login(ctx: Context, login: str, password: str) -> LoginResult:
     if isinstance(outcome, Refusal):
         return LoginResult(None, [LOCKED if outcome.status == 423 else INVALID_CREDENTIALS])
     if outcome.second_factor != SecondFactorMethod.NONE:
-        waiting = await second_factor.challenge(ctx, outcome, login.strip())
+        waiting = await second_factor.challenge(ctx, outcome, login.strip(), device)
         return LoginResult(None, [second_factor.SECOND_FACTOR_REQUIRED], waiting)
-    session = await ctx.services.sessions.open(outcome.client_id, outcome.group)
+    session = await open_session(ctx, outcome, SignInMethod.PASSWORD, device)
     return LoginResult(session, [])
 
 

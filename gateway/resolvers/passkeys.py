@@ -25,7 +25,7 @@ from gateway.adapters.crm.passkeys import CrmPasskeys
 from gateway.context import Context
 from gateway.domain.accounts import AccountStatus
 from gateway.domain.passkeys import MAX_PASSKEYS, StoredPasskey, name_problem
-from gateway.domain.security import StepUpMethod
+from gateway.domain.security import SignInMethod, StepUpMethod
 from gateway.errors import BackendError, NotFound
 from gateway.identity.brute_force import LOGIN_PER_ID, LOGIN_PER_IP, hashed
 from gateway.identity.passkeys import (
@@ -37,6 +37,7 @@ from gateway.identity.passkeys import (
 )
 from gateway.identity.sessions import IssuedSession
 from gateway.resolvers.accounts import LOCKED, own_client_id
+from gateway.resolvers.devices import open_session
 from gateway.resolvers.problems import Problem, Refused
 
 log = structlog.get_logger("gateway.passkeys")
@@ -200,7 +201,9 @@ async def login_options(ctx: Context) -> Ceremony:
     return await relying_party(ctx).begin_login()
 
 
-async def login(ctx: Context, token: str, credential_json: str) -> PasskeyLogin:
+async def login(
+    ctx: Context, token: str, credential_json: str, device: str | None = None
+) -> PasskeyLogin:
     """A session from a verified assertion: no password, no second factor."""
     try:
         credential_id = credential_id_of(credential_json)
@@ -228,7 +231,7 @@ async def login(ctx: Context, token: str, credential_json: str) -> PasskeyLogin:
     if isinstance(recorded, Refusal):  # 409: a counter that went backwards (a clone)
         return PasskeyLogin(None, [LOCKED if recorded.status == 423 else PASSKEY_INVALID])
     await limits.clear(LOGIN_PER_ID, "login-passkey", hashed(credential_id))
-    session = await ctx.services.sessions.open(recorded.client_id, recorded.group)
+    session = await open_session(ctx, recorded, SignInMethod.PASSKEY, device)
     await ctx.services.strong_auth.prove(
         f"sid:{session.sid}", StepUpMethod.PASSKEY, ctx.services.settings.refresh_ttl_s
     )

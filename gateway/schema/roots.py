@@ -18,6 +18,7 @@ from itertools import chain
 import strawberry
 from strawberry.types.base import has_object_definition
 
+from gateway.schema.accounts.device_mutations import DevicesMutation
 from gateway.schema.accounts.mutations import AccountsMutation
 from gateway.schema.claims.types import Dossier, Reglement
 from gateway.schema.contracts.mutations import ContractActsMutation
@@ -58,5 +59,6 @@ MUTATION = compose(
     DocumentsMutation,
     SecurityMutation,
     PasskeysMutation,
+    DevicesMutation,
 )
 TYPES = [Individual, Company, Contract, Dossier, Reglement, Demande, Document, Affiliate]

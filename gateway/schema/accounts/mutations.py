@@ -70,6 +70,11 @@ class ResetPasswordInput:
 class LoginInput:
     login: str = strawberry.field(description="E-mail (or legacy identifier) of the account.")
     password: str = strawberry.field(description="Its password.")
+    device_id: str | None = strawberry.field(
+        default=None,
+        description="The id the app or browser keeps for this device (a new one sends the "
+        "« nouvel appareil » alert).",
+    )
 
 
 @strawberry.input(description="The second step of a sign-in.")
@@ -166,7 +171,9 @@ class AccountsMutation:
         permission_classes=[Anyone],
     )
     async def login(self, info: Info, input: LoginInput) -> SessionPayload:
-        return session_payload(await accounts.login(info.context, input.login, input.password))
+        return session_payload(
+            await accounts.login(info.context, input.login, input.password, input.device_id)
+        )
 
     @strawberry.mutation(
         description="Sign-in, step 2 (no token): the second factor turns the challenge into a "
