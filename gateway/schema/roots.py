@@ -29,6 +29,7 @@ from gateway.schema.demandes.query import DemandesQuery
 from gateway.schema.demandes.types import Demande
 from gateway.schema.documents.mutations import DocumentsMutation
 from gateway.schema.documents.types import Document
+from gateway.schema.person.alerts import AlertsMutation
 from gateway.schema.person.mutations import ProfileMutation
 from gateway.schema.person.types import Company, Individual
 from gateway.schema.query import EntryQuery
@@ -60,5 +61,6 @@ MUTATION = compose(
     SecurityMutation,
     PasskeysMutation,
     DevicesMutation,
+    AlertsMutation,
 )
 TYPES = [Individual, Company, Contract, Dossier, Reglement, Demande, Document, Affiliate]
