@@ -95,7 +95,7 @@ async def test_security_alerts_cannot_be_turned_off_and_nothing_is_written(
     refused = await update(gateway, wanted)
     assert refused["alertSettings"] is None
     assert errors_of(refused) == [("alerts.4.channels", "ALWAYS_ON")]
-    missing = await update(gateway, wanted[:3] + [wanted[3], wanted[3]])
+    missing = await update(gateway, [*wanted[:3], wanted[3], wanted[3]])
     assert errors_of(missing) == [("alerts", "INVALID")]  # ACCOUNT_SECURITY missing
     assert crm_calls(gateway, PUT_ALERTS) == 0
     assert (await settings(gateway))["updatedAt"] is None
