@@ -180,7 +180,7 @@ async def test_a_new_device_alert_is_sent_once_when_crm_answers_are_lost(
     gateway: Gateway,
 ) -> None:
     await sign_in(gateway, IPHONE, device="phone-0001")
-    await faults(gateway, "crm", timeout_rate=0.3, hang_ms=400, routes=[NOTIFICATIONS])
+    await faults(gateway, "crm", timeout_rate=0.3, hang_ms=800, seed=21, routes=[NOTIFICATIONS])
     devices = [f"desk-{n:04d}" for n in range(6)]
     for device in devices:
         for _ in range(2):  # the second sign-in from it: known, or the same alert again
@@ -191,4 +191,4 @@ async def test_a_new_device_alert_is_sent_once_when_crm_answers_are_lost(
     assert len(alerts) == len(devices)  # one per device, none twice
     assert len({a["cleIdempotence"] for a in alerts}) == len(devices)
     assert len(alert_messages(gateway)) == len(devices)  # e-mailed once each
-    assert posts >= len(devices)
+    assert posts > len(devices)  # answers were lost: the same keys were posted again
