@@ -11,8 +11,11 @@ A session (`sid`) is a family of tokens:
 
 Store records (all with the refresh lifetime):
 
-    session:<sid>       {sub, created, seen,    deleted = the session has ended; `seen`: its last
-                         device, method}        refresh or request (kept to the minute)
+    session:<sid>       {sub, created,          deleted = the session has ended
+                         device, method}
+    seen:<sid>          {at}                    its last refresh or request (each process notes one
+                                                at most every `session_check_s`); kept
+                                                apart so that noting it never revives an ended one
     sessions:<sub>      {sids}                  the account's sessions, for « Appareils connectés »
     refresh:<sha256>    {sid, sub}              a refresh token of the session
     used:<sha256>       {}                      claimed by the refresh that spent it
@@ -62,7 +65,6 @@ class OpenSession:
     last_seen: datetime
 
 
-SEEN_EVERY_S = 60  # a session's last request is written at most once a minute
 UNKNOWN_DEVICE = Device("Appareil inconnu", "PASSWORD")
 
 
@@ -103,13 +105,7 @@ class Sessions:
     ) -> IssuedSession:
         sid = secrets.token_urlsafe(16)
         now = time.time()
-        record = {
-            "sub": subject,
-            "created": now,
-            "seen": now,
-            "device": device.label,
-            "method": device.method,
-        }
+        record = {"sub": subject, "created": now, "device": device.label, "method": device.method}
         await self.store.put(f"session:{sid}", record, self.ttl)
         await self._listed(subject, add=sid)
         await self.remember_group(group)
@@ -161,16 +157,12 @@ class Sessions:
             return None
         if not await self._alive(record["sid"], record["sub"]):
             return None
-        await self._touch(record["sid"], force=True)
+        await self._touch(record["sid"])
         return await self._issue(record["sid"], record["sub"])
 
-    async def _touch(self, sid: str, force: bool = False) -> None:
-        """Note a request of the session (`seen`), at most once a minute unless `force`."""
-        record = await self.store.get(f"session:{sid}")
-        now = time.time()
-        if record is None or (not force and now - float(record.get("seen", 0)) < SEEN_EVERY_S):
-            return
-        await self.store.put(f"session:{sid}", {**record, "seen": now}, self.ttl)
+    async def _touch(self, sid: str) -> None:
+        """Note a request or refresh of the session."""
+        await self.store.put(f"seen:{sid}", {"at": time.time()}, self.ttl)
 
     # ---- ending ------------------------------------------------------------------------------
     async def end(self, sid: str) -> None:
@@ -203,13 +195,15 @@ class Sessions:
             record = await self.store.get(f"session:{sid}")
             if record is None or record["sub"] != subject or not live(record, sid, revoked):
                 continue
+            seen = await self.store.get(f"seen:{sid}")
+            created = float(record["created"])
             found.append(
                 OpenSession(
                     sid,
                     str(record.get("device", UNKNOWN_DEVICE.label)),
                     str(record.get("method", UNKNOWN_DEVICE.method)),
-                    datetime.fromtimestamp(float(record["created"]), UTC),
-                    datetime.fromtimestamp(float(record.get("seen", record["created"])), UTC),
+                    datetime.fromtimestamp(created, UTC),
+                    datetime.fromtimestamp(max(created, float(seen["at"]) if seen else 0), UTC),
                 )
             )
         if len(found) < len(sids):
@@ -240,8 +234,8 @@ class Sessions:
             return False
         revoked: dict[str, Any] | None = await self.store.get(f"revoked:{subject}")
         alive = live(session, sid, revoked)
-        if alive and touch and time.time() - float(session.get("seen", 0)) >= SEEN_EVERY_S:
-            await self.store.put(f"session:{sid}", {**session, "seen": time.time()}, self.ttl)
+        if alive and touch:
+            await self._touch(sid)
         return alive
 
     # ---- joined accounts ---------------------------------------------------------------------

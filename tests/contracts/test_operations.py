@@ -1016,13 +1016,13 @@ async def test_every_device_alert_and_service_document_runs_in_one_customer_jour
     viewer = await step("SecuritySettings", {}, phone)
     sessions = viewer["account"]["sessions"]
     assert [s["deviceLabel"] for s in sessions] == [
+        "Application Android",  # this very request: seen last
         "Firefox sur Windows",
         "Safari sur Mac",
-        "Application Android",
     ]
-    assert [s["current"] for s in sessions] == [False, False, True]
+    assert [s["current"] for s in sessions] == [True, False, False]
     assert viewer["alertSettings"]["alerts"][4]["mandatoryChannels"] == ["EMAIL"]
-    assert (await step("EndSession", {"id": sessions[0]["id"]}, phone))["accepted"] is True
+    assert (await step("EndSession", {"id": sessions[1]["id"]}, phone))["accepted"] is True
     assert (await step("EndOtherSessions", {}, phone))["endedCount"] == 1
     for ended in (desk, third):
         refused = await gateway.run("securite/Notifications", {}, token=ended)

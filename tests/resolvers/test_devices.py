@@ -92,8 +92,8 @@ async def test_the_devices_signed_in_are_listed_with_the_current_one_marked(
     desk = await sign_in(gateway, WINDOWS)
     listed = await sessions(gateway, phone["accessToken"])
     assert [(s["deviceLabel"], s["current"]) for s in listed] == [
-        ("Chrome sur Windows", False),  # last seen first
-        ("Safari sur iPhone", True),
+        ("Safari sur iPhone", True),  # last seen first: this very request
+        ("Chrome sur Windows", False),
     ]
     assert {s["signInMethod"] for s in listed} == {"PASSWORD"}
     assert listed[0]["signInMethodLabel"] == "Mot de passe"

@@ -73,15 +73,15 @@ def test_a_session_ended_at_one_process_stops_at_the_other_within_the_check_dela
         listed = post(http, two, SESSIONS, token=phone["accessToken"])  # read at the other one
         sessions = listed["data"]["viewer"]["account"]["sessions"]
         assert [(s["deviceLabel"], s["current"]) for s in sessions] == [
+            ("Safari sur iPhone", True),  # last seen first: this very request
             ("Chrome sur Linux", False),
-            ("Safari sur iPhone", True),
         ]
         assert "errors" not in post(http, two, SESSIONS, token=desk["accessToken"])  # two trusts it
         ended = post(
             http,
             one,
             operation("securite/EndSession"),
-            {"id": sessions[0]["id"]},
+            {"id": sessions[1]["id"]},
             phone["accessToken"],
         )
         assert ended["data"]["endSession"] == {"accepted": True, "userErrors": []}
