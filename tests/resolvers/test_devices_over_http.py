@@ -94,6 +94,7 @@ def test_a_session_ended_at_one_process_stops_at_the_other_within_the_check_dela
             time.sleep(0.1)
         waited = time.monotonic() - started
         assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        print(f"ended session refused at the other process after {waited:.2f} s")
         assert waited <= CHECK_S + 0.5, waited
         refresh = post(
             http, two, operation("accounts/RefreshSession"), {"refreshToken": desk["refreshToken"]}
