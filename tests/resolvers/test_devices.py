@@ -192,3 +192,22 @@ async def test_a_new_device_alert_is_sent_once_when_crm_answers_are_lost(
     assert len({a["cleIdempotence"] for a in alerts}) == len(devices)
     assert len(alert_messages(gateway)) == len(devices)  # e-mailed once each
     assert posts > len(devices)  # answers were lost: the same keys were posted again
+
+
+async def test_a_two_step_sign_in_keeps_the_device_of_its_first_step(gateway: Gateway) -> None:
+    from tests.resolvers.test_second_factor import verify, with_totp
+
+    chris, login = "C0001001", "chris.martin@example.fr"
+    _, recovery = await with_totp(gateway, chris)
+    for n, device in enumerate(("phone-0001", "desk-0001")):
+        variables = {"input": {"login": login, "password": PASSWORDS[login], "deviceId": device}}
+        first = await post(
+            gateway, "securite/LoginWithPassword", variables, headers={"User-Agent": WINDOWS}
+        )
+        challenge = first["data"]["login"]["secondFactorChallenge"]["token"]
+        signed = await verify(gateway, challenge, recovery[n])  # no device id in this step
+        assert signed["session"] is not None
+    assert len(new_device_alerts(gateway, chris)) == 1  # the second device, known from step 1
+    listed = await sessions(gateway, signed["session"]["accessToken"])
+    assert {s["signInMethod"] for s in listed} == {"PASSWORD_AND_SECOND_FACTOR"}
+    assert listed[0]["signInMethodLabel"] == "Mot de passe et double authentification"

@@ -467,3 +467,11 @@ async def test_a_passkey_sign_in_allows_sensitive_acts_at_once(gateway: Gateway)
     signed = await unlock(gateway, phone)
     unlocked = signed["session"]["accessToken"]
     assert (await security(gateway, unlocked))["strongAuthenticationValidUntil"] is not None
+    body = await gateway.run(
+        "query { viewer { account { sessions { signInMethod signInMethodLabel current } } } }",
+        token=unlocked,
+    )
+    current = [s for s in body["data"]["viewer"]["account"]["sessions"] if s["current"]]
+    assert current == [
+        {"signInMethod": "PASSKEY", "signInMethodLabel": "Clé d'accès", "current": True}
+    ]
