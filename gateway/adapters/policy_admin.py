@@ -1,8 +1,10 @@
-"""Policy admin adapter: contracts, memberships, affiliates (`contracts/legacy/policy-admin.openapi.yaml`).
+"""Policy admin adapter: contracts, memberships, affiliates, services
+(`contracts/legacy/policy-admin.openapi.yaml`).
 
 Quirks handled here and nowhere else: `CODE_RETOUR` checked on every 2xx (E999 in a 200 is a
 transient failure), `YYYYMMDD` with `"00000000"`/`""` as no date, cents, right-padded text, full
-IBANs masked at once, batch reads chunked by 50, affiliates walked 20 per page.
+IBANs masked at once, batch reads chunked by 50, affiliates walked 20 per page, a service with a
+code, audience or first day it does not know left out, a phone or URL of the wrong shape dropped.
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from gateway.domain.records import (
     Premium,
     Savings,
 )
+from gateway.domain.services import ContractService, ServiceAudience, ServiceCode
 from gateway.domain.values import (
     AffiliateStatus,
     ContractRole,
     ContractStatus,
+    DocumentType,
     Money,
     NumberKind,
     PremiumFrequency,
@@ -185,6 +189,48 @@ def affiliate(raw: dict[str, Any]) -> Affiliate:
 TTL_PERSON_S = 120  # a person's roles change rarely; short enough for a new contract to show soon
 TTL_CONTRACT_S = 300
 TTL_AFFILIATES_S = 300
+TTL_SERVICES_S = 300  # services change with the product's catalogue, not with the customer
+SERVICE_CODES = {
+    "TELECONSULTATION": ServiceCode.TELECONSULTATION,
+    "TIERS_PAYANT": ServiceCode.THIRD_PARTY_PAYMENT,
+    "RESEAU_SOINS": ServiceCode.CARE_NETWORK,
+    "ANALYSE_DEVIS": ServiceCode.QUOTE_ANALYSIS,
+    "PRISE_RDV": ServiceCode.MEDICAL_APPOINTMENT,
+    "ASSISTANCE": ServiceCode.ASSISTANCE,
+    "BIBLIOTHEQUE_LETTRES": ServiceCode.LETTER_LIBRARY,
+    "PREVENTION": ServiceCode.PREVENTION,
+}
+AUDIENCES = {
+    "A": ServiceAudience.INSURED,
+    "T": ServiceAudience.ALL_BENEFICIARIES,
+    "E": ServiceAudience.COMPANY,
+}
+SERVICE_DOCUMENTS = {"CTPY": DocumentType.THIRD_PARTY_PAYMENT_CARD}
+
+
+def service(raw: dict[str, Any]) -> ContractService | None:
+    """A service as policy admin lists it (None: a code or audience this gateway does not know,
+    or no first day: not shown)."""
+    code = SERVICE_CODES.get(raw["CD_SERVICE"])
+    audience = AUDIENCES.get(raw["CD_BENEF"])
+    start = day(raw["DT_DEBUT"])
+    if code is None or audience is None or start is None:
+        return None
+    phone = (raw.get("TEL_ACCES") or "").strip()
+    url = (raw.get("URL_ACCES") or "").strip()
+    return ContractService(
+        code=code,
+        name=text(raw["LIB_SERVICE"]) or code.label,
+        description=text(raw.get("DESCRIPTIF") or ""),
+        provider=text(raw.get("PRESTATAIRE") or ""),
+        url=url if url.startswith("https://") else None,
+        phone=phone if len(phone) == 10 and phone.isdigit() else None,
+        hours=text(raw.get("HORAIRES") or ""),
+        available_from=start,
+        available_until=day(raw.get("DT_FIN") or ""),
+        audience=audience,
+        document_type=SERVICE_DOCUMENTS.get((raw.get("TYPE_DOC") or "").strip()),
+    )
 
 
 class PolicyAdmin:
@@ -255,6 +301,16 @@ class PolicyAdmin:
 
         found = await self.transport.read_many(list(keys), TTL_CONTRACT_S, attempt)
         return {keys[k]: detail(raw) for k, raw in found.items() if raw is not None}
+
+    async def services(self, number: str) -> tuple[ContractService, ...]:
+        """The services of a contract or adhésion, in display order (an unknown one has none)."""
+        if not valid("policy-admin.contract", number):
+            return ()
+        found = await self._get(f"/contrats/{segment(number)}/services", TTL_SERVICES_S)
+        if found is None:
+            return ()
+        listed = (service(s) for s in found["SERVICES"])
+        return tuple(s for s in listed if s is not None)
 
     async def affiliates(self, number: str) -> tuple[Affiliate, ...]:
         """All affiliates of a collective contract (pages of 20 walked, the rest concurrently)."""

@@ -32,6 +32,38 @@ LABELS: dict[str, dict[str, str]] = {
         "RECOVERY_CODE": "Code de secours",
         "PASSKEY": "Clé d'accès",
     },
+    "SignInMethod": {
+        "PASSWORD": "Mot de passe",
+        "PASSWORD_AND_SECOND_FACTOR": "Mot de passe et double authentification",
+        "PASSKEY": "Clé d'accès",
+    },
+    "AlertEvent": {  # the CRM's EvenementAlerte, as « Paramètres > Notifications » says it
+        "PAYMENT_MADE": "Règlement ou remboursement effectué",
+        "DOCUMENT_AVAILABLE": "Nouveau document disponible",
+        "DEMANDE_UPDATED": "Demande mise à jour",
+        "NEW_DEVICE_SIGN_IN": "Connexion depuis un nouvel appareil",
+        "ACCOUNT_SECURITY": "Sécurité du compte",
+    },
+    "AlertChannel": {
+        "EMAIL": "E-mail",
+        "SMS": "SMS",
+        "PUSH": "Notification de l'application",
+    },
+    "ServiceCode": {  # policy admin CodeService, generic labels
+        "TELECONSULTATION": "Téléconsultation médicale",
+        "THIRD_PARTY_PAYMENT": "Carte de tiers payant",
+        "CARE_NETWORK": "Réseau de soins partenaires",
+        "QUOTE_ANALYSIS": "Analyse de devis",
+        "MEDICAL_APPOINTMENT": "Prise de rendez-vous médical en ligne",
+        "ASSISTANCE": "Assistance",
+        "LETTER_LIBRARY": "Bibliothèque de lettres et d'infos",
+        "PREVENTION": "Prévention et coaching santé",
+    },
+    "ServiceAudience": {  # policy admin BeneficiaireService
+        "INSURED": "L'assuré",
+        "ALL_BENEFICIARIES": "Tous les bénéficiaires du contrat",
+        "COMPANY": "L'entreprise",
+    },
     "CodeChannel": {
         "EMAIL": "Par e-mail",
         "SMS": "Par SMS",

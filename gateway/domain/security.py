@@ -33,6 +33,12 @@ class StepUpMethod(Labelled):
     PASSKEY = "PASSKEY"
 
 
+class SignInMethod(Labelled):
+    PASSWORD = "PASSWORD"
+    PASSWORD_AND_SECOND_FACTOR = "PASSWORD_AND_SECOND_FACTOR"
+    PASSKEY = "PASSKEY"
+
+
 class CodeChannel(Labelled):
     EMAIL = "EMAIL"
     SMS = "SMS"

@@ -13,7 +13,12 @@ A session (`sid`) is a family of tokens:
 
 Store records (all with the refresh lifetime):
 
-    session:<sid>       {sub, created}          deleted = the session has ended
+    session:<sid>       {sub, created,          deleted = the session has ended
+                         device, method}
+    seen:<sid>          {at}                    its last refresh or request (each process notes one
+                                                at most every `session_check_s`); kept
+                                                apart so that noting it never revives an ended one
+    sessions:<sub>      {sids}                  the account's sessions, for « Appareils connectés »
     refresh:<sha256>    {sid, sub}              a refresh token of the session
     used:<sha256>       {at}                    claimed by the refresh that spent it
     successor:<sha256>  {sealed}                its successor, for `refresh_grace_s` only
@@ -35,6 +40,10 @@ stands in for `GATEWAY_STORE_OUTAGE_MEMORY_S` (a bounded LRU memory, `LastGood`)
 pages keep being served; a session the process has not seen is not trusted, a proof or a group it
 has not seen counts as missing (the group narrows, the page is still served), and what changes the
 store (a login, a refresh, a logout) is refused.
+
+The account's list of sessions is read-modify-written; two sign-ins of one account at the same
+instant may drop one entry from the list (the session itself lives on and its tokens work): the
+writer reads the list back and adds itself again when it was dropped.
 """
 
 from __future__ import annotations
@@ -58,6 +67,26 @@ from gateway.platform.store import LastGood, Store, StoreUnavailable
 from gateway.settings import Settings
 
 PROOF_TTL_S = 365 * 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """How a session was opened, for « Appareils connectés »."""
+
+    label: str  # « Safari sur iPhone »
+    method: str  # SignInMethod's value
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSession:
+    sid: str
+    label: str
+    method: str
+    first_seen: datetime
+    last_seen: datetime
+
+
+UNKNOWN_DEVICE = Device("Appareil inconnu", "PASSWORD")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +119,11 @@ def unsealed(value: str, spent: str, sid: str) -> IssuedSession | None:
     return IssuedSession(access, refresh, datetime.fromisoformat(expires), sid)
 
 
+def live(session: dict[str, Any], sid: str, revoked: dict[str, Any] | None) -> bool:
+    """Not ended by a password change or « déconnecter les autres appareils »."""
+    return revoked is None or session["created"] > revoked["before"] or revoked["keep"] == sid
+
+
 class SessionEnded(Unauthenticated):
     def __init__(self) -> None:
         super().__init__("Session terminée, veuillez vous reconnecter.")
@@ -112,14 +146,37 @@ class Sessions:
         return self._seen.stood_in + self._proofs.stood_in + self._grouped.stood_in
 
     # ---- opening and keeping -----------------------------------------------------------------
-    async def open(self, subject: str, group: tuple[str, ...] = ()) -> IssuedSession:
+    async def open(
+        self, subject: str, group: tuple[str, ...] = (), device: Device = UNKNOWN_DEVICE
+    ) -> IssuedSession:
         """A new session of `subject`, whose own credentials were just checked (which proves them
         to the other accounts of its group); `group`: the CRM's `rattaches` in that answer."""
         sid = secrets.token_urlsafe(16)
-        await self.store.put(f"session:{sid}", {"sub": subject, "created": time.time()}, self.ttl)
+        now = time.time()
+        record = {"sub": subject, "created": now, "device": device.label, "method": device.method}
+        await self.store.put(f"session:{sid}", record, self.ttl)
+        await self._listed(subject, add=sid)
         await self.prove(subject)
         await self.note_group(subject, group)
         return await self._issue(sid, subject)
+
+    async def _listed(self, subject: str, add: str | None = None) -> list[str]:
+        """The sids listed for `subject`, `add` added (and added again if a racing writer
+        dropped it)."""
+        key = f"sessions:{subject}"
+        found = await self.store.get(key)
+        sids: list[str] = list(found["sids"]) if found else []
+        if add is None:
+            return sids
+        for _ in range(3):
+            if add not in sids:
+                sids = [*sids[-99:], add]
+                await self.store.put(key, {"sids": sids}, self.ttl)
+            again = await self.store.get(key)
+            sids = list(again["sids"]) if again else []
+            if add in sids:
+                break
+        return sids
 
     async def _issue(self, sid: str, subject: str) -> IssuedSession:
         refresh = secrets.token_urlsafe(32)
@@ -157,6 +214,7 @@ class Sessions:
             return again if await self._alive(record["sid"], record["sub"]) else None
         if not await self._alive(record["sid"], record["sub"]):
             return None
+        await self._touch(record["sid"])
         issued = await self._issue(record["sid"], record["sub"])
         if grace > 0:
             await self.store.put(f"successor:{key}", {"sealed": sealed(issued, token)}, grace)
@@ -178,6 +236,10 @@ class Sessions:
                 return None
             await asyncio.sleep(0.02)
 
+    async def _touch(self, sid: str) -> None:
+        """Note a request or refresh of the session."""
+        await self.store.put(f"seen:{sid}", {"at": time.time()}, self.ttl)
+
     # ---- ending ------------------------------------------------------------------------------
     async def end(self, sid: str) -> None:
         await self.store.delete(f"session:{sid}")
@@ -188,25 +250,63 @@ class Sessions:
         if record is not None:
             await self.end(record["sid"])
 
-    async def end_others(self, subject: str, keep: str | None) -> None:
-        """Every session of `subject` ends, except `keep` (the one changing its password)."""
+    async def end_others(self, subject: str, keep: str | None) -> int:
+        """Every session of `subject` ends, except `keep` (the current one): how many were open."""
+        ended = [s.sid for s in await self.open_sessions(subject) if s.sid != keep]
         await self.store.put(
             f"revoked:{subject}", {"before": time.time(), "keep": keep}, self.ttl + 60
         )
+        for sid in ended:
+            await self.store.delete(f"session:{sid}")
         self._seen.keep_only(keep)
+        return len(ended)
+
+    # ---- listing -----------------------------------------------------------------------------
+    async def open_sessions(self, subject: str) -> list[OpenSession]:
+        """The account's live sessions, last seen first (the ended ones leave the list)."""
+        sids = await self._listed(subject)
+        revoked = await self.store.get(f"revoked:{subject}")
+        found: list[OpenSession] = []
+        for sid in sids:
+            record = await self.store.get(f"session:{sid}")
+            if record is None or record["sub"] != subject or not live(record, sid, revoked):
+                continue
+            seen = await self.store.get(f"seen:{sid}")
+            created = float(record["created"])
+            found.append(
+                OpenSession(
+                    sid,
+                    str(record.get("device", UNKNOWN_DEVICE.label)),
+                    str(record.get("method", UNKNOWN_DEVICE.method)),
+                    datetime.fromtimestamp(created, UTC),
+                    datetime.fromtimestamp(max(created, float(seen["at"]) if seen else 0), UTC),
+                )
+            )
+        if len(found) < len(sids):
+            kept = {s.sid for s in found}
+            current = await self._listed(subject)  # a sign-in may have added one meanwhile
+            await self.store.put(
+                f"sessions:{subject}",
+                {"sids": [sid for sid in current if sid in kept or sid not in sids]},
+                self.ttl,
+            )
+        return sorted(found, key=lambda s: s.last_seen, reverse=True)
 
     # ---- checking ----------------------------------------------------------------------------
     async def check(self, sid: str, subject: str) -> None:
         """Raise `SessionEnded` unless the session of an access token still lives."""
-        if not await self._seen.ask(sid, lambda: self._alive(sid, subject)):
+        if not await self._seen.ask(sid, lambda: self._alive(sid, subject, touch=True)):
             raise SessionEnded()
 
-    async def _alive(self, sid: str, subject: str) -> bool:
+    async def _alive(self, sid: str, subject: str, touch: bool = False) -> bool:
         session = await self.store.get(f"session:{sid}")
         if session is None or session["sub"] != subject:
             return False
         revoked: dict[str, Any] | None = await self.store.get(f"revoked:{subject}")
-        return revoked is None or session["created"] > revoked["before"] or revoked["keep"] == sid
+        alive = live(session, sid, revoked)
+        if alive and touch:
+            await self._touch(sid)
+        return alive
 
     # ---- joined accounts: whose own credentials were proven ---------------------------------
     async def prove(self, subject: str) -> None:

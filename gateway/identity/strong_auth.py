@@ -3,8 +3,10 @@ proved one (step-up).
 
 Store records (shared by every gateway process; tokens kept only as their SHA-256):
 
-    2fa:<sha256>        {sub, company, group, login, method}   a sign-in waiting for its code (5 min)
-    stepup:<sha256>     {holder, sub, method}                  a step-up waiting for its proof (10 min)
+    2fa:<sha256>        {sub, company, group, login, method,   a sign-in waiting for its code (5 min)
+                         device}
+    stepup:<sha256>     {holder, sub, method, ceremony}        a step-up waiting for its proof (10 min;
+                                                               PASSKEY: its WebAuthn ceremony)
     spent:<sha256>      {}                                     a challenge answered: single use
     strong:<holder>     {at, method}                           the session's last strong proof
 
@@ -51,6 +53,7 @@ class SignInChallenge:
     authenticated: Authenticated
     login: str
     expires_at: datetime
+    device: str | None = None  # the device id the first step gave
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,7 @@ class StepUpChallenge:
     subject: str
     method: StepUpMethod
     expires_at: datetime
+    ceremony: str | None = None  # PASSKEY: the token of the WebAuthn ceremony it waits for
 
 
 def instant(epoch: float) -> datetime:
@@ -71,7 +75,9 @@ class StrongAuthentication:
         self.store = store
 
     # ---- sign-in with a second factor ---------------------------------------------------------
-    async def open_sign_in(self, who: Authenticated, login: str) -> SignInChallenge:
+    async def open_sign_in(
+        self, who: Authenticated, login: str, device: str | None = None
+    ) -> SignInChallenge:
         token = secrets.token_urlsafe(32)
         expires = time.time() + CHALLENGE_S
         record = {
@@ -81,9 +87,10 @@ class StrongAuthentication:
             "login": login,
             "method": who.second_factor.value,
             "expires": expires,
+            "device": device,
         }
         await self.store.put(f"2fa:{digest(token)}", record, CHALLENGE_S)
-        return SignInChallenge(token, who, login, instant(expires))
+        return SignInChallenge(token, who, login, instant(expires), device)
 
     async def sign_in(self, token: str) -> SignInChallenge | None:
         """The sign-in waiting for `token`'s code; None: unknown, expired or already answered."""
@@ -96,17 +103,24 @@ class StrongAuthentication:
             tuple(record["group"]),
             SecondFactorMethod(record["method"]),
         )
-        return SignInChallenge(token, who, record["login"], instant(float(record["expires"])))
+        expires = instant(float(record["expires"]))
+        return SignInChallenge(token, who, record["login"], expires, record.get("device"))
 
     # ---- step-up ------------------------------------------------------------------------------
     async def open_step_up(
-        self, holder: str, subject: str, method: StepUpMethod
+        self, holder: str, subject: str, method: StepUpMethod, ceremony: str | None = None
     ) -> StepUpChallenge:
         token = secrets.token_urlsafe(32)
         expires = time.time() + STEP_UP_CHALLENGE_S
-        record = {"holder": holder, "sub": subject, "method": method.value, "expires": expires}
+        record = {
+            "holder": holder,
+            "sub": subject,
+            "method": method.value,
+            "expires": expires,
+            "ceremony": ceremony,
+        }
         await self.store.put(f"stepup:{digest(token)}", record, STEP_UP_CHALLENGE_S)
-        return StepUpChallenge(token, holder, subject, method, instant(expires))
+        return StepUpChallenge(token, holder, subject, method, instant(expires), ceremony)
 
     async def step_up(self, token: str, holder: str) -> StepUpChallenge | None:
         """The step-up of this session waiting for `token`'s proof; None otherwise."""
@@ -114,7 +128,12 @@ class StrongAuthentication:
         if record is None or record["holder"] != holder or float(record["expires"]) <= time.time():
             return None
         return StepUpChallenge(
-            token, holder, record["sub"], StepUpMethod(record["method"]), instant(record["expires"])
+            token,
+            holder,
+            record["sub"],
+            StepUpMethod(record["method"]),
+            instant(record["expires"]),
+            record.get("ceremony"),
         )
 
     # ---- answering ----------------------------------------------------------------------------

@@ -30,11 +30,13 @@ from gateway.domain.accounts import (
     same_person,
 )
 from gateway.domain.records import Customer
-from gateway.domain.security import SecondFactorMethod
+from gateway.domain.security import SecondFactorMethod, SignInMethod
 from gateway.errors import BackendError, Forbidden, NotFound
+from gateway.identity import devices
 from gateway.identity.brute_force import AccountLocked
 from gateway.identity.sessions import IssuedSession
 from gateway.resolvers import second_factor, step_up
+from gateway.resolvers.devices import open_session
 from gateway.resolvers.problems import Problem, Refused
 from gateway.resolvers.profile import normalised_email
 
@@ -264,10 +266,8 @@ class LoginResult:
 
 
 def device_id(ctx: Context, given: str | None = None) -> str | None:
-    """The id the app or browser keeps for this device: `deviceId` of the input, else the
-    `X-Device-Id` header (none, or longer than 200 characters: an unknown device)."""
-    value = (given or ctx.request.headers.get("x-device-id") or "").strip()
-    return value if 0 < len(value) <= 200 else None
+    """The id the app or browser keeps for this device (`identity/devices.py`)."""
+    return devices.device_id(ctx.request.headers, given)
 
 
 async def at_least(started: float, floor_s: float) -> None:
@@ -294,9 +294,9 @@ async def login(ctx: Context, login: str, password: str, device: str | None = No
         await at_least(started, floor)
         return LoginResult(None, [LOCKED if outcome.status == 423 else INVALID_CREDENTIALS])
     if outcome.second_factor != SecondFactorMethod.NONE:
-        waiting = await second_factor.challenge(ctx, outcome, login.strip())
+        waiting = await second_factor.challenge(ctx, outcome, login.strip(), device)
         return LoginResult(None, [second_factor.SECOND_FACTOR_REQUIRED], waiting)
-    session = await ctx.services.sessions.open(outcome.client_id, outcome.group)
+    session = await open_session(ctx, outcome, SignInMethod.PASSWORD, device)
     return LoginResult(session, [])
 
 

@@ -8,7 +8,7 @@ the viewer's own list, so another customer's passkey reads as unknown. Every cha
 renamed, deleted) posts `SECURITE_COMPTE` once, under a key of its own; the change stands even if
 that alert cannot be posted (logged). A passwordless sign-in spends the sign-in limits of the IP
 and of the credential (`identity/brute_force.py`), and opens a session only once the CRM recorded
-the assertion's counter.
+the assertion's counter; that session is strongly authenticated (a passkey is a proof on its own).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from gateway.adapters.crm.passkeys import CrmPasskeys
 from gateway.context import Context
 from gateway.domain.accounts import AccountStatus
 from gateway.domain.passkeys import MAX_PASSKEYS, StoredPasskey, name_problem
+from gateway.domain.security import SignInMethod, StepUpMethod
 from gateway.errors import BackendError, NotFound
 from gateway.identity.brute_force import LOGIN_PER_IP
 from gateway.identity.passkeys import (
@@ -36,6 +37,7 @@ from gateway.identity.passkeys import (
 )
 from gateway.identity.sessions import IssuedSession
 from gateway.resolvers.accounts import LOCKED, own_client_id
+from gateway.resolvers.devices import open_session
 from gateway.resolvers.problems import Problem, Refused
 
 log = structlog.get_logger("gateway.passkeys")
@@ -200,7 +202,9 @@ async def login_options(ctx: Context) -> Ceremony:
     return await relying_party(ctx).begin_login()
 
 
-async def login(ctx: Context, token: str, credential_json: str) -> PasskeyLogin:
+async def login(
+    ctx: Context, token: str, credential_json: str, device: str | None = None
+) -> PasskeyLogin:
     """A session from a verified assertion: no password, no second factor."""
     try:
         credential_id = credential_id_of(credential_json)
@@ -229,5 +233,8 @@ async def login(ctx: Context, token: str, credential_json: str) -> PasskeyLogin:
     if isinstance(recorded, Refusal):  # 409: a counter that went backwards (a clone)
         return PasskeyLogin(None, [LOCKED if recorded.status == 423 else PASSKEY_INVALID])
     await limits.clear(PASSKEY_PER_CREDENTIAL, "login-passkey", keyed)
-    session = await ctx.services.sessions.open(recorded.client_id, recorded.group)
+    session = await open_session(ctx, recorded, SignInMethod.PASSKEY, device)
+    await ctx.services.strong_auth.prove(
+        f"sid:{session.sid}", StepUpMethod.PASSKEY, ctx.services.settings.refresh_ttl_s
+    )
     return PasskeyLogin(session, [])

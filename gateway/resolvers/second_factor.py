@@ -29,6 +29,7 @@ from gateway.domain.security import (
     Enrolment,
     SecondFactorMethod,
     SecondFactorState,
+    SignInMethod,
     StepUpMethod,
     in_sentence,
     masked_destination,
@@ -37,6 +38,7 @@ from gateway.errors import NotFound
 from gateway.identity.brute_force import AccountLocked
 from gateway.identity.sessions import IssuedSession
 from gateway.identity.strong_auth import SignInChallenge
+from gateway.resolvers.devices import open_session
 from gateway.resolvers.problems import Problem, Refused
 from gateway.resolvers.step_up import (
     INVALID_CODE,
@@ -218,9 +220,11 @@ class Challenge:
     sent_to: str | None
 
 
-async def challenge(ctx: Context, who: Authenticated, login: str) -> Challenge:
+async def challenge(
+    ctx: Context, who: Authenticated, login: str, device: str | None = None
+) -> Challenge:
     """A right password on an account with 2FA: the challenge (and the first code sent)."""
-    opened = await ctx.services.strong_auth.open_sign_in(who, login)
+    opened = await ctx.services.strong_auth.open_sign_in(who, login, device)
     sent_to = None
     channel = CHANNELS.get(who.second_factor)
     if channel is not None:
@@ -245,7 +249,7 @@ async def verify_sign_in(ctx: Context, token: str, code: str) -> IssuedSession:
     await verified(ctx, who.client_id, found.login, code, "SIGN_IN")
     if not await strong.spend(token):
         raise Refused([CHALLENGE_EXPIRED])
-    session = await ctx.services.sessions.open(who.client_id, who.group)
+    session = await open_session(ctx, who, SignInMethod.PASSWORD_AND_SECOND_FACTOR, found.device)
     recovery = len(code.strip()) != 6
     method = StepUpMethod.RECOVERY_CODE if recovery else PROOF_OF[who.second_factor]
     await strong.prove(f"sid:{session.sid}", method, ctx.services.settings.refresh_ttl_s)

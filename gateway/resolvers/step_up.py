@@ -12,8 +12,11 @@ EMAIL_CODE / SMS_CODE, has the CRM send a SENSITIVE_ACT code); `verifyStepUp` ha
 the code (counted towards the lock, like the sign-in's codes, with the sign-in's brute-force
 allowance spent first) and records the proof on the session (`identity/strong_auth.py`).
 
-PASSKEY: the WebAuthn assertion is checked by the passkeys' own module; `passkey_options` and
-`passkey_proof` below are where it plugs in. Until it does, PASSKEY is not offered.
+PASSKEY (offered when the account has a passkey): `requestStepUp` begins a WebAuthn ceremony
+bound to this session, allowing only the account's own credentials, and the challenge carries its
+`PublicKeyCredentialRequestOptionsJSON`; `verifyStepUp` spends that ceremony, checks the assertion
+(`identity/passkeys.py`: origin, relying party, user verification, signature, counter) against a
+credential of this account, and has the CRM record the new counter before the proof is recorded.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from datetime import datetime
 import structlog
 
 from gateway.adapters.crm.accounts import Refusal
+from gateway.adapters.crm.passkeys import CrmPasskeys
 from gateway.adapters.crm.security import CodeLimit, CrmSecurity
 from gateway.context import Context
 from gateway.domain.accounts import Authenticated
@@ -43,6 +47,13 @@ from gateway.domain.security import (
 )
 from gateway.errors import Forbidden, NotFound
 from gateway.identity.brute_force import AccountLocked
+from gateway.identity.passkeys import (
+    Ceremony,
+    CeremonyInvalid,
+    CredentialRefused,
+    RelyingParty,
+    credential_id_of,
+)
 from gateway.identity.strong_auth import StepUpChallenge, holder_of
 from gateway.platform.rate_limiter import TooManyRequests
 from gateway.resolvers.idempotency import Idempotency, exactly_once
@@ -104,8 +115,7 @@ async def available_methods(
     if state is None:
         raise NotFound("Ce compte")
     customer = await ctx.loaders.customer(client_id)
-    offered = step_up_methods(state, has_mobile=bool(customer and customer.mobile))
-    return [m for m in offered if m != StepUpMethod.PASSKEY or PASSKEY_PROOF_AVAILABLE]
+    return step_up_methods(state, has_mobile=bool(customer and customer.mobile))
 
 
 def step_up_required(methods: list[StepUpMethod]) -> Problem:
@@ -229,9 +239,13 @@ async def request_step_up(ctx: Context, key: str, method: StepUpMethod) -> StepU
             {"method": method.value},
         )
         sent_to = sent.sent_to
-    challenge = await ctx.services.strong_auth.open_step_up(holder(ctx), client_id, method)
+    ceremony = None
     if method == StepUpMethod.PASSKEY:
-        options = await passkey_options(ctx, challenge)
+        ceremony = await passkey_ceremony(ctx, client_id)
+        options = ceremony.options_json
+    challenge = await ctx.services.strong_auth.open_step_up(
+        holder(ctx), client_id, method, ceremony.token if ceremony else None
+    )
     return StepUpRequest(challenge, sent_to, options)
 
 
@@ -284,22 +298,57 @@ async def verified(ctx: Context, client_id: str, login: str, code: str, purpose:
     return found
 
 
-# ---- passkeys: where the WebAuthn proof plugs in ------------------------------------------------
-PASSKEY_PROOF_AVAILABLE = False
+# ---- passkeys ----------------------------------------------------------------------------------
+PASSKEY_REFUSED = Problem(
+    "passkeyCredentialJSON", "PASSKEY_INVALID", "La clé d'accès n'a pas pu être vérifiée."
+)
 
 
-async def passkey_options(ctx: Context, challenge: StepUpChallenge) -> str:
-    """PublicKeyCredentialRequestOptionsJSON for the account's passkeys (the passkeys' module)."""
-    raise Refused([Problem("method", "INVALID", "Cette preuve n'est pas disponible.")])
+def relying_party(ctx: Context) -> RelyingParty:
+    return RelyingParty(ctx.services.store, ctx.services.settings)
+
+
+async def passkey_ceremony(ctx: Context, client_id: str) -> Ceremony:
+    """Request options naming the account's own passkeys, bound to this session."""
+    owned = await CrmPasskeys(ctx.services.backends.crm.transport).list(client_id)
+    if not owned:
+        raise Refused(
+            [Problem("method", "INVALID", "Cette preuve n'est pas disponible pour votre compte.")]
+        )
+    principal = ctx.require_principal()
+    return await relying_party(ctx).begin_step_up(principal, [k.credential_id for k in owned])
 
 
 async def passkey_proof(
     ctx: Context, challenge: StepUpChallenge, credential_json: str | None
 ) -> None:
-    """Check the AuthenticationResponseJSON against the challenge (the passkeys' module)."""
-    raise Refused(
-        [Problem("passkeyCredentialJSON", "INVALID", "Cette preuve n'est pas disponible.")]
-    )
+    """The AuthenticationResponseJSON checked against the challenge's ceremony, by a passkey of
+    this account; the CRM records its counter. `Refused` otherwise (nothing recorded)."""
+    if not credential_json or challenge.ceremony is None:
+        raise Refused([PASSKEY_REFUSED])
+    try:
+        credential_id = credential_id_of(credential_json)
+    except CredentialRefused:
+        raise Refused([PASSKEY_REFUSED]) from None
+    rp = relying_party(ctx)
+    try:
+        expected = await rp.claim_step_up(challenge.ceremony, ctx.require_principal())
+    except CeremonyInvalid:
+        raise Refused([STEP_UP_EXPIRED]) from None
+    crm = CrmPasskeys(ctx.services.backends.crm.transport)
+    owner = await crm.owner(credential_id)
+    if owner is None or owner.client_id != challenge.subject:
+        raise Refused([PASSKEY_REFUSED])
+    try:
+        count = rp.check_assertion(expected, credential_json, owner)
+    except CredentialRefused as exc:
+        log.info("step_up_passkey_refused", reason=str(exc))
+        raise Refused([PASSKEY_REFUSED]) from None
+    if owner.locked:
+        raise Refused([LOCKED_BY_CODES])
+    recorded = await crm.record_assertion(credential_id, count)
+    if isinstance(recorded, Refusal):
+        raise Refused([LOCKED_BY_CODES if recorded.status == 423 else PASSKEY_REFUSED])
 
 
 # ---- the security alert -------------------------------------------------------------------------

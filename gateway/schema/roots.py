@@ -18,6 +18,7 @@ from itertools import chain
 import strawberry
 from strawberry.types.base import has_object_definition
 
+from gateway.schema.accounts.device_mutations import DevicesMutation
 from gateway.schema.accounts.mutations import AccountsMutation
 from gateway.schema.claims.types import Dossier, Reglement
 from gateway.schema.contracts.mutations import ContractActsMutation
@@ -28,6 +29,7 @@ from gateway.schema.demandes.query import DemandesQuery
 from gateway.schema.demandes.types import Demande
 from gateway.schema.documents.mutations import DocumentsMutation
 from gateway.schema.documents.types import Document
+from gateway.schema.person.alerts import AlertsMutation
 from gateway.schema.person.mutations import ProfileMutation
 from gateway.schema.person.types import Company, Individual
 from gateway.schema.query import EntryQuery
@@ -58,5 +60,7 @@ MUTATION = compose(
     DocumentsMutation,
     SecurityMutation,
     PasskeysMutation,
+    DevicesMutation,
+    AlertsMutation,
 )
 TYPES = [Individual, Company, Contract, Dossier, Reglement, Demande, Document, Affiliate]

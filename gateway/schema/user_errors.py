@@ -87,6 +87,13 @@ class UserErrorCode(enum.Enum):
     PASSKEY_LIMIT = strawberry.enum_value(
         "PASSKEY_LIMIT", description="Nombre maximal de clés d'accès atteint (10)."
     )
+    # ---- devices and alerts (schema/security/) ----
+    ALWAYS_ON = strawberry.enum_value(
+        "ALWAYS_ON", description="Les alertes de sécurité sont toujours envoyées par e-mail."
+    )
+    CURRENT_SESSION = strawberry.enum_value(
+        "CURRENT_SESSION", description="Pour cet appareil, utilisez « Se déconnecter »."
+    )
     # ---- démarches: demandes, contract acts, certificates ----
     IDEMPOTENCY_CONFLICT = strawberry.enum_value(
         "IDEMPOTENCY_CONFLICT", description="La clé d'idempotence a servi pour une autre saisie."

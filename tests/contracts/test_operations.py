@@ -16,7 +16,7 @@ from gateway.schema.ids import cursor, to_global
 from mocks import MockSystem, build_mock
 from mocks.contracts import FIXTURES
 from mocks.crm_rules import TYPES
-from tests.support.gateway import Gateway, codes, cursors_signed_with
+from tests.support.gateway import Gateway, codes, cursors_signed_with, operation
 from tests.support.world import World, build_world, extra_worlds, fr_date
 
 # What the legacy documents' codes mean in the graph, and the labels the portals show.
@@ -974,3 +974,96 @@ async def test_every_passkey_document_runs_in_one_customer_journey(
     assert (await step("RenamePasskey", {"input": renamed}, token))["passkey"]["lastUsedAt"]
     deleted = await step("DeletePasskey", {"id": passkey["id"]}, session_["accessToken"])
     assert deleted["deletedId"] == passkey["id"]
+
+
+async def test_every_device_alert_and_service_document_runs_in_one_customer_journey(
+    gateway: Gateway, world: World
+) -> None:
+    """The documents of operations/securite/ for « Appareils connectés », « Paramètres >
+    Notifications », « Mes notifications », « Mes services » and the régime obligatoire, each with
+    the variables the frontends send."""
+    if world.name != "default":  # signs in with the documented persona's credentials
+        pytest.skip("the journey signs in with the documented personas' credentials")
+    from tests.support.accounts import PASSWORDS
+
+    geralt = "geralt.riviere@example.fr"
+    answers: dict[str, Any] = {}
+
+    async def step(
+        name: str, variables: dict[str, Any], token: str, agent: str = "EspaceClient/5.2 (iPhone)"
+    ) -> Any:
+        response = await gateway.http.post(
+            "/graphql",
+            json={"query": operation(f"securite/{name}"), "variables": variables},
+            headers={"Authorization": f"Bearer {token}", "User-Agent": agent},
+        )
+        body = response.json()
+        assert "errors" not in body, (name, body)
+        answers[name] = next(iter(body["data"].values()))
+        assert answers[name].get("userErrors", []) == [], (name, answers[name])
+        return answers[name]
+
+    async def signed_in(agent: str, device: str) -> str:
+        variables = {"input": {"login": geralt, "password": PASSWORDS[geralt], "deviceId": device}}
+        response = await gateway.http.post(
+            "/graphql",
+            json={"query": operation("accounts/Login"), "variables": variables},
+            headers={"User-Agent": agent},
+        )
+        token: str = response.json()["data"]["login"]["session"]["accessToken"]
+        return token
+
+    phone = await signed_in("EspaceClient/5.2 (Android 14; Pixel 8)", "app-android-1")
+    desk = await signed_in("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) Safari/605.1.15", "web-1")
+    third = await signed_in("Mozilla/5.0 (Windows NT 10.0) Firefox/125.0", "web-2")
+    viewer = await step("SecuritySettings", {}, phone)
+    sessions = viewer["account"]["sessions"]
+    assert [s["deviceLabel"] for s in sessions] == [
+        "Application Android",  # this very request: seen last
+        "Firefox sur Windows",
+        "Safari sur Mac",
+    ]
+    assert [s["current"] for s in sessions] == [True, False, False]
+    assert viewer["alertSettings"]["alerts"][4]["mandatoryChannels"] == ["EMAIL"]
+    assert (await step("EndSession", {"id": sessions[1]["id"]}, phone))["accepted"] is True
+    assert (await step("EndOtherSessions", {}, phone))["endedCount"] == 1
+    for ended in (desk, third):
+        refused = await gateway.run("securite/Notifications", {}, token=ended)
+        assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+    wanted = [
+        {"event": "PAYMENT_MADE", "channels": ["EMAIL", "PUSH"]},
+        {"event": "DOCUMENT_AVAILABLE", "channels": ["PUSH"]},
+        {"event": "DEMANDE_UPDATED", "channels": []},
+        {"event": "NEW_DEVICE_SIGN_IN", "channels": ["EMAIL", "SMS"]},
+        {"event": "ACCOUNT_SECURITY", "channels": ["EMAIL", "SMS"]},
+    ]
+    updated = await step("UpdateAlertSettings", {"input": {"alerts": wanted}}, phone)
+    assert [a["channels"] for a in updated["alertSettings"]["alerts"]] == [
+        a["channels"] for a in wanted
+    ]
+    # the second device's sign-in posted « nouvel appareil » alerts: the bell lists them
+    feed = await step("Notifications", {"first": 1, "after": None}, phone)
+    assert feed["notifications"]["unreadCount"] == feed["notifications"]["totalCount"] == 2
+    newest = feed["notifications"]["edges"][0]["node"]
+    assert newest["event"] == "NEW_DEVICE_SIGN_IN" and "Firefox sur Windows" in newest["message"]
+    after = feed["notifications"]["pageInfo"]["endCursor"]
+    rest = await step("Notifications", {"first": 20, "after": after}, phone)
+    assert "Safari sur Mac" in rest["notifications"]["edges"][0]["node"]["message"]
+    marked = await step("MarkNotificationsRead", {"input": {"ids": [newest["id"]]}}, phone)
+    assert marked["unreadCount"] == 1
+    assert (await step("MarkNotificationsRead", {"input": {"all": True}}, phone))[
+        "unreadCount"
+    ] == 0
+
+    health = next(c for c in world.data("policy_admin")["contrats"] if c["NUM_CTR"] == "AA565656")
+    services = await step(
+        "ContractServices", {"id": to_global("Contract", health["NUM_CTR"])}, phone
+    )
+    codes_shown = [s["code"] for s in services["services"]]
+    assert "THIRD_PARTY_PAYMENT" in codes_shown and "TELECONSULTATION" in codes_shown
+    card = next(s for s in services["services"] if s["code"] == "THIRD_PARTY_PAYMENT")
+    assert card["documentType"] == "THIRD_PARTY_PAYMENT_CARD" and card["document"]["downloadUrl"]
+    scheme = await step("ProfileHealthScheme", {}, phone)
+    crm_person = next(c for c in world.data("crm")["clients"] if c["clientId"] == "C0001002")
+    assert scheme["healthInsuranceScheme"] == SCHEMES[crm_person["regimeObligatoire"]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 
-from gateway.domain import accounts, security, termination
+from gateway.domain import accounts, alerts, security, services, termination
 from gateway.domain import values as v
 from gateway.domain.labels import LABELS
 
@@ -17,6 +17,8 @@ def labelled_enums() -> dict[str, type[v.Labelled]]:
             accounts,
             security,
             termination,
+            alerts,
+            services,
         )  # every module of the domain with coded values
         for name, kind in inspect.getmembers(module, inspect.isclass)
         if issubclass(kind, v.Labelled) and kind is not v.Labelled

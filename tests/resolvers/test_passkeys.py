@@ -3,6 +3,7 @@ authenticator, the mock CRM keeping the credentials, counters, locks and alerts.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from webauthn.helpers import base64url_to_bytes
@@ -380,3 +381,97 @@ async def test_a_passkey_alert_is_sent_once_when_the_crm_answers_are_lost(
     async with admin(gateway.mocks["crm"]) as control:
         outbox = (await control.get("/_admin/outbox")).json()
     assert sum(m["type"] == "NOTIFICATION" for m in outbox["push"]) == 1
+
+
+# ---- a passkey as a strong proof ----------------------------------------------------------------
+SECURITY = (
+    "query { viewer { account { security { stepUpMethods strongAuthenticationValidUntil } } } }"
+)
+
+
+async def security(gateway: Gateway, token: str) -> dict[str, Any]:
+    body = await gateway.run(SECURITY, token=token)
+    assert "errors" not in body, body
+    found: dict[str, Any] = body["data"]["viewer"]["account"]["security"]
+    return found
+
+
+async def ask_passkey_step_up(gateway: Gateway, token: str) -> dict[str, Any]:
+    variables = {"input": {"idempotencyKey": "step-up-passkey-1", "method": "PASSKEY"}}
+    body = await gateway.run("securite/RequestStepUp", variables, token=token)
+    assert "errors" not in body, body
+    found: dict[str, Any] = body["data"]["requestStepUp"]
+    return found
+
+
+async def prove(gateway: Gateway, token: str, challenge: str, assertion: str) -> dict[str, Any]:
+    variables = {"input": {"challengeToken": challenge, "passkeyCredentialJSON": assertion}}
+    body = await gateway.run("securite/VerifyStepUp", variables, token=token)
+    assert "errors" not in body, body
+    found: dict[str, Any] = body["data"]["verifyStepUp"]
+    return found
+
+
+async def test_a_passkey_confirms_a_sensitive_act_with_a_real_assertion(gateway: Gateway) -> None:
+    token, phone = await signed_in(gateway), SoftAuthenticator()
+    assert "PASSKEY" not in (await security(gateway, token))["stepUpMethods"]
+    await add(gateway, token, phone)
+    state = await security(gateway, token)
+    assert (
+        state["stepUpMethods"][0] == "PASSKEY" and state["strongAuthenticationValidUntil"] is None
+    )
+    asked = await ask_passkey_step_up(gateway, token)
+    assert asked["userErrors"] == [] and asked["challenge"]["method"] == "PASSKEY"
+    options = asked["challenge"]["passkeyOptionsJSON"]
+    allowed = [c["id"] for c in json.loads(options)["allowCredentials"]]
+    assert allowed == list(phone.credentials)  # only this account's own passkeys
+    proved = await prove(gateway, token, asked["challenge"]["token"], phone.get(options))
+    assert proved["userErrors"] == [] and proved["validUntil"]
+    assert (await security(gateway, token))["strongAuthenticationValidUntil"] == proved[
+        "validUntil"
+    ]
+    stored = gateway.mocks["crm"].security["C0001002"].passkeys[next(iter(phone.credentials))]  # type: ignore[attr-defined]
+    assert stored["signCount"] == 1  # the CRM recorded the assertion's counter
+
+
+async def test_a_passkey_step_up_from_another_origin_or_replayed_proves_nothing(
+    gateway: Gateway,
+) -> None:
+    token, phone = await signed_in(gateway), SoftAuthenticator()
+    await add(gateway, token, phone)
+    asked = (await ask_passkey_step_up(gateway, token))["challenge"]
+    phished = phone.get(asked["passkeyOptionsJSON"], origin="https://evil.example")
+    refused = await prove(gateway, token, asked["token"], phished)
+    assert errors_of(refused) == [("passkeyCredentialJSON", "PASSKEY_INVALID")]
+    assert refused["validUntil"] is None
+    again = await prove(gateway, token, asked["token"], phone.get(asked["passkeyOptionsJSON"]))
+    assert errors_of(again) == [("challengeToken", "INVALID_TOKEN")]  # the ceremony is spent
+    assert (await security(gateway, token))["strongAuthenticationValidUntil"] is None
+
+
+async def test_another_customers_passkey_does_not_confirm_an_act(gateway: Gateway) -> None:
+    geralt, chris = await signed_in(gateway), await signed_in(gateway, CHRIS)
+    geralt_phone, chris_phone = SoftAuthenticator(), SoftAuthenticator()
+    await add(gateway, geralt, geralt_phone)
+    await add(gateway, chris, chris_phone)
+    asked = (await ask_passkey_step_up(gateway, geralt))["challenge"]
+    foreign = chris_phone.get(asked["passkeyOptionsJSON"])
+    refused = await prove(gateway, geralt, asked["token"], foreign)
+    assert errors_of(refused) == [("passkeyCredentialJSON", "PASSKEY_INVALID")]
+
+
+async def test_a_passkey_sign_in_allows_sensitive_acts_at_once(gateway: Gateway) -> None:
+    token, phone = await signed_in(gateway), SoftAuthenticator()
+    assert (await security(gateway, token))["strongAuthenticationValidUntil"] is None
+    await add(gateway, token, phone)
+    signed = await unlock(gateway, phone)
+    unlocked = signed["session"]["accessToken"]
+    assert (await security(gateway, unlocked))["strongAuthenticationValidUntil"] is not None
+    body = await gateway.run(
+        "query { viewer { account { sessions { signInMethod signInMethodLabel current } } } }",
+        token=unlocked,
+    )
+    current = [s for s in body["data"]["viewer"]["account"]["sessions"] if s["current"]]
+    assert current == [
+        {"signInMethod": "PASSKEY", "signInMethodLabel": "Clé d'accès", "current": True}
+    ]

@@ -10,6 +10,7 @@ from gateway.domain.accounts import AccountStatus
 from gateway.resolvers import accounts, second_factor
 from gateway.schema.common import Info
 from gateway.schema.enums import expose
+from gateway.schema.security.devices import DeviceSession, sessions_of
 from gateway.schema.security.types import AccountSecurity
 
 expose(AccountStatus, "State of a customer-space account.")
@@ -66,3 +67,12 @@ class Account:
     async def security(self, info: Info) -> AccountSecurity:
         view = await second_factor.security_of(info.context, self.customer.client_id)
         return AccountSecurity(view=view, customer=self.customer)
+
+    @strawberry.field(
+        description="The gateway's open sessions of the account (« Appareils connectés »), last "
+        "seen first."
+    )
+    async def sessions(self, info: Info) -> list[DeviceSession]:
+        if self.customer.account_status == AccountStatus.NONE:
+            return []
+        return await sessions_of(info, self.customer.client_id)

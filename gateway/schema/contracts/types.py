@@ -19,6 +19,7 @@ from gateway.resolvers.access import Scope
 from gateway.schema import enums as _enums  # noqa: F401  (registers the GraphQL enums)
 from gateway.schema.claims.types import Dossier, Reglement, ReglementFilter, criteria
 from gateway.schema.common import Connection, Info, MoneyType, money, paged, sliced
+from gateway.schema.contracts.services import ContractService, services_of
 from gateway.schema.documents.types import Document
 from gateway.schema.enums import expose
 from gateway.schema.ids import to_global
@@ -78,6 +79,13 @@ class Contract(Node):
     @strawberry.field(description="Opaque global id.")
     def id(self) -> strawberry.ID:
         return to_global("Contract", self.summary.number)
+
+    @strawberry.field(
+        description="Services the contract gives access to, in display order; empty for a "
+        "terminated contract."
+    )
+    async def services(self, info: Info) -> list[ContractService] | None:
+        return await services_of(info, self.summary, self.scope)
 
     @strawberry.field(description="For a membership: the company and its collective contract.")
     def company(self) -> CompanyRef | None:

@@ -23,6 +23,12 @@ from gateway.schema.demandes.types import Demande
 from gateway.schema.documents.types import Document
 from gateway.schema.ids import from_global, to_global
 from gateway.schema.node import Node
+from gateway.schema.person.alerts import (
+    AlertSettings,
+    NotificationConnection,
+    alert_settings_of,
+    notifications_of,
+)
 
 
 @strawberry.interface(
@@ -76,6 +82,16 @@ class Person(Node):
     @strawberry.field(description="The customer-space account: login, status, joined accounts.")
     def account(self) -> Account:
         return Account(customer=self.customer)
+
+    @strawberry.field(description="Alert settings (« Paramètres > Notifications »).")
+    async def alert_settings(self, info: Info) -> AlertSettings | None:
+        return await alert_settings_of(info, self.customer.client_id)
+
+    @strawberry.field(description="Notifications posted to the customer, newest first.")
+    async def notifications(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> NotificationConnection | None:
+        return await notifications_of(info, self.customer.client_id, first, after)
 
     @strawberry.field(description="The customer's intermediary.")
     async def intermediary(self, info: Info) -> Intermediary | None:

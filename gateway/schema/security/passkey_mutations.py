@@ -86,7 +86,9 @@ class PasskeysMutation:
         if input.device_id is not None and not 0 < len(input.device_id) <= MAX_DEVICE_ID:
             problems = [Problem("deviceId", "INVALID", "Identifiant d'appareil invalide.")]
             return session_payload(LoginResult(None, problems))
-        found = await passkeys.login(info.context, input.ceremony_token, input.credential_json)
+        found = await passkeys.login(
+            info.context, input.ceremony_token, input.credential_json, input.device_id
+        )
         return session_payload(LoginResult(found.session, found.problems))
 
     @strawberry.mutation(description="Rename a passkey.", permission_classes=[Customer])
