@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
         multipart_uploads_enabled=True,  # guarded by UploadGuard, uploadAttachment only
     )
     graphql.limits = limits
+    graphql.suggestions = settings.graphiql
     graphql.read = document_reader(settings.fast_paths)
     graphql.trusted = TrustedDocuments(
         persisted_only=settings.persisted_only,
