@@ -94,16 +94,17 @@ class EarlyWork(StrawberryGraphQLCoreExecutionContext):
 def accepts_parts(accept: str | None) -> bool:
     """Whether the client reads a `multipart/mixed` answer of incremental parts: Apollo Client
     sends `multipart/mixed;deferSpec=20220824, application/json`, urql `multipart/mixed, …`. Another
-    `deferSpec` is a format the gateway does not write: that client gets one answer."""
+    `deferSpec` is a format the gateway does not write, and `subscriptionSpec` asks for a
+    subscription's parts: those clients get one answer."""
     for media_range in (accept or "").split(","):
         kind, *parameters = (part.strip() for part in media_range.split(";"))
         if kind.lower() != "multipart/mixed":
             continue
-        spec = dict(
-            (name.strip().lower(), value.strip().strip('"'))
+        given = {
+            name.strip().lower(): value.strip().strip('"')
             for name, _, value in (p.partition("=") for p in parameters)
-        ).get("deferspec")
-        if spec in (None, DEFER_SPEC):
+        }
+        if "subscriptionspec" not in given and given.get("deferspec", DEFER_SPEC) == DEFER_SPEC:
             return True
     return False
 
