@@ -1,6 +1,6 @@
 """Reading a `multipart/mixed` incremental answer as Apollo Client and urql do: the boundary from
-the Content-Type, each part's JSON, and the `incremental` entries merged at their `path`. The
-multipart framing is python-multipart's parser (the one Starlette reads uploads with)."""
+the Content-Type, each part's JSON as soon as its closing boundary arrives, and the `incremental`
+entries merged at their `path`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from python_multipart import MultipartParser
 
 ACCEPT = "multipart/mixed;deferSpec=20220824, application/json"
 BOUNDARY = re.compile(r'boundary="?([^=";]+)"?', re.I)  # as urql reads it
@@ -70,48 +69,34 @@ def deep_merge(into: dict[str, Any], data: dict[str, Any]) -> None:
 
 
 class Reader:
-    """Feeds the bytes of one answer to python-multipart, keeps each part when it ends."""
+    """Apollo Client's `readMultipartBody`: a part is complete as soon as the next boundary
+    (`\r\n--<boundary>`) is seen, its headers before the first blank line, its JSON after. (A
+    strict MIME parser waits for the bytes after that boundary, so it would hold each part
+    until the next one arrives: not what a client's user sees.)"""
 
     def __init__(self, content_type: str, started: float) -> None:
         found = BOUNDARY.search(content_type)
         assert found, content_type
+        self.boundary = f"\r\n--{found[1]}".encode()
         self.result = Parts(content_type)
         self.started = started
-        self.data = bytearray()
-        self.headers: dict[str, str] = {}
-        self.field = b""
-
-        def on_part_begin() -> None:
-            self.data.clear()
-            self.headers = {}
-
-        def on_part_data(data: bytes, start: int, end: int) -> None:
-            self.data += data[start:end]
-
-        def on_header_field(data: bytes, start: int, end: int) -> None:
-            self.field = data[start:end]
-
-        def on_header_value(data: bytes, start: int, end: int) -> None:
-            self.headers[self.field.decode().lower()] = data[start:end].decode()
-
-        def on_part_end() -> None:
-            body = json.loads(bytes(self.data))
-            at = time.perf_counter() - self.started
-            self.result.parts.append(Part(body, self.headers, at))
-
-        self.parser = MultipartParser(
-            found[1],
-            {
-                "on_part_begin": on_part_begin,
-                "on_part_data": on_part_data,
-                "on_part_end": on_part_end,
-                "on_header_field": on_header_field,
-                "on_header_value": on_header_value,
-            },
-        )
+        self.buffer = b""
 
     def feed(self, chunk: bytes) -> None:
-        self.parser.write(chunk)
+        self.buffer += chunk
+        while (at := self.buffer.find(self.boundary)) >= 0:
+            message, self.buffer = self.buffer[:at], self.buffer[at + len(self.boundary) :]
+            head, blank, body = message.partition(b"\r\n\r\n")
+            if not blank or not body.strip():
+                continue  # the opening delimiter
+            headers = {}
+            for line in head.decode().split("\n"):
+                name, colon, value = line.partition(":")
+                if colon:
+                    headers[name.strip().lower()] = value.strip()
+            assert "application/json" in headers.get("content-type", ""), headers
+            at_s = time.perf_counter() - self.started
+            self.result.parts.append(Part(json.loads(body), headers, at_s))
 
 
 async def read_parts(response: httpx.Response, started: float) -> Parts:
