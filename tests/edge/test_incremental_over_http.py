@@ -3,10 +3,14 @@ before éditique answers, and the documents follow in their own part, as a clien
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +21,21 @@ from tests.support.gateway import PERSONAS, TODAY, operation
 from tests.support.incremental import Deferred, Parts
 
 EDITIQUE_MS = 900
+CLIENTS = Path(__file__).with_name("clients") / "deferred_home_page.mjs"
+# where the frontends' npm packages may be installed on this machine (never fetched by a test)
+NODE_MODULES = [
+    *filter(None, [os.environ.get("GATEWAY_FRONTEND_NODE_MODULES")]),
+    "/tmp/peers-hive/hive/node_modules",
+    "/tmp/frontend-kit/node_modules",
+]
+PACKAGES = ("@apollo/client", "@urql/core", "graphql", "rxjs")
+
+
+def frontend_packages() -> Path | None:
+    for folder in map(Path, NODE_MODULES):
+        if all((folder / name / "package.json").is_file() for name in PACKAGES):
+            return folder
+    return None
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +134,44 @@ async def test_editique_failing_is_an_error_in_the_documents_part_only(
     assert [e["extensions"]["code"] for e in documents["errors"]] == ["BACKEND_UNAVAILABLE"]
     assert "errors" not in parts["reglements"][1]
     assert answer.parts[-1].body["hasNext"] is False
+
+
+async def test_apollo_client_and_urql_show_the_home_page_then_the_documents(
+    client: tuple[httpx.AsyncClient, str],
+    served_mocks: dict[str, str],
+    served_gateway: tuple[str, dict[str, str]],
+    tmp_path: Path,
+) -> None:
+    node, packages = shutil.which("node"), frontend_packages()
+    if node is None or packages is None:
+        pytest.skip(f"needs node and {', '.join(PACKAGES)} in one of {NODE_MODULES}")
+    http, bearer = client
+    await slow_editique(http, served_mocks)
+    (tmp_path / "node_modules").symlink_to(packages)  # ES modules resolve from the script's folder
+    script = tmp_path / CLIENTS.name
+    shutil.copy(CLIENTS, script)
+    document = Path(__file__).parents[2] / "contracts/operations/live/HomePageDeferred.graphql"
+    base, _ = served_gateway
+    run = await asyncio.create_subprocess_exec(
+        node,
+        str(script),
+        base + "/graphql",
+        bearer,
+        str(document),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(run.communicate(), 60)
+    assert run.returncode == 0, stderr.decode()
+    lines = stdout.decode().splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        answer = json.loads(line)
+        results = answer["results"]
+        print(answer["client"], results)
+        first, last = results[0], results[-1]
+        assert first["at"] < EDITIQUE_MS / 2, "the page waited for éditique"
+        assert first["displayName"] == "Geralt RIVIÈRE" and first["contracts"] == 1
+        assert first["demandes"] == 3 and first["documents"] is None
+        assert last["at"] >= EDITIQUE_MS and last["documents"] == 3 and last["reglements"] == 3
+        assert not any(r["errors"] for r in results)
