@@ -16,7 +16,7 @@ from gateway.schema.ids import cursor, to_global
 from mocks import MockSystem, build_mock
 from mocks.contracts import FIXTURES
 from mocks.crm_rules import TYPES
-from tests.support.gateway import Gateway, codes, cursors_signed_with
+from tests.support.gateway import Gateway, codes, cursors_signed_with, operation
 from tests.support.world import World, build_world, extra_worlds, fr_date
 
 # What the legacy documents' codes mean in the graph, and the labels the portals show.
@@ -149,6 +149,33 @@ async def test_home_page_of_a_saver(gateway: Gateway, world: World) -> None:
     assert viewer["reglements"]["edges"] == [] and not world.reglements_where(
         numAffilie=saver.claims_id or ""
     )
+
+
+async def test_deferred_home_page_holds_the_home_page_in_parts_or_at_once(
+    gateway: Gateway, world: World
+) -> None:
+    """live/HomePageDeferred: the same page as HomePage, whole for a JSON client, in parts (the
+    documents and the payments last) for a multipart one."""
+    from tests.support.incremental import Deferred
+
+    for person in (world.saver, world.member, world.health_family, world.member_company):
+        home = await gateway.run("HomePage", as_=person.client_id)
+        at_once = await gateway.run("live/HomePageDeferred", as_=person.client_id)
+        assert "errors" not in home and unsigned(at_once) == unsigned(home)
+        parts = await Deferred(gateway.http).post(
+            operation("live/HomePageDeferred"), gateway.token(person.client_id)
+        )
+        assert "documents" not in parts.bodies[0]["data"]["viewer"]
+        assert unsigned(parts.merged()) == unsigned(home)
+
+
+def unsigned(body: Any) -> Any:
+    """Download links are signed per issue time: everything else compared."""
+    if isinstance(body, dict):
+        return {k: "<link>" if k == "downloadUrl" else unsigned(v) for k, v in body.items()}
+    if isinstance(body, list):
+        return [unsigned(v) for v in body]
+    return body
 
 
 async def test_home_page_shows_a_member_their_benefit_payments(
