@@ -30,6 +30,7 @@ from gateway.edge.graphiql import graphiql_page
 from gateway.edge.incremental_parts import DeferSpecParts
 from gateway.edge.middleware.uploads import is_multipart, only_uploads
 from gateway.edge.request_scope import begin_request
+from gateway.engine.extensions.stale_answers import stale_extensions
 from gateway.engine.incremental import is_incremental, later_parts
 from gateway.engine.operation_limits import Limits
 from gateway.engine.persisted import TrustedDocuments
@@ -174,7 +175,7 @@ class GraphQLApp(ObservedGraphQL):
         if register and query and ran.data is not None:  # it ran: worth keeping
             await self.trusted.register(register, query, store)
         if is_incremental(result):  # parts follow: the loaders live until the last one
-            return later_parts(result, self.later_errors, context.loaders.settle)
+            return later_parts(result, self.later_errors, context.loaders.settle, stale_extensions)
         return result
 
     def later_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:

@@ -146,9 +146,13 @@ def later_parts(
     results: ExperimentalIncrementalExecutionResults,
     shape: Shape,
     finish: Callable[[], None],
+    extensions: Callable[[], dict[str, Any]],
 ) -> ExperimentalIncrementalExecutionResults:
     """The same results, with each later part's errors typed by `shape` (as the first part's are),
-    and `finish` called once the last part has been produced, or the client has gone."""
+    `extensions()` on the first and the last part (the back-ends answered from stale values so
+    far, `extensions.stale`), and `finish` called once the last part has been produced, or the
+    client has gone."""
+    results.initial_result.extensions = extensions() or None
 
     async def shaped() -> AsyncGenerator[SubsequentIncrementalExecutionResult, None]:
         subsequent = results.subsequent_results
@@ -157,6 +161,8 @@ def later_parts(
                 for entry in entries_with_errors(value):
                     if entry.errors:
                         entry.errors = shape(list(entry.errors))
+                if not value.has_next:
+                    value.extensions = extensions() or None
                 yield value
         finally:
             try:

@@ -3,6 +3,7 @@ for a client that asks for JSON, and every limit, loader and log of the operatio
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -224,3 +225,19 @@ async def test_a_persisted_deferred_page_runs_by_its_hash(gateway: Gateway) -> N
     answer = await deferred(gateway, None, extensions=extensions)
     assert answer.bodies[0]["data"]["viewer"]["displayName"] == "Geralt RIVIÈRE"
     assert answer.bodies[-1]["hasNext"] is False
+
+
+async def test_a_back_end_served_stale_is_named_on_the_first_and_the_last_part(
+    gateway: Gateway,
+) -> None:
+    first = await deferred(gateway, operation(DEFERRED), who="paul")
+    assert not any("extensions" in body for body in first.bodies)
+    cache = gateway.app.state.services.backends.cache
+    cache.clock = lambda: time.time() + 60  # the CRM's 30-second answers are no longer fresh
+    await faults(gateway, "crm", error_rate=1.0)
+    again = await deferred(gateway, operation(DEFERRED), who="paul")
+    opening, *_, closing = again.bodies
+    assert "errors" not in opening
+    assert [n["backend"] for n in opening["extensions"]["stale"]] == ["crm"]
+    assert [n["backend"] for n in closing["extensions"]["stale"]] == ["crm"]
+    assert unsigned(again.merged()["data"]) == unsigned(first.merged()["data"])
