@@ -53,22 +53,38 @@ def at(tree: Any, path: Path) -> Any:
     return tree
 
 
-def merge(into: dict[str, Any], data: dict[str, Any]) -> None:
+def merged(into: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    out = dict(into)
     for key, value in data.items():
-        here = into.get(key)
-        if isinstance(here, dict) and isinstance(value, dict):
-            merge(here, value)
-        else:
-            into[key] = value
+        here = out.get(key)
+        out[key] = (
+            merged(here, value) if isinstance(here, dict) and isinstance(value, dict) else value
+        )
+    return out
+
+
+def patched(tree: Any, path: Path, data: dict[str, Any]) -> Any:
+    """`tree` with `data` merged at `path`: copies along the path, the parts already written (the
+    frames' own objects) untouched."""
+    if not path:
+        return merged(tree, data) if isinstance(tree, dict) else tree
+    key, rest = path[0], path[1:]
+    if isinstance(tree, dict) and isinstance(key, str) and key in tree:
+        return {**tree, key: patched(tree[key], rest, data)}
+    if isinstance(tree, list) and isinstance(key, int) and key < len(tree):
+        return [*tree[:key], patched(tree[key], rest, data), *tree[key + 1 :]]
+    return tree
 
 
 class Parts:
     """strawberry's frames of one operation → the frames of `deferSpec=20220824`. Keeps what has
-    been sent so far (the answer as the client has merged it) to place each streamed item."""
+    been sent so far (the answer as the client has merged it, without changing the frames) to
+    place each streamed item: after the items of its list sent before."""
 
     def __init__(self) -> None:
         self.pending: dict[str, tuple[Path, str | None]] = {}
         self.sent: dict[str, Any] = {}
+        self.streamed: dict[str, int] = {}  # items of a stream placed so far, by pending id
 
     def frame(self, frame: Mapping[str, Any]) -> dict[str, Any]:
         for pending in frame.get("pending") or ():
@@ -103,15 +119,12 @@ class Parts:
         path = path + list(entry.get("subPath") or ())
         if "items" in entry:
             items = list(entry["items"])
-            listed = at(self.sent, ["data", *path])
-            start = len(listed) if isinstance(listed, list) else 0
-            if isinstance(listed, list):
-                listed.extend(items)
+            start = self.placed(entry["id"], path)
+            self.streamed[entry["id"]] = start + len(items)
             part: dict[str, Any] = {"items": items, "path": [*path, start]}
         else:
-            target = at(self.sent, ["data", *path])
-            if isinstance(target, dict) and isinstance(entry.get("data"), dict):
-                merge(target, entry["data"])
+            if isinstance(entry.get("data"), dict):
+                self.sent = patched(self.sent, ["data", *path], entry["data"])
             part = {"data": entry.get("data"), "path": path}
         if label is not None:
             part["label"] = label
@@ -119,12 +132,20 @@ class Parts:
             part["errors"] = entry["errors"]
         return part
 
+    def placed(self, pending_id: str, path: Path) -> int:
+        """Items of a stream's list already sent: those of the part that held the list, then
+        those streamed."""
+        if pending_id not in self.streamed:
+            listed = at(self.sent, ["data", *path])
+            self.streamed[pending_id] = len(listed) if isinstance(listed, list) else 0
+        return self.streamed[pending_id]
+
     def failed(self, pending_id: str, errors: list[Any]) -> dict[str, Any]:
         """A deferred fragment (or a stream) that failed as a whole: null, with its errors."""
         path, label = self.pending[pending_id]
         listed = at(self.sent, ["data", *path])
         part: dict[str, Any] = (
-            {"items": None, "path": [*path, len(listed)]}
+            {"items": None, "path": [*path, self.placed(pending_id, path)]}
             if isinstance(listed, list)
             else {"data": None, "path": path}
         )
