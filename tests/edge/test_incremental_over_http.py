@@ -18,7 +18,7 @@ import pytest
 
 from mocks.processes import free_port, mock_servers, process
 from tests.support.gateway import PERSONAS, TODAY, operation
-from tests.support.incremental import Deferred, Parts
+from tests.support.incremental import ACCEPT, Deferred, Parts
 
 EDITIQUE_MS = 900
 CLIENTS = Path(__file__).with_name("clients") / "deferred_home_page.mjs"
@@ -175,3 +175,18 @@ async def test_apollo_client_and_urql_show_the_home_page_then_the_documents(
         assert first["demandes"] == 3 and first["documents"] is None
         assert last["at"] >= EDITIQUE_MS and last["documents"] == 3 and last["reglements"] == 3
         assert not any(r["errors"] for r in results)
+
+
+async def test_a_client_leaving_after_the_first_part_leaves_the_gateway_serving(
+    client: tuple[httpx.AsyncClient, str], served_mocks: dict[str, str]
+) -> None:
+    http, bearer = client
+    await slow_editique(http, served_mocks)
+    query = {"query": operation("live/HomePageDeferred")}
+    headers = {"Authorization": f"Bearer {bearer}", "Accept": ACCEPT}
+    async with http.stream("POST", "/graphql", json=query, headers=headers) as answer:
+        first = await anext(answer.aiter_bytes())  # then the connection is closed, unread
+        assert first.startswith(b"---")
+    answer2 = await Deferred(http).post(operation("live/HomePageDeferred"), bearer)
+    assert answer2.parts[-1].body["hasNext"] is False
+    assert (await http.get("/healthz")).status_code == 200
