@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
         multipart_uploads_enabled=True,  # guarded by UploadGuard, uploadAttachment only
     )
     graphql.limits = limits
+    graphql.suggestions = settings.graphiql
     graphql.read = document_reader(settings.fast_paths)
     graphql.trusted = TrustedDocuments(
         Manifest.load(*settings.trusted_documents),

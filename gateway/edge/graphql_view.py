@@ -31,6 +31,7 @@ from strawberry.types.unset import UNSET
 from gateway.context import Context, Services
 from gateway.edge import rate_limits
 from gateway.edge.graphiql import graphiql_page
+from gateway.edge.incremental_parts import DeferSpecParts
 from gateway.edge.middleware.uploads import (
     FORM_LIMITS,
     PART_TOO_LARGE,
@@ -41,8 +42,11 @@ from gateway.edge.middleware.uploads import (
 )
 from gateway.edge.refusals import NO_STORE, refusal_body
 from gateway.edge.request_scope import begin_request
+from gateway.engine.extensions.stale_answers import stale_extensions
+from gateway.engine.incremental import is_incremental, later_parts
 from gateway.engine.operation_limits import Limits
 from gateway.engine.persisted import TrustedDocuments
+from gateway.engine.schema import typed
 from gateway.errors import GatewayError, Unauthenticated
 from gateway.loading.loaders import Loaders
 from gateway.observability.operation_names import first_declared
@@ -115,6 +119,8 @@ class GraphQLApp(ObservedGraphQL):
 
     trusted: TrustedDocuments  # set by create_app
     limits: Limits  # set by create_app
+    suggestions = True  # "Did you mean …?" in messages: set by create_app (development only)
+    multipart_transport_class = DeferSpecParts  # @defer/@stream parts (incremental_parts.py)
     read: Callable[[str, Limits], DocumentNode]  # how a document is parsed: set by create_app
 
     async def get_context(
@@ -217,9 +223,26 @@ class GraphQLApp(ObservedGraphQL):
             root_value=root_value,
             request_data=replace(request_data, query=query),
         )
-        if register and query and result.data is not None:  # it ran: worth keeping
+        ran = result.initial_result if is_incremental(result) else result
+        if register and query and ran.data is not None:  # it ran: worth keeping
             await self.trusted.register(register, query, context)
+        if is_incremental(result):  # parts follow: the loaders live until the last one
+            return later_parts(result, self.later_errors, context.loaders.settle, stale_extensions)
         return result
+
+    def later_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        """The errors of an incremental part, as the first part's: typed, with the request id;
+        the request's outcome and error codes count them."""
+        shaped = [typed(error, False, not self.suggestions) for error in errors]
+        info = current.get()
+        if info is None:
+            return shaped
+        for error in shaped:
+            error.extensions = {**(error.extensions or {}), "requestId": info.request_id}
+            info.error_codes.append(str(error.extensions.get("code")))
+        if info.outcome == "ok":
+            info.outcome = "partial"  # the first part had data
+        return shaped
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         """A GET with `extensions` and no `query` is a persisted query, not a browser."""

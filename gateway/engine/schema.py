@@ -11,7 +11,9 @@ import structlog
 from graphql import GraphQLError
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, SchemaExtension
+from strawberry.schema.config import StrawberryConfig
 
+from gateway.engine.extensions.all_at_once import AllAtOnce
 from gateway.engine.extensions.anonymous_gate import AnonymousGate
 from gateway.engine.extensions.client_errors import client_code, client_error, reshaped
 from gateway.engine.extensions.observed_operation import ObservedOperation
@@ -19,6 +21,7 @@ from gateway.engine.extensions.planned_loads import PlannedLoads
 from gateway.engine.extensions.stale_answers import StaleAnswers
 from gateway.engine.fastpath.direct import DirectExecutor, direct_resolvers
 from gateway.engine.fastpath.validation_cache import validation
+from gateway.engine.incremental import EarlyWork, declare_directives, is_incremental
 from gateway.engine.operation_limits import Limits, document_reader, limits_rule, parse_limits
 from gateway.errors import GatewayError
 from gateway.schema.roots import MUTATION, QUERY, TYPES
@@ -44,25 +47,30 @@ class TypedErrors(SchemaExtension):
         self.validation_errors = set()
         yield
         result = self.execution_context.result
+        if is_incremental(result):  # the later parts' errors: the view's (`later_parts`)
+            result = result.initial_result
         if not result or not result.errors:
             return
-        shaped = []
-        for error in result.errors:
-            original = error.original_error
-            if (error.extensions or {}).get("code") and original is None:  # already typed
-                shaped.append(error)
-                continue
-            code = client_code(error, id(error) in self.validation_errors)
-            if code is not None:
-                shaped.append(client_error(error, code, self.hide_suggestions))
-                continue
-            if isinstance(original, GatewayError):
-                message, extensions = original.message, original.extensions
-            else:
-                log.error("unexpected_error", path=error.path, exc_info=original)
-                message, extensions = "Erreur interne.", {"code": "INTERNAL_SERVER_ERROR"}
-            shaped.append(reshaped(error, message, extensions))
-        result.errors = shaped
+        result.errors = [
+            typed(error, id(error) in self.validation_errors, self.hide_suggestions)
+            for error in result.errors
+        ]
+
+
+def typed(error: GraphQLError, validation: bool, hide_suggestions: bool) -> GraphQLError:
+    """An error as a client may see it (`TypedErrors`), in an answer or an incremental part."""
+    original = error.original_error
+    if (error.extensions or {}).get("code") and original is None:  # already typed
+        return error
+    code = client_code(error, validation)
+    if code is not None:
+        return client_error(error, code, hide_suggestions)
+    if isinstance(original, GatewayError):
+        message, extensions = original.message, original.extensions
+    else:
+        log.error("unexpected_error", path=error.path, exc_info=original)
+        message, extensions = "Erreur interne.", {"code": "INTERNAL_SERVER_ERROR"}
+    return reshaped(error, message, extensions)
 
 
 class GatewaySchema(strawberry.Schema):
@@ -103,8 +111,10 @@ def build_schema(
         mutation=MUTATION,
         types=TYPES,  # reached only through an interface (roots.py)
         scalar_overrides=SCALARS,  # Date, DateTime, Decimal with @specifiedBy (scalars.py)
-        # scalar attributes answered at once (fastpath/direct.py)
-        execution_context_class=DirectExecutor if fast_paths else None,
+        # @defer and @stream (graphql-core's incremental execution; the view's multipart answer)
+        config=StrawberryConfig(enable_experimental_incremental_execution=True),
+        # scalar attributes answered at once (fastpath/direct.py); deferred work started at once
+        execution_context_class=DirectExecutor if fast_paths else EarlyWork,
         extensions=[
             ObservedOperation,  # outermost: its span covers parsing, validation and execution
             Errors,
@@ -112,10 +122,12 @@ def build_schema(
             PlannedLoads,  # queries start the loads they made last time at once (planned.py)
             parse_limits(limits, document_reader(fast_paths)),
             Gate,
+            AllAtOnce,  # no @defer/@stream for a client that did not ask for parts
             # graphql-core's rules and ours, cached per document (fastpath/validation_cache.py)
             validation(rules) if fast_paths else stock_validation(rules),
         ],
     )
+    declare_directives(built._schema)  # @defer and @stream as the frontends read them
     if fast_paths:
         direct_resolvers(built)  # plain fields read their attribute in one call (direct.py)
     return built

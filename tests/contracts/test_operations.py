@@ -151,6 +151,33 @@ async def test_home_page_of_a_saver(gateway: Gateway, world: World) -> None:
     )
 
 
+async def test_deferred_home_page_holds_the_home_page_in_parts_or_at_once(
+    gateway: Gateway, world: World
+) -> None:
+    """live/HomePageDeferred: the same page as HomePage, whole for a JSON client, in parts (the
+    documents and the payments last) for a multipart one."""
+    from tests.support.incremental import Deferred
+
+    for person in (world.saver, world.member, world.health_family, world.member_company):
+        home = await gateway.run("HomePage", as_=person.client_id)
+        at_once = await gateway.run("live/HomePageDeferred", as_=person.client_id)
+        assert "errors" not in home and unsigned(at_once) == unsigned(home)
+        parts = await Deferred(gateway.http).post(
+            operation("live/HomePageDeferred"), gateway.token(person.client_id)
+        )
+        assert "documents" not in parts.bodies[0]["data"]["viewer"]
+        assert unsigned(parts.merged()) == unsigned(home)
+
+
+def unsigned(body: Any) -> Any:
+    """Download links are signed per issue time: everything else compared."""
+    if isinstance(body, dict):
+        return {k: "<link>" if k == "downloadUrl" else unsigned(v) for k, v in body.items()}
+    if isinstance(body, list):
+        return [unsigned(v) for v in body]
+    return body
+
+
 async def test_home_page_shows_a_member_their_benefit_payments(
     gateway: Gateway, world: World
 ) -> None:

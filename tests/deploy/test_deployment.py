@@ -36,6 +36,8 @@ UNSET_ON_PURPOSE = {
     "GATEWAY_JWKS_URL",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "MOCK_FIXTURES",  # the mocks' world: never in production
+    "GATEWAY_CLAMD_ADDRESS",  # the site's antivirus (clamd), when it runs one
+    "GATEWAY_TRUSTED_DOCUMENTS",  # the frontends' own manifests, beside the shipped one
     "GATEWAY_REDIS_CA_FILE",  # TLS and Sentinel: the in-cluster Redis uses neither
     "GATEWAY_REDIS_CERT_FILE",
     "GATEWAY_REDIS_KEY_FILE",

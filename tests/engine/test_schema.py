@@ -20,7 +20,6 @@ from tests.support.gateway import OPERATIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "operations"
-IN_PARTS: set[str] = set()  # folders whose documents the schema serves a part of, not yet all
 
 
 def test_checked_in_schema_is_the_export() -> None:
@@ -35,10 +34,11 @@ def test_operations_are_copies_of_the_shared_ones() -> None:
     for folder in folders:  # each folder copied here holds exactly the shared one's documents
         ours = {p.name: p.read_text() for p in (OPERATIONS / folder).glob("*.graphql")}
         shared = {p.name: p.read_text() for p in (SHARED / folder).glob("*.graphql")}
-        if str(folder) in IN_PARTS:  # those the schema serves so far, each byte for byte
-            assert ours and all(shared.get(name) == text for name, text in ours.items())
-        else:
-            assert ours == shared
+        assert ours == {name: text for name, text in shared.items() if name not in NOT_YET}
+
+
+# shared documents the gateway does not serve yet: the subscriptions of live/
+NOT_YET = frozenset({"DemandeUpdated.graphql", "NotificationsChanged.graphql"})
 
 
 @pytest.mark.parametrize(

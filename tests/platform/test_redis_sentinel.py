@@ -30,6 +30,9 @@ def behind_sentinel(
             "GATEWAY_REDIS_URL": "redis:///0",  # the primary is the sentinel's to name
             "GATEWAY_REDIS_SENTINELS": f"127.0.0.1:{setup.sentinel_port}",
             "GATEWAY_REDIS_SENTINEL_SERVICE": SERVICE,
+            # pages as fast as the machine allows, from one IP: this test is about the fail-over
+            "GATEWAY_RATE_LIMIT_IP": "100000/minute",
+            "GATEWAY_RATE_LIMIT_CLIENT": "100000/minute",
         }
         with gateway_over_http(env) as url:
             yield url, setup

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from opentelemetry.trace import SpanKind
 from strawberry.extensions import SchemaExtension
 
+from gateway.engine.incremental import is_incremental
 from gateway.observability import metrics
 from gateway.observability.tracing import current, span
 
@@ -44,5 +45,7 @@ class ObservedOperation(SchemaExtension):
                     key = services.settings.jwt_secret.get_secret_value().encode()
                     info.viewer = viewer_hash(principal.subject, key)
             result = context.result
+            if is_incremental(result):  # the span ends with the first part
+                result = result.initial_result
             if result is not None and result.errors:
                 operation_span.set_attribute("gateway.errors", len(result.errors))

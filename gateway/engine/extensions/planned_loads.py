@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from gateway.engine.incremental import is_incremental
+
 
 class PlannedLoads(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
@@ -26,4 +28,5 @@ class PlannedLoads(SchemaExtension):
         try:
             yield
         finally:
-            loaders.settle()
+            if not is_incremental(execution.result):  # else after the last part: `later_parts`
+                loaders.settle()

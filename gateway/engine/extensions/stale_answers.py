@@ -13,8 +13,13 @@ from strawberry.extensions import SchemaExtension
 from gateway.adapters.transport import budget
 
 
+def stale_extensions() -> dict[str, Any]:
+    """`{"stale": […]}` of the request so far, or nothing (also on incremental parts)."""
+    found = budget.current.get()
+    notes = found.stale_notes() if found is not None else []
+    return {"stale": notes} if notes else {}
+
+
 class StaleAnswers(SchemaExtension):
     def get_results(self) -> dict[str, Any]:
-        found = budget.current.get()
-        notes = found.stale_notes() if found is not None else []
-        return {"stale": notes} if notes else {}
+        return stale_extensions()

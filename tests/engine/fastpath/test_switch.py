@@ -10,6 +10,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from gateway.engine.fastpath.direct import Attribute, DirectExecutor, SelfMethod
 from gateway.engine.fastpath.memory_storage import PacedMemoryStorage
+from gateway.engine.incremental import EarlyWork
 from gateway.engine.schema import build_schema
 from mocks import MockSystem
 from tests.support.gateway import serve
@@ -30,7 +31,10 @@ def fastpath_extensions(schema: Any) -> list[str]:
 
 def test_without_fast_paths_the_schema_executes_and_validates_as_strawberry_ships() -> None:
     stock = build_schema(fast_paths=False)
-    assert stock.execution_context_class is StrawberryGraphQLCoreExecutionContext
+    # strawberry's executor, with graphql-core's public `enable_early_execution` for @defer
+    assert stock.execution_context_class is EarlyWork
+    assert EarlyWork.__bases__ == (StrawberryGraphQLCoreExecutionContext,)
+    assert not {name for name in vars(EarlyWork) if not name.startswith("__")}  # no override
     assert direct_fields(stock) == 0
     assert fastpath_extensions(stock) == []
 
