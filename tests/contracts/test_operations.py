@@ -13,11 +13,10 @@ import pytest
 from babel.numbers import format_currency
 
 from gateway.schema.ids import cursor, to_global
-from mocks import MockSystem, build_mock
-from mocks.contracts import FIXTURES
+from mocks import MockSystem
 from mocks.crm_rules import TYPES
 from tests.support.gateway import Gateway, codes, cursors_signed_with, operation
-from tests.support.world import World, build_world, extra_worlds, fr_date
+from tests.support.world import World, fr_date
 
 # What the legacy documents' codes mean in the graph, and the labels the portals show.
 FAMILIES = {
@@ -59,29 +58,6 @@ SCHEMES = {
     "INDEPENDANTS": "SELF_EMPLOYED",
     "AUTRE": "OTHER",
 }
-
-
-def worlds() -> list[Any]:
-    params = [pytest.param(None, id="default")]
-    params += [pytest.param(w, id=f"seed{w[0]}@{w[1]}") for w in extra_worlds()]
-    return params
-
-
-@pytest.fixture(scope="module", params=worlds())
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> World:
-    if request.param is None:
-        return World("default", FIXTURES)
-    seed, anchor = request.param
-    directory = build_world(tmp_path_factory.mktemp(f"world{seed}"), seed, anchor)
-    return World(f"seed {seed}", directory)
-
-
-@pytest.fixture
-def mocks(world: World) -> dict[str, MockSystem]:
-    return {
-        name: build_mock(name, world.directory)
-        for name in ("policy-admin", "claims", "editique", "crm")
-    }
 
 
 @pytest.fixture

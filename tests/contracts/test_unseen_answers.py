@@ -7,42 +7,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
 
 from gateway.schema.ids import to_global
-from mocks import MockSystem, build_mock
-from mocks.contracts import FIXTURES
+from mocks import MockSystem
 from tests.support.gateway import Gateway
 from tests.support.security import verify_step_up
-from tests.support.world import World, build_world, extra_worlds
+from tests.support.world import World
 
 TERMINABLE = ("SAN", "PRV", "IAR")
-
-
-def worlds() -> list[Any]:
-    params = [pytest.param(None, id="default")]
-    params += [pytest.param(w, id=f"seed{w[0]}@{w[1]}") for w in extra_worlds()]
-    return params
-
-
-@pytest.fixture(scope="module", params=worlds())
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> World:
-    if request.param is None:
-        return World("default", FIXTURES)
-    seed, anchor = request.param
-    directory = build_world(tmp_path_factory.mktemp(f"world{seed}"), seed, anchor)
-    return World(f"seed {seed}", directory)
-
-
-@pytest.fixture
-def mocks(world: World) -> dict[str, MockSystem]:
-    return {
-        name: build_mock(name, world.directory)
-        for name in ("policy-admin", "claims", "editique", "crm")
-    }
 
 
 @pytest.fixture
