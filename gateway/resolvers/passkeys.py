@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import secrets
 from dataclasses import dataclass
 
 import structlog
@@ -26,7 +25,7 @@ from gateway.context import Context
 from gateway.domain.accounts import AccountStatus
 from gateway.domain.passkeys import MAX_PASSKEYS, StoredPasskey, name_problem
 from gateway.domain.security import SignInMethod, StepUpMethod
-from gateway.errors import BackendError, NotFound
+from gateway.errors import NotFound
 from gateway.identity.brute_force import LOGIN_PER_IP
 from gateway.identity.passkeys import (
     Ceremony,
@@ -36,6 +35,7 @@ from gateway.identity.passkeys import (
     credential_id_of,
 )
 from gateway.identity.sessions import IssuedSession
+from gateway.resolvers import step_up
 from gateway.resolvers.accounts import LOCKED, own_client_id
 from gateway.resolvers.devices import open_session
 from gateway.resolvers.problems import Problem, Refused
@@ -183,12 +183,8 @@ async def delete(ctx: Context, key: str) -> None:
 
 
 async def alert(ctx: Context, client_id: str, title: str, message: str) -> None:
-    """`SECURITE_COMPTE` for one change: one key, repeated until the CRM answers."""
-    key = f"gw-secu-{secrets.token_hex(16)}"
-    try:
-        await crm(ctx).post_security_alert(client_id, key, title, message)
-    except BackendError as exc:  # the change is made; the alert is lost with the CRM
-        log.warning("security_alert_not_posted", backend=exc.backend, error=type(exc).__name__)
+    """`SECURITE_COMPTE` for one change (`step_up.alert`: one key, repeated after a lost answer)."""
+    await step_up.alert(ctx, client_id, message, title=title)
 
 
 # ---- signing in --------------------------------------------------------------------------------

@@ -352,12 +352,16 @@ async def passkey_proof(
 
 
 # ---- the security alert -------------------------------------------------------------------------
-async def alert(ctx: Context, client_id: str, message: str) -> None:
+async def alert(
+    ctx: Context, client_id: str, message: str, title: str = "Sécurité de votre compte"
+) -> None:
     """Post `SECURITE_COMPTE` once (the CRM's idempotence key, repeated after a lost answer). The
-    change is done whatever happens here: a failure is logged, never the customer's problem."""
+    change is done whatever happens here: a failure is logged, never the customer's problem.
+    Every change of « Connexion et sécurité » posts through here (password, second factor,
+    passkeys)."""
     body = {
         "evenement": "SECURITE_COMPTE",
-        "titre": "Sécurité de votre compte",
+        "titre": title,
         "message": f"{message} Si vous n'êtes pas à l'origine de ce changement, réinitialisez "
         "votre mot de passe et contactez-nous.",
         "lien": "/mon-compte/connexion-et-securite",

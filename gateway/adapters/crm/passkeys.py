@@ -1,5 +1,6 @@
 """CRM adapter, passkeys part (`crm.openapi.yaml`, tag `securite`: `/comptes/{clientId}/cles-acces`,
-`/cles-acces/{credentialId}`), and the `SECURITE_COMPTE` alert a passkey change posts.
+`/cles-acces/{credentialId}`). The `SECURITE_COMPTE` alert a passkey change posts goes through
+`security.py`'s `notify`, as every alert of « Connexion et sécurité ».
 
 How each call meets a lost answer (a timeout, a 5xx):
 
@@ -11,7 +12,6 @@ How each call meets a lost answer (a timeout, a 5xx):
                            says whether it is gone
     assertion (POST)       one attempt: after a lost answer no session is opened (the customer
                            unlocks again; the counter only ever moves forward)
-    alert (POST)           idempotent by `cleIdempotence`: retried with the same key
 
 The CRM's own refusals come back as `Refusal` values (`CONFLIT`, `COMPTE_VERROUILLE`…).
 """
@@ -27,7 +27,7 @@ from gateway.adapters.crm.client import instant
 from gateway.adapters.transport.transport import Transport, json_answer
 from gateway.domain.accounts import Authenticated
 from gateway.domain.passkeys import NewPasskey, PasskeyOwner, StoredPasskey
-from gateway.errors import BackendError, BackendRejected, BackendUnavailable
+from gateway.errors import BackendError, BackendUnavailable
 
 BACKEND = "crm"
 BASE = "/crm/api"
@@ -189,25 +189,3 @@ class CrmPasskeys:
             return refusal(response)
 
         return await self.transport.write(attempt)
-
-    async def post_security_alert(self, client_id: str, key: str, title: str, message: str) -> None:
-        """`SECURITE_COMPTE`, once: a repeat with the same key is recorded and sent only once."""
-        body = {
-            "evenement": "SECURITE_COMPTE",
-            "titre": title,
-            "message": message,
-            "lien": "/connexion-et-securite",
-            "cleIdempotence": key,
-        }
-
-        async def attempt(budget: float) -> None:
-            response = await self.transport.send(
-                "POST", f"{BASE}/clients/{client_id}/notifications", budget, json=body
-            )
-            if response.status_code in (200, 202):
-                return
-            if response.status_code >= 500:
-                raise BackendUnavailable(BACKEND)
-            raise BackendRejected(BACKEND)
-
-        await self.transport.read(None, 0, attempt)
