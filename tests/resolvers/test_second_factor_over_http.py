@@ -19,6 +19,7 @@ import pytest
 from gateway.schema.ids import to_global
 from mocks.processes import mock_servers
 from tests.resolvers.test_accounts_over_http import gateways, run
+from tests.support.files import pdf
 from tests.support.gateway import operation
 
 CHRIS, PASSWORD = "chris.martin@example.fr", "Lilas-Lyon-2023!"
@@ -132,10 +133,12 @@ def upload_rib(http: httpx.Client, gw: str, access: str) -> str:
             "operations": json.dumps({"query": query, "variables": {"file": None}}),
             "map": json.dumps({"0": ["variables.file"]}),
         },
-        files={"0": ("rib.pdf", b"%PDF-1.4\n% rib\n" + b"x" * 200, "application/pdf")},
+        files={"0": ("rib.pdf", pdf(), "application/pdf")},
         headers={"Authorization": f"Bearer {access}", "Apollo-Require-Preflight": "true"},
     )
-    return str(response.json()["data"]["uploadAttachment"]["attachment"]["id"])
+    body = response.json()
+    assert "errors" not in body, body
+    return str(body["data"]["uploadAttachment"]["attachment"]["id"])
 
 
 def test_bank_details_refused_without_a_step_up_then_accepted_after_an_emailed_code(
