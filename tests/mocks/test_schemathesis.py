@@ -18,6 +18,9 @@ from schemathesis.checks import (
 
 from mocks import build_mock
 
+# one process for the whole file: the last test reads the call logs the fuzzing above left
+pytestmark = pytest.mark.serial
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
