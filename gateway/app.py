@@ -16,7 +16,8 @@ from typing import Any
 from limits.aio.storage import MemoryStorage
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from gateway.adapters import Backends
 from gateway.context import Audit, Services
@@ -47,6 +48,7 @@ from gateway.platform.clock import Clock
 from gateway.platform.rate_limiter import RateLimits
 from gateway.platform.redis import SharedRedis
 from gateway.platform.store import build_store
+from gateway.platform.watchers import Watchers
 from gateway.resolvers.accounts import reset_requests_settled
 from gateway.schema.ids import derive_cursor_key
 from gateway.settings import Settings
@@ -90,6 +92,11 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             strong_auth=StrongAuthentication(store),
             cursor_key=derive_cursor_key(settings.jwt_secret.get_secret_value()),
             plans=Plans() if settings.loads_ahead else None,
+            live=Watchers(
+                settings.live_interval_s,
+                settings.live_per_customer,
+                settings.live_max_subscriptions,
+            ),
         )
         app.state.drain = drain = Drain()
         drain.on_sigterm()  # /readyz says 503 from SIGTERM on, while in-flight requests finish
@@ -101,6 +108,7 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             yield
         finally:
             breakers.cancel()
+            await app.state.services.live.close()
             drain.restore()
             worker_stopped()
             # password-reset e-mails asked for and still on their way to the CRM
@@ -114,6 +122,8 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=True,
         multipart_uploads_enabled=True,  # guarded by UploadGuard, uploadAttachment only
+        # subscriptions: WebSocket, and Server-Sent Events (distinct connections)
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
     )
     graphql.limits = limits
     graphql.suggestions = settings.graphiql
@@ -128,6 +138,7 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
     app = Starlette(
         routes=[
             Route("/graphql", UploadGuard(graphql), methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),  # graphql-transport-ws subscriptions
             Route("/documents/{token}", download, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),

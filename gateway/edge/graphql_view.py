@@ -26,7 +26,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
-from strawberry.types.unset import UNSET
+from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.context import Context, Services
 from gateway.edge import rate_limits
@@ -48,6 +48,7 @@ from gateway.engine.operation_limits import Limits
 from gateway.engine.persisted import TrustedDocuments
 from gateway.engine.schema import typed
 from gateway.errors import GatewayError, Unauthenticated
+from gateway.identity.tokens import Principal
 from gateway.loading.loaders import Loaders
 from gateway.observability.operation_names import first_declared
 from gateway.observability.tracing import current
@@ -128,14 +129,28 @@ class GraphQLApp(ObservedGraphQL):
     ) -> Context:
         services: Services = request.app.state.services
         begin_request(services)  # inherited by every task of the request
-        principal, error = None, None
-        try:
-            principal = await services.verifier.verify(request.headers.get("authorization"))
-        except GatewayError as exc:
-            error = exc
-        assert isinstance(request, Request)
+        principal, error = await self.verified(services, request.headers.get("authorization"))
         loaders = Loaders(services.backends, services.plans)
         return Context(request, services, loaders, principal, error)
+
+    async def verified(
+        self, services: Services, authorization: str | None
+    ) -> tuple[Principal | None, GatewayError | None]:
+        try:
+            return await services.verifier.verify(authorization), None
+        except GatewayError as exc:
+            return None, exc
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """graphql-transport-ws: the token of `connection_init`'s payload (`{"Authorization":
+        "Bearer …"}`) when the upgrade request had none; a bad or missing one is refused by each
+        subscription (`UNAUTHENTICATED`), never by closing the connection."""
+        params = context.connection_params or {}
+        given = params.get("Authorization") or params.get("authorization")
+        if context.principal is None and isinstance(given, str):
+            context.principal, context.auth_error = await self.verified(context.services, given)
+        acknowledged: UnsetType = UNSET  # a bare connection_ack
+        return acknowledged
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         """A multipart request is admitted (`admit_upload`) before strawberry reads its form."""
