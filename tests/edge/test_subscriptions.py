@@ -118,8 +118,8 @@ class TransportWs:
         message = {"query": operation(document), "variables": variables or {}}
         await self.connection.send(json.dumps({"id": "1", "type": "subscribe", "payload": message}))
 
-    async def next(self, timeout: float) -> dict[str, Any]:
-        found: dict[str, Any] = json.loads(await asyncio.wait_for(self.connection.recv(), timeout))
+    async def next(self, within_s: float) -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(await asyncio.wait_for(self.connection.recv(), within_s))
         return found
 
     async def close(self) -> None:
@@ -159,7 +159,7 @@ async def test_a_customer_on_the_mobile_app_sees_their_demande_move_within_one_i
         await ws.subscribe("live/DemandeUpdated")
         await asyncio.sleep(3 * INTERVAL_S)  # the watcher's first read: what is there already
         moved_at = await move(http, served_mocks, "EN_COURS")
-        message = await ws.next(timeout=10)
+        message = await ws.next(within_s=10)
         seen_after = time.monotonic() - moved_at
     finally:
         await ws.close()
@@ -193,7 +193,7 @@ async def test_a_customer_on_the_web_sees_their_demande_move_over_server_sent_ev
     moved_at = await move(http, served_mocks, "TRAITE")
     await asyncio.wait_for(listening, 10)
     assert time.monotonic() - moved_at < INTERVAL_S + 1.0
-    event, data = received[-1]
+    _, data = received[-1]
     assert data is not None
     update = data["data"]["demandeUpdated"]
     assert (update["previousStatus"], update["demande"]["status"]) == ("RECEIVED", "DONE")
@@ -206,7 +206,7 @@ async def test_the_bell_shows_the_unread_count_as_soon_as_the_app_subscribes(
     ws = await TransportWs.open(ws_url(http), token(PERSONAS["chris"], env))
     try:
         await ws.subscribe("live/NotificationsChanged")
-        message = await ws.next(timeout=10)
+        message = await ws.next(within_s=10)
     finally:
         await ws.close()
     assert message["type"] == "next", message
@@ -228,8 +228,8 @@ async def test_signing_out_closes_the_subscriptions_of_that_session(
             "variables": {"refreshToken": session["refreshToken"]},
         }
         assert (await http.post("/graphql", json=body)).json()["data"]["logout"]["accepted"]
-        ended = await ws.next(timeout=5)
-        closing = await ws.next(timeout=5)
+        ended = await ws.next(within_s=5)
+        closing = await ws.next(within_s=5)
     finally:
         await ws.close()
     assert ended["type"] == "next"
@@ -246,8 +246,8 @@ async def test_no_one_but_the_customer_can_follow_their_demandes(
     ws = await TransportWs.open(ws_url(http), bearer)
     try:
         await ws.subscribe("live/DemandeUpdated")
-        refused = await ws.next(timeout=5)
-        closing = await ws.next(timeout=5)
+        refused = await ws.next(within_s=5)
+        closing = await ws.next(within_s=5)
     finally:
         await ws.close()
     code = {"anonymous": "UNAUTHENTICATED", "staff": "FORBIDDEN"}[who]
@@ -268,7 +268,7 @@ async def test_a_third_subscription_of_one_customer_is_refused_past_the_limit(
     try:
         for ws in opened:
             await ws.subscribe("live/NotificationsChanged")
-        firsts = [await ws.next(timeout=10) for ws in opened]
+        firsts = [await ws.next(within_s=10) for ws in opened]
     finally:
         for ws in opened:
             await ws.close()
@@ -277,3 +277,36 @@ async def test_a_third_subscription_of_one_customer_is_refused_past_the_limit(
         "TOO_MANY_SUBSCRIPTIONS"
     ]
     assert len([m for m in firsts if m["payload"].get("data")]) == 2
+
+
+async def demandes_reads(http: httpx.AsyncClient, mocks: dict[str, str], client_id: str) -> int:
+    log = (await http.get(mocks["crm"] + "/_admin/calls")).json()
+    return sum(
+        1
+        for call in log["calls"]
+        if call["method"] == "GET" and call["path"].endswith(f"/clients/{client_id}/demandes")
+    )
+
+
+async def test_two_screens_of_one_customer_cost_the_crm_one_read_per_interval_and_none_after(
+    http: httpx.AsyncClient,
+    served_gateway: tuple[str, dict[str, str]],
+    served_mocks: dict[str, str],
+) -> None:
+    _, env = served_gateway
+    client_id = PERSONAS["paul"]
+    bearer = token(client_id, env)
+    opened = [await TransportWs.open(ws_url(http), bearer) for _ in range(2)]
+    try:
+        for ws in opened:
+            await ws.subscribe("live/DemandeUpdated")
+        await asyncio.sleep(10 * INTERVAL_S)
+        while_open = await demandes_reads(http, served_mocks, client_id)
+    finally:
+        for ws in opened:
+            await ws.close()
+    await asyncio.sleep(2 * INTERVAL_S)  # the watcher stops with the last subscription
+    after_close = await demandes_reads(http, served_mocks, client_id)
+    await asyncio.sleep(5 * INTERVAL_S)
+    assert 5 <= while_open <= 12  # one watcher: about one read an interval, not two
+    assert await demandes_reads(http, served_mocks, client_id) == after_close
