@@ -25,6 +25,10 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -115,6 +119,28 @@ class ObservedGraphQL(GraphQL[Any, None]):
         return response
 
 
+class AdmittedTransportWs(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws: each `subscribe` held to the rate limits and the trusted documents
+    (`GraphQLApp.admitted_stream`), refused with an `error` message carrying the typed error."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        view = self.view
+        payload = message.get("payload") or {}
+        if self.connection_acknowledged and isinstance(view, GraphQLApp):
+            try:
+                query = await view.admitted_stream(
+                    self.context, payload.get("query"), payload.get("extensions")
+                )
+            except GatewayError as exc:
+                error = GraphQLError(exc.message, extensions=exc.extensions)
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [error.formatted]}
+                )
+                return
+            message = {**message, "payload": {**payload, "query": query or ""}}
+        await super().handle_subscribe(message)
+
+
 class GraphQLApp(ObservedGraphQL):
     """The `/graphql` view: rate limits and trusted documents before strawberry runs a document."""
 
@@ -122,6 +148,7 @@ class GraphQLApp(ObservedGraphQL):
     limits: Limits  # set by create_app
     suggestions = True  # "Did you mean …?" in messages: set by create_app (development only)
     multipart_transport_class = DeferSpecParts  # @defer/@stream parts (incremental_parts.py)
+    graphql_transport_ws_handler_class = AdmittedTransportWs
     read: Callable[[str, Limits], DocumentNode]  # how a document is parsed: set by create_app
 
     async def get_context(
@@ -189,6 +216,39 @@ class GraphQLApp(ObservedGraphQL):
         except MalformedUpload as exc:
             return refused(400, "BAD_REQUEST", exc.message)
         return None
+
+    async def admitted_stream(
+        self, context: Context, query: str | None, extensions: dict[str, Any] | None
+    ) -> str | None:
+        """A streamed operation (graphql-sse, graphql-transport-ws) held to the rate limits and
+        the trusted documents as a POST is: the document to run; raises `GatewayError`."""
+        await rate_limits.spend(context)
+        resolved, _ = await self.trusted.resolve(query, extensions, context.services.store)
+        return resolved
+
+    async def execute_operation(
+        self,
+        request: Any,
+        request_adapter: Any,
+        request_data: Any,
+        context: Context,
+        root_value: Any,
+        sub_response: Any,
+    ) -> Any:
+        """A streamed answer (graphql-sse) is admitted here: `execute_single` never sees it."""
+        if not isinstance(request_data, list) and self._get_stream_transport(request_data.protocol):
+            try:
+                query = await self.admitted_stream(
+                    context, request_data.query, request_data.extensions
+                )
+            except GatewayError as exc:
+                return ExecutionResult(
+                    data=None, errors=[GraphQLError(exc.message, extensions=exc.extensions)]
+                )
+            request_data = replace(request_data, query=query)
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
 
     async def execute_single(
         self,

@@ -48,6 +48,7 @@ def served_gateway(served_mocks: dict[str, str]) -> Iterator[tuple[str, dict[str
         "GATEWAY_LIVE_INTERVAL_S": str(INTERVAL_S),
         "GATEWAY_LIVE_PER_CUSTOMER": "2",
         "GATEWAY_SESSION_CHECK_S": "0.1",
+        "GATEWAY_PERSISTED_ONLY": "true",  # production's: the frontends' documents only
     }
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -115,7 +116,8 @@ class TransportWs:
         return cls(connection)
 
     async def subscribe(self, document: str, variables: dict[str, Any] | None = None) -> None:
-        message = {"query": operation(document), "variables": variables or {}}
+        query = operation(document) if "{" not in document else document
+        message = {"query": query, "variables": variables or {}}
         await self.connection.send(json.dumps({"id": "1", "type": "subscribe", "payload": message}))
 
     async def next(self, within_s: float) -> dict[str, Any]:
@@ -133,7 +135,8 @@ async def sse_events(
     headers = {"Accept": "text/event-stream"}
     if bearer:
         headers["Authorization"] = f"Bearer {bearer}"
-    body = {"query": operation(document), "variables": variables}
+    query = operation(document) if "{" not in document else document
+    body = {"query": query, "variables": variables}
     async with http.stream("POST", "/graphql", json=body, headers=headers) as response:
         assert response.status_code == 200, await response.aread()
         assert response.headers["content-type"].startswith("text/event-stream")
@@ -310,3 +313,26 @@ async def test_two_screens_of_one_customer_cost_the_crm_one_read_per_interval_an
     await asyncio.sleep(5 * INTERVAL_S)
     assert 5 <= while_open <= 12  # one watcher: about one read an interval, not two
     assert await demandes_reads(http, served_mocks, client_id) == after_close
+
+
+UNTRUSTED = "subscription Probe { notificationsChanged { unreadCount } }"
+
+
+async def test_a_document_outside_the_frontends_manifest_cannot_subscribe_either_way(
+    http: httpx.AsyncClient, served_gateway: tuple[str, dict[str, str]]
+) -> None:
+    _, env = served_gateway
+    bearer = token(PERSONAS["chris"], env)
+    ws = await TransportWs.open(ws_url(http), bearer)
+    try:
+        await ws.subscribe(UNTRUSTED)
+        refused = await ws.next(within_s=5)
+    finally:
+        await ws.close()
+    assert refused["type"] == "error"
+    assert refused["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_IN_LIST"
+    headers = {"Accept": "text/event-stream", "Authorization": f"Bearer {bearer}"}
+    answer = await http.post("/graphql", json={"query": UNTRUSTED}, headers=headers)
+    assert [e["extensions"]["code"] for e in answer.json()["errors"]] == [
+        "PERSISTED_QUERY_NOT_IN_LIST"
+    ]
