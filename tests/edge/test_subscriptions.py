@@ -49,6 +49,8 @@ def served_gateway(served_mocks: dict[str, str]) -> Iterator[tuple[str, dict[str
         "GATEWAY_LIVE_PER_CUSTOMER": "2",
         "GATEWAY_SESSION_CHECK_S": "0.1",
         "GATEWAY_PERSISTED_ONLY": "true",  # production's: the frontends' documents only
+        "GATEWAY_MAX_IN_FLIGHT": "2",  # open SSE subscriptions must not take these places
+        "GATEWAY_ADMISSION_QUEUE": "0",
     }
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -336,3 +338,38 @@ async def test_a_document_outside_the_frontends_manifest_cannot_subscribe_either
     assert [e["extensions"]["code"] for e in answer.json()["errors"]] == [
         "PERSISTED_QUERY_NOT_IN_LIST"
     ]
+
+
+async def test_open_web_subscriptions_leave_room_for_the_pages_requests(
+    http: httpx.AsyncClient, served_gateway: tuple[str, dict[str, str]]
+) -> None:
+    _, env = served_gateway
+    held = asyncio.Event()
+    firsts: list[str] = []
+
+    async def follow(client_id: str) -> None:
+        async for event, _ in sse_events(
+            http, "live/NotificationsChanged", token(client_id, env), {}
+        ):
+            firsts.append(event)
+            if len(firsts) == 3:
+                held.set()
+            await asyncio.sleep(60)  # the screen stays open
+
+    open_screens = [
+        asyncio.create_task(follow(PERSONAS[who])) for who in ("chris", "geralt", "elodie")
+    ]
+    try:
+        await asyncio.wait_for(held.wait(), 10)
+        page = await http.post(
+            "/graphql",
+            json={"query": operation("Profile")},
+            headers={"Authorization": f"Bearer {token(PERSONAS['chris'], env)}"},
+        )
+    finally:
+        for task in open_screens:
+            task.cancel()
+        await asyncio.gather(*open_screens, return_exceptions=True)
+    assert firsts == ["next", "next", "next"]
+    assert page.status_code == 200, page.text
+    assert "errors" not in page.json()
