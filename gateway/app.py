@@ -48,8 +48,9 @@ from gateway.platform.clock import Clock
 from gateway.platform.rate_limiter import RateLimits
 from gateway.platform.redis import SharedRedis
 from gateway.platform.store import build_store
-from gateway.platform.watchers import Watchers
+from gateway.platform.watchers import Codec, Watchers
 from gateway.resolvers.accounts import reset_requests_settled
+from gateway.resolvers.live import LiveState
 from gateway.schema.ids import derive_cursor_key
 from gateway.settings import Settings
 
@@ -92,10 +93,12 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             strong_auth=StrongAuthentication(store),
             cursor_key=derive_cursor_key(settings.jwt_secret.get_secret_value()),
             plans=Plans() if settings.loads_ahead else None,
-            live=Watchers(
+            live=Watchers(  # one watcher per customer: in the deployment with Redis
                 settings.live_interval_s,
                 settings.live_per_customer,
                 settings.live_max_subscriptions,
+                redis,
+                Codec(LiveState.to_json, LiveState.from_json),
             ),
         )
         app.state.drain = drain = Drain()

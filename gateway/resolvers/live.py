@@ -14,6 +14,10 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
+
+import orjson
+from pydantic import TypeAdapter
 
 from gateway.adapters.transport import budget
 from gateway.adapters.transport.resilience import start_deadline
@@ -35,6 +39,20 @@ class LiveState:
     demandes: tuple[Demande, ...]
     unread: int
     latest: Notification | None
+
+    def to_json(self) -> bytes:
+        """The state as the customer's watcher publishes it to the other processes."""
+        return orjson.dumps(self)
+
+    @classmethod
+    def from_json(cls, data: bytes) -> LiveState:
+        """A state published by another process; `ValueError` when it is not one."""
+        return _as_json().validate_json(data)
+
+
+@cache
+def _as_json() -> TypeAdapter[LiveState]:
+    return TypeAdapter(LiveState)
 
 
 @dataclass(frozen=True, slots=True)
