@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from limits.aio.storage import MemoryStorage
@@ -29,6 +30,7 @@ from gateway.edge.middleware.observe import Observability
 from gateway.edge.middleware.uploads import UploadGuard
 from gateway.edge.probes import Drain, livez, readyz
 from gateway.edge.routes import download, healthz, jwks, metrics
+from gateway.edge.subscriptions import OpenStreams
 from gateway.engine.fastpath.gc_tuning import tune_gc
 from gateway.engine.fastpath.memory_storage import PacedMemoryStorage
 from gateway.engine.operation_limits import Limits, document_reader
@@ -103,6 +105,8 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
         )
         app.state.drain = drain = Drain()
         drain.on_sigterm()  # /readyz says 503 from SIGTERM on, while in-flight requests finish
+        graphql.streams = OpenStreams()
+        drain.when_draining(graphql.streams.drain)  # subscribers reconnect to another pod
         worker_started()
         breakers = asyncio.create_task(backends.breakers.watch())  # the breaker gauge, each second
         if settings.fast_paths:
@@ -110,8 +114,9 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
         try:
             yield
         finally:
+            await graphql.streams.close()  # those still open are told to reconnect
             breakers.cancel()
-            await app.state.services.live.close()
+            await app.state.services.live.close()  # leases released: another pod reads at once
             drain.restore()
             worker_stopped()
             # password-reset e-mails asked for and still on their way to the CRM
@@ -127,6 +132,8 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
         multipart_uploads_enabled=True,  # guarded by UploadGuard, uploadAttachment only
         # subscriptions: WebSocket, and Server-Sent Events (distinct connections)
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
+        connection_init_wait_timeout=timedelta(seconds=settings.live_init_timeout_s),
+        max_subscriptions_per_connection=None,  # GATEWAY_LIVE_PER_CUSTOMER, typed: subscriptions.py
     )
     graphql.limits = limits
     graphql.suggestions = settings.graphiql

@@ -11,7 +11,7 @@ validation error, no or a bad token, a staff-only field, a rate limit, a limit o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -25,9 +25,6 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-)
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
@@ -46,6 +43,7 @@ from gateway.edge.middleware.uploads import (
 )
 from gateway.edge.refusals import NO_STORE, refusal_body
 from gateway.edge.request_scope import begin_request
+from gateway.edge.subscriptions import KeptTransportWs, OpenStreams, until_shutdown
 from gateway.engine.extensions.stale_answers import stale_extensions
 from gateway.engine.incremental import is_incremental, later_parts
 from gateway.engine.operation_limits import Limits
@@ -119,9 +117,10 @@ class ObservedGraphQL(GraphQL[Any, None]):
         return response
 
 
-class AdmittedTransportWs(BaseGraphQLTransportWSHandler[Context, None]):
+class AdmittedTransportWs(KeptTransportWs):
     """graphql-transport-ws: each `subscribe` held to the rate limits and the trusted documents
-    (`GraphQLApp.admitted_stream`), refused with an `error` message carrying the typed error."""
+    (`GraphQLApp.admitted_stream`), refused with an `error` message carrying the typed error;
+    pings, timeouts and shutdown as `edge/subscriptions.py` says."""
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         view = self.view
@@ -145,6 +144,7 @@ class GraphQLApp(ObservedGraphQL):
     """The `/graphql` view: rate limits and trusted documents before strawberry runs a document."""
 
     trusted: TrustedDocuments  # set by create_app
+    streams: OpenStreams  # the open subscriptions: set by the lifespan
     limits: Limits  # set by create_app
     suggestions = True  # "Did you mean …?" in messages: set by create_app (development only)
     multipart_transport_class = DeferSpecParts  # @defer/@stream parts (incremental_parts.py)
@@ -318,6 +318,18 @@ class GraphQLApp(ObservedGraphQL):
         if info.outcome == "ok":
             info.outcome = "partial"  # the first part had data
         return shaped
+
+    async def create_streaming_response(
+        self,
+        request: Request | WebSocket,
+        stream: Callable[[], AsyncIterator[str]],
+        sub_response: Response,
+        headers: Mapping[str, str],
+    ) -> Response:
+        """An event stream (graphql-sse) ends when the process drains (`until_shutdown`)."""
+        if headers.get("Content-Type", "").startswith("text/event-stream"):
+            stream = until_shutdown(stream, self.streams)
+        return await super().create_streaming_response(request, stream, sub_response, headers)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         """A GET with `extensions` and no `query` is a persisted query, not a browser."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -27,6 +28,7 @@ from tests.support.accounts import PASSWORDS
 from tests.support.gateway import PERSONAS, TODAY, operation
 
 INTERVAL_S = 0.3
+INIT_TIMEOUT_S, PING_INTERVAL_S, PING_TIMEOUT_S, IDLE_TIMEOUT_S = 1.0, 0.5, 0.5, 2.0
 MOVED = "D-2026-000303"  # chris's, RECU in the fixtures
 CHRIS = "chris.martin@example.fr"
 
@@ -51,6 +53,10 @@ def served_gateway(served_mocks: dict[str, str]) -> Iterator[tuple[str, dict[str
         "GATEWAY_PERSISTED_ONLY": "true",  # production's: the frontends' documents only
         "GATEWAY_MAX_IN_FLIGHT": "2",  # open SSE subscriptions must not take these places
         "GATEWAY_ADMISSION_QUEUE": "0",
+        "GATEWAY_LIVE_INIT_TIMEOUT_S": str(INIT_TIMEOUT_S),
+        "GATEWAY_LIVE_PING_INTERVAL_S": str(PING_INTERVAL_S),
+        "GATEWAY_LIVE_PING_TIMEOUT_S": str(PING_TIMEOUT_S),
+        "GATEWAY_LIVE_IDLE_TIMEOUT_S": str(IDLE_TIMEOUT_S),
     }
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -103,31 +109,64 @@ def ws_url(http: httpx.AsyncClient) -> str:
 
 
 class TransportWs:
-    """One graphql-transport-ws connection: `connection_init` with the token, then subscribe."""
+    """One graphql-transport-ws connection: `connection_init` with the token, then subscribe.
+    Its messages are read as they come; the gateway's pings are answered, as clients do, unless
+    the test plays a client that is gone (`answer_pings=False`)."""
 
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: Any, answer_pings: bool) -> None:
         self.connection = connection
+        self.answer_pings = answer_pings
+        self.inbox: asyncio.Queue[dict[str, Any] | websockets.ConnectionClosed] = asyncio.Queue()
+        self.reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def open(cls, url: str, bearer: str | None) -> TransportWs:
+    async def open(cls, url: str, bearer: str | None, answer_pings: bool = True) -> TransportWs:
         connection = await websockets.connect(url, subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
         payload = {"Authorization": f"Bearer {bearer}"} if bearer else {}
         await connection.send(json.dumps({"type": "connection_init", "payload": payload}))
         ack = json.loads(await asyncio.wait_for(connection.recv(), 5))
         assert ack["type"] == "connection_ack", ack
-        return cls(connection)
+        return cls(connection, answer_pings)
 
-    async def subscribe(self, document: str, variables: dict[str, Any] | None = None) -> None:
+    async def _read(self) -> None:
+        try:
+            while True:
+                message = json.loads(await self.connection.recv())
+                if message["type"] == "ping" and self.answer_pings:
+                    await self.connection.send(json.dumps({"type": "pong"}))
+                elif message["type"] != "ping":
+                    self.inbox.put_nowait(message)
+        except websockets.ConnectionClosed as closed:
+            self.inbox.put_nowait(closed)
+
+    async def subscribe(
+        self, document: str, variables: dict[str, Any] | None = None, id: str = "1"
+    ) -> None:
         query = operation(document) if "{" not in document else document
         message = {"query": query, "variables": variables or {}}
-        await self.connection.send(json.dumps({"id": "1", "type": "subscribe", "payload": message}))
+        await self.connection.send(json.dumps({"id": id, "type": "subscribe", "payload": message}))
 
     async def next(self, within_s: float) -> dict[str, Any]:
-        found: dict[str, Any] = json.loads(await asyncio.wait_for(self.connection.recv(), within_s))
+        """The next message; `ConnectionClosed` once the socket is closed."""
+        found = await asyncio.wait_for(self.inbox.get(), within_s)
+        if isinstance(found, websockets.ConnectionClosed):
+            self.inbox.put_nowait(found)
+            raise found
         return found
+
+    async def closed(self, within_s: float) -> tuple[int | None, str]:
+        """Wait for the gateway to close the socket: its close code and reason."""
+        async with asyncio.timeout(within_s):
+            while True:
+                try:
+                    await self.next(within_s)
+                except websockets.ConnectionClosed as closed:
+                    received = closed.rcvd
+                    return (received.code, received.reason) if received else (None, "")
 
     async def close(self) -> None:
         await self.connection.close()
+        await self.reader
 
 
 async def sse_events(
@@ -373,3 +412,140 @@ async def test_open_web_subscriptions_leave_room_for_the_pages_requests(
     assert firsts == ["next", "next", "next"]
     assert page.status_code == 200, page.text
     assert "errors" not in page.json()
+
+
+async def closed_with(connection: Any, within_s: float) -> tuple[int | None, str]:
+    """Read until the gateway closes a bare socket: its code and reason."""
+    try:
+        async with asyncio.timeout(within_s):
+            while True:
+                await connection.recv()
+    except websockets.ConnectionClosed as closed:
+        received = closed.rcvd
+        return (received.code, received.reason) if received else (None, "")
+    raise AssertionError("still open")  # pragma: no cover
+
+
+async def test_a_socket_that_never_says_who_it_is_is_closed_after_the_init_timeout(
+    http: httpx.AsyncClient,
+) -> None:
+    connection = await websockets.connect(ws_url(http), subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
+    opened = time.monotonic()
+    code, _ = await closed_with(connection, within_s=INIT_TIMEOUT_S + 3)
+    assert code == 4408
+    assert time.monotonic() - opened < INIT_TIMEOUT_S + 1.0
+
+
+async def test_a_phone_gone_out_of_coverage_frees_its_subscription_after_a_missed_pong(
+    http: httpx.AsyncClient, served_gateway: tuple[str, dict[str, str]]
+) -> None:
+    _, env = served_gateway
+    ws = await TransportWs.open(ws_url(http), token(PERSONAS["elodie"], env), answer_pings=False)
+    await ws.subscribe("live/NotificationsChanged")
+    opened = time.monotonic()
+    code, reason = await ws.closed(within_s=PING_INTERVAL_S + PING_TIMEOUT_S + 3)
+    assert (code, reason) == (4408, "Ping timeout")  # graphql-ws clients retry 4408
+    assert time.monotonic() - opened < PING_INTERVAL_S + PING_TIMEOUT_S + 1.0
+
+
+async def test_a_socket_that_carries_no_subscription_is_closed_once_idle(
+    http: httpx.AsyncClient, served_gateway: tuple[str, dict[str, str]]
+) -> None:
+    _, env = served_gateway
+    ws = await TransportWs.open(ws_url(http), token(PERSONAS["elodie"], env))
+    opened = time.monotonic()
+    code, reason = await ws.closed(within_s=IDLE_TIMEOUT_S + PING_INTERVAL_S + 3)  # pongs meanwhile
+    assert (code, reason) == (1000, "Idle")
+    assert IDLE_TIMEOUT_S <= time.monotonic() - opened < IDLE_TIMEOUT_S + PING_INTERVAL_S + 1.0
+
+
+async def test_one_socket_cannot_carry_more_subscriptions_than_a_customer_may_hold(
+    http: httpx.AsyncClient, served_gateway: tuple[str, dict[str, str]]
+) -> None:
+    _, env = served_gateway
+    ws = await TransportWs.open(ws_url(http), token(PERSONAS["paul"], env))
+    try:
+        for id in ("1", "2", "3"):  # GATEWAY_LIVE_PER_CUSTOMER is 2
+            await ws.subscribe("live/NotificationsChanged", id=id)
+        answers = [await ws.next(within_s=10) for _ in range(3)]
+    finally:
+        await ws.close()
+    refused = [a for a in answers if a["type"] == "error"]
+    assert [(a["id"], a["payload"][0]["extensions"]["code"]) for a in refused] == [
+        ("3", "TOO_MANY_SUBSCRIPTIONS")
+    ]
+
+
+def samples(text: str, name: str) -> dict[str, float]:
+    """`name`'s samples in a /metrics text, by their labels' text."""
+    found = {}
+    for line in text.splitlines():
+        if line.startswith(name + "{"):
+            labels, _, value = line[len(name) :].rpartition(" ")
+            found[labels] = float(value)
+    return found
+
+
+async def test_operators_see_open_subscriptions_by_transport_and_what_the_watchers_read(
+    http: httpx.AsyncClient, served_gateway: tuple[str, dict[str, str]]
+) -> None:
+    _, env = served_gateway
+    ws = await TransportWs.open(ws_url(http), token(PERSONAS["chris"], env))
+    try:
+        await ws.subscribe("live/NotificationsChanged")
+        await ws.next(within_s=10)
+        text = (await http.get("/metrics")).text
+    finally:
+        await ws.close()
+    open_now = samples(text, "gateway_live_subscriptions")
+    assert open_now['{transport="graphql-transport-ws"}'] >= 1
+    assert samples(text, "gateway_live_watchers")['{role="alone"}'] >= 1  # no Redis here
+    assert samples(text, "gateway_live_snapshots_total")['{outcome="read"}'] >= 1
+    await asyncio.sleep(0.5)  # the socket's close reaches the gateway
+    after = samples((await http.get("/metrics")).text, "gateway_live_subscriptions")
+    assert (
+        after['{transport="graphql-transport-ws"}']
+        == open_now['{transport="graphql-transport-ws"}'] - 1
+    )
+
+
+async def test_a_pod_that_stops_tells_its_subscribers_to_reconnect_to_another(
+    served_gateway: tuple[str, dict[str, str]],
+) -> None:
+    _, env = served_gateway
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with process(
+        ["-m", "gateway", "serve", "--port", str(port)], [base + "/healthz"], env=env
+    ) as pod:
+        bearers = {who: token(PERSONAS[who], env) for who in ("chris", "geralt")}
+        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+            ws = await TransportWs.open(ws_url(http), bearers["chris"])
+            await ws.subscribe("live/NotificationsChanged")
+            assert (await ws.next(within_s=10))["type"] == "next"
+            events: list[str] = []
+            first_event = asyncio.Event()
+
+            async def follow() -> None:
+                headers = {
+                    "Accept": "text/event-stream",
+                    "Authorization": f"Bearer {bearers['geralt']}",
+                }
+                body = {"query": operation("live/NotificationsChanged")}
+                async with http.stream("POST", "/graphql", json=body, headers=headers) as answer:
+                    async for line in answer.aiter_lines():  # an unfinished body raises here
+                        if line.startswith("event:"):
+                            events.append(line.partition(":")[2].strip())
+                            first_event.set()
+
+            web = asyncio.create_task(follow())
+            await asyncio.wait_for(first_event.wait(), 10)
+            stopped = time.monotonic()
+            pod.send_signal(signal.SIGTERM)
+            code, reason = await ws.closed(within_s=5)
+            await asyncio.wait_for(web, 5)  # ended, and cleanly
+            ended_after = time.monotonic() - stopped
+            await asyncio.to_thread(pod.wait, 10)
+    assert (code, reason) == (1012, "Service restart: reconnect")
+    assert events == ["next"]  # no `complete`: graphql-sse clients retry such a stream
+    assert ended_after < 2.0  # not the 10 s of uvicorn's grace period
