@@ -14,8 +14,10 @@ With Redis (`GATEWAY_REDIS_URL`), one process of the whole deployment reads each
   (`platform/broadcast.py`, one pub/sub connection per process);
 * the holder also keeps the last snapshot in `live:last:K` for the lease's time: a process that
   starts following K hands it to its first subscriber at once instead of an interval later;
-* a holder that stops (its last subscriber left, the process shuts down) releases the lease;
-  one that dies keeps it until it runs out, and another process takes it at its next interval;
+* a holder that stops (its last subscriber left, the process shuts down) releases the lease, and
+  another process takes it at its next tick; one that dies keeps it until it runs out, and a
+  follower, which asks again when the lease it was refused runs out (unless renewed by then),
+  takes it at once: at most `LEASE_INTERVALS` intervals without a read;
 * without Redis, with its circuit open, with this process's pub/sub connection lost or with a
   holder's snapshot this process cannot decode (another version mid-deployment), a process reads
   by itself: more reads, the same answers.
@@ -49,6 +51,7 @@ Role = Literal["starting", "holder", "follower", "alone"]
 
 log = structlog.get_logger("gateway.live")
 LEASE_INTERVALS = 1.5  # a lease outlives one renewal by half an interval
+LEASE_MARGIN_S = 0.01  # a follower asks again this long after the holder's lease runs out
 
 
 class TooManySubscriptions(GatewayError):
@@ -164,37 +167,43 @@ class Watchers(Generic[S]):
         try:
             while True:
                 started = loop.time()
-                await self._tick(watch)
-                await asyncio.sleep(max(0.0, self.interval_s - (loop.time() - started)))
+                free_in_s = await self._tick(watch)
+                wait_s = self.interval_s - (loop.time() - started)
+                if free_in_s is not None:  # a follower tries again as soon as the lease may be free
+                    wait_s = min(wait_s, free_in_s + LEASE_MARGIN_S)
+                await asyncio.sleep(max(LEASE_MARGIN_S, wait_s))
         finally:
             await self._leave(watch)
 
-    async def _tick(self, watch: Watch[S]) -> None:
+    async def _tick(self, watch: Watch[S]) -> float | None:
+        """Read, or hear the holder; for a follower, when the holder's lease runs out."""
         if self.leases is None or self.broadcast is None:
             self._become(watch, "alone")
             await self._read(watch)
-            return
+            return None
         try:
             if not watch.listening:
                 await self.broadcast.listen(self.channel(watch.key), watch.heard)
                 watch.listening = True
                 if watch.latest is None:
                     await self._last(watch)
-            held = await self.leases.hold(
+            lease = await self.leases.hold(
                 self.lease_key(watch.key), watch.token, self.lease_ttl_s, watch.role == "holder"
             )
         except RedisUnreachable:
-            held = None
-        if held:
+            lease = None
+        if lease is not None and lease.held:
             self._become(watch, "holder")
             snapshot = await self._read(watch)
             if snapshot is not None:
                 await self._publish(watch, snapshot)
-        elif held is None or not self.broadcast.healthy or watch.garbled:
+        elif lease is None or not self.broadcast.healthy or watch.garbled:
             self._become(watch, "alone")  # no one to hear: read, as without Redis
             await self._read(watch)
         else:
             self._become(watch, "follower")
+            return lease.free_in_s
+        return None
 
     async def _read(self, watch: Watch[S]) -> S | None:
         try:

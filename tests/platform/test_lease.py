@@ -32,8 +32,8 @@ async def test_one_process_holds_a_lease_the_others_are_refused(
 ) -> None:
     a, b = two_processes
     token_a, token_b = holder_token(), holder_token()
-    assert await a.hold(KEY, token_a, ttl_s=5, held=False)
-    assert not await b.hold(KEY, token_b, ttl_s=5, held=False)
+    assert (await a.hold(KEY, token_a, ttl_s=5, held=False)).held
+    assert not (await b.hold(KEY, token_b, ttl_s=5, held=False)).held
     assert await a.holder(KEY) == token_a
     assert token_a.split(b"/")[1].isdigit()  # host/pid/random: an operator finds the pod
 
@@ -43,11 +43,11 @@ async def test_a_holder_that_renews_keeps_its_lease_past_its_first_ttl(
 ) -> None:
     a, b = two_processes
     token_a, token_b = holder_token(), holder_token()
-    assert await a.hold(KEY, token_a, ttl_s=0.3, held=False)
+    assert (await a.hold(KEY, token_a, ttl_s=0.3, held=False)).held
     for _ in range(5):  # 1 s: three times the TTL
         await asyncio.sleep(0.2)
-        assert await a.hold(KEY, token_a, ttl_s=0.3, held=True)
-        assert not await b.hold(KEY, token_b, ttl_s=0.3, held=False)
+        assert (await a.hold(KEY, token_a, ttl_s=0.3, held=True)).held
+        assert not (await b.hold(KEY, token_b, ttl_s=0.3, held=False)).held
 
 
 async def test_the_lease_of_a_holder_that_died_is_taken_once_it_runs_out(
@@ -55,10 +55,11 @@ async def test_the_lease_of_a_holder_that_died_is_taken_once_it_runs_out(
 ) -> None:
     a, b = two_processes
     token_a, token_b = holder_token(), holder_token()
-    assert await a.hold(KEY, token_a, ttl_s=0.3, held=False)
-    assert not await b.hold(KEY, token_b, ttl_s=0.3, held=False)
-    await asyncio.sleep(0.35)  # a renews no more
-    assert await b.hold(KEY, token_b, ttl_s=0.3, held=False)
+    assert (await a.hold(KEY, token_a, ttl_s=0.3, held=False)).held
+    refused = await b.hold(KEY, token_b, ttl_s=0.3, held=False)
+    assert not refused.held and 0.2 < refused.free_in_s <= 0.3  # b knows when to try again
+    await asyncio.sleep(refused.free_in_s + 0.01)  # a renews no more
+    assert (await b.hold(KEY, token_b, ttl_s=0.3, held=False)).held
     assert await b.holder(KEY) == token_b
 
 
@@ -67,10 +68,10 @@ async def test_a_holder_replaced_after_a_pause_does_not_extend_the_new_holders_l
 ) -> None:
     a, b = two_processes
     token_a, token_b = holder_token(), holder_token()
-    assert await a.hold(KEY, token_a, ttl_s=0.1, held=False)
+    assert (await a.hold(KEY, token_a, ttl_s=0.1, held=False)).held
     await asyncio.sleep(0.15)  # a paused past its lease
-    assert await b.hold(KEY, token_b, ttl_s=5, held=False)
-    assert not await a.hold(KEY, token_a, ttl_s=5, held=True)
+    assert (await b.hold(KEY, token_b, ttl_s=5, held=False)).held
+    assert not (await a.hold(KEY, token_a, ttl_s=5, held=True)).held
     assert await a.holder(KEY) == token_b
 
 
@@ -79,11 +80,11 @@ async def test_only_the_holder_releases_a_lease_and_the_next_takes_it_at_once(
 ) -> None:
     a, b = two_processes
     token_a, token_b = holder_token(), holder_token()
-    assert await a.hold(KEY, token_a, ttl_s=30, held=False)
+    assert (await a.hold(KEY, token_a, ttl_s=30, held=False)).held
     assert not await b.release(KEY, token_b)  # not b's to let go
     assert await a.holder(KEY) == token_a
     assert await a.release(KEY, token_a)
-    assert await b.hold(KEY, token_b, ttl_s=30, held=False)  # no 30 s wait
+    assert (await b.hold(KEY, token_b, ttl_s=30, held=False)).held  # no 30 s wait
 
 
 async def test_without_redis_a_lease_is_neither_held_nor_waited_for() -> None:

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from gateway.platform.redis import SharedRedis
-from gateway.platform.watchers import Codec, TooManySubscriptions, Watchers
+from gateway.platform.watchers import LEASE_INTERVALS, Codec, TooManySubscriptions, Watchers
 from mocks.processes import free_port
 
 INTERVAL_S = 0.2
@@ -99,6 +99,36 @@ async def test_a_holder_whose_last_subscriber_leaves_hands_over_within_one_inter
         await a.close()
         await b.close()
     assert taken_after < 1.5 * INTERVAL_S  # released: taken at b's next tick, not at expiry
+
+
+async def test_a_holder_cut_off_from_redis_loses_the_lease_to_a_follower_within_its_ttl(
+    shared: Callable[[], SharedRedis], redis_url: str
+) -> None:
+    cut_off = SharedRedis.from_url(redis_url, timeout_s=1.0, circuit_s=60)
+    a = Watchers[str](INTERVAL_S, redis=cut_off, codec=TEXT)
+    b = Watchers[str](INTERVAL_S, redis=shared(), codec=TEXT)
+    source = Source()
+    try:
+        async with a.subscribe("C-6", source.read) as on_a:
+            await next_of(on_a)
+            async with b.subscribe("C-6", source.read) as on_b:
+                await asyncio.sleep(2 * INTERVAL_S)
+                assert (a.watches["C-6"].role, b.watches["C-6"].role) == ("holder", "follower")
+                cut_off.circuit.failed()  # a cannot renew, nor release, nor publish
+                loop = asyncio.get_running_loop()
+                cut_at = loop.time()
+                while not on_b.empty():
+                    on_b.get_nowait()
+                await next_of(on_b)  # b's own read
+                taken_after = loop.time() - cut_at
+                assert b.watches["C-6"].role == "holder"
+                assert a.watches["C-6"].role == "alone"  # still reading for its own subscriber
+                assert (await next_of(on_a)).startswith("state ")
+    finally:
+        await a.close()
+        await b.close()
+        await cut_off.close()
+    assert taken_after < (LEASE_INTERVALS + 0.5) * INTERVAL_S  # the lease's TTL, and a read
 
 
 async def test_each_process_reads_by_itself_when_redis_is_unreachable() -> None:
