@@ -1,20 +1,13 @@
-"""Subscriptions over real connections (uvicorn, mock processes): `demandeUpdated` over
-graphql-transport-ws (the `websockets` package) and over graphql-sse (distinct connections,
-httpx streaming), a demande moved through the CRM mock's admin route; an ended session closes
-the subscription; anonymous and staff callers are refused with a typed error.
-
-No Python client of either protocol is installed: the test sends the protocols' few messages
-(`connection_init`, `subscribe`; a POST with `Accept: text/event-stream`) and reads the answers.
-"""
+"""Subscriptions over real connections (uvicorn, mock processes; clients in
+`tests/support/subscriptions.py`): `demandeUpdated` over graphql-transport-ws and over
+graphql-sse, a demande moved through the CRM mock's admin route; an ended session closes the
+subscription; anonymous and staff callers are refused with a typed error; a WebSocket is timed
+out, pinged and closed when idle; a pod that stops tells its subscribers to reconnect."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -26,10 +19,17 @@ import websockets
 from mocks.processes import free_port, mock_servers, process
 from tests.support.accounts import PASSWORDS
 from tests.support.gateway import PERSONAS, TODAY, operation
+from tests.support.subscriptions import (
+    TransportWs,
+    demandes_reads,
+    move,
+    sse_events,
+    token,
+    ws_url,
+)
 
 INTERVAL_S = 0.3
 INIT_TIMEOUT_S, PING_INTERVAL_S, PING_TIMEOUT_S, IDLE_TIMEOUT_S = 1.0, 0.5, 0.5, 2.0
-MOVED = "D-2026-000303"  # chris's, RECU in the fixtures
 CHRIS = "chris.martin@example.fr"
 
 
@@ -64,15 +64,6 @@ def served_gateway(served_mocks: dict[str, str]) -> Iterator[tuple[str, dict[str
         yield base, env
 
 
-def token(subject: str, env: dict[str, str], role: str = "customer") -> str:
-    args = [sys.executable, "-m", "gateway", "token", subject]
-    if role != "customer":
-        args += ["--role", role]
-    return subprocess.run(
-        args, capture_output=True, text=True, check=True, env={**os.environ, **env}
-    ).stdout.strip()
-
-
 @pytest.fixture
 async def http(
     served_gateway: tuple[str, dict[str, str]], served_mocks: dict[str, str]
@@ -84,15 +75,6 @@ async def http(
         yield client
 
 
-async def move(http: httpx.AsyncClient, mocks: dict[str, str], status: str) -> float:
-    """The back office moves the demande; when it did."""
-    url = f"{mocks['crm']}/_admin/demandes/{MOVED}/statut"
-    (
-        await http.put(url, json={"statut": status, "commentaire": "Pris en charge"})
-    ).raise_for_status()
-    return time.monotonic()
-
-
 async def signed_in(http: httpx.AsyncClient) -> dict[str, Any]:
     given = {"login": CHRIS, "password": PASSWORDS[CHRIS]}
     body = (
@@ -102,94 +84,6 @@ async def signed_in(http: httpx.AsyncClient) -> dict[str, Any]:
     ).json()
     session: dict[str, Any] = body["data"]["login"]["session"]
     return session
-
-
-def ws_url(http: httpx.AsyncClient) -> str:
-    return str(http.base_url).replace("http://", "ws://").rstrip("/") + "/graphql"
-
-
-class TransportWs:
-    """One graphql-transport-ws connection: `connection_init` with the token, then subscribe.
-    Its messages are read as they come; the gateway's pings are answered, as clients do, unless
-    the test plays a client that is gone (`answer_pings=False`)."""
-
-    def __init__(self, connection: Any, answer_pings: bool) -> None:
-        self.connection = connection
-        self.answer_pings = answer_pings
-        self.inbox: asyncio.Queue[dict[str, Any] | websockets.ConnectionClosed] = asyncio.Queue()
-        self.reader = asyncio.create_task(self._read())
-
-    @classmethod
-    async def open(cls, url: str, bearer: str | None, answer_pings: bool = True) -> TransportWs:
-        connection = await websockets.connect(url, subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
-        payload = {"Authorization": f"Bearer {bearer}"} if bearer else {}
-        await connection.send(json.dumps({"type": "connection_init", "payload": payload}))
-        ack = json.loads(await asyncio.wait_for(connection.recv(), 5))
-        assert ack["type"] == "connection_ack", ack
-        return cls(connection, answer_pings)
-
-    async def _read(self) -> None:
-        try:
-            while True:
-                message = json.loads(await self.connection.recv())
-                if message["type"] == "ping" and self.answer_pings:
-                    await self.connection.send(json.dumps({"type": "pong"}))
-                elif message["type"] != "ping":
-                    self.inbox.put_nowait(message)
-        except websockets.ConnectionClosed as closed:
-            self.inbox.put_nowait(closed)
-
-    async def subscribe(
-        self, document: str, variables: dict[str, Any] | None = None, id: str = "1"
-    ) -> None:
-        query = operation(document) if "{" not in document else document
-        message = {"query": query, "variables": variables or {}}
-        await self.connection.send(json.dumps({"id": id, "type": "subscribe", "payload": message}))
-
-    async def next(self, within_s: float) -> dict[str, Any]:
-        """The next message; `ConnectionClosed` once the socket is closed."""
-        found = await asyncio.wait_for(self.inbox.get(), within_s)
-        if isinstance(found, websockets.ConnectionClosed):
-            self.inbox.put_nowait(found)
-            raise found
-        return found
-
-    async def closed(self, within_s: float) -> tuple[int | None, str]:
-        """Wait for the gateway to close the socket: its close code and reason."""
-        async with asyncio.timeout(within_s):
-            while True:
-                try:
-                    await self.next(within_s)
-                except websockets.ConnectionClosed as closed:
-                    received = closed.rcvd
-                    return (received.code, received.reason) if received else (None, "")
-
-    async def close(self) -> None:
-        await self.connection.close()
-        await self.reader
-
-
-async def sse_events(
-    http: httpx.AsyncClient, document: str, bearer: str | None, variables: dict[str, Any]
-) -> AsyncIterator[tuple[str, dict[str, Any] | None]]:
-    """graphql-sse, distinct connections: (event, data) as they arrive."""
-    headers = {"Accept": "text/event-stream"}
-    if bearer:
-        headers["Authorization"] = f"Bearer {bearer}"
-    query = operation(document) if "{" not in document else document
-    body = {"query": query, "variables": variables}
-    async with http.stream("POST", "/graphql", json=body, headers=headers) as response:
-        assert response.status_code == 200, await response.aread()
-        assert response.headers["content-type"].startswith("text/event-stream")
-        event = None
-        async for line in response.aiter_lines():
-            if line.startswith("event:"):
-                event = line.partition(":")[2].strip()
-            elif line.startswith("data:") and event:
-                data = line.partition(":")[2].strip()
-                yield event, json.loads(data) if data else None
-                if event == "complete":
-                    return
 
 
 async def test_a_customer_on_the_mobile_app_sees_their_demande_move_within_one_interval(
@@ -321,15 +215,6 @@ async def test_a_third_subscription_of_one_customer_is_refused_past_the_limit(
         "TOO_MANY_SUBSCRIPTIONS"
     ]
     assert len([m for m in firsts if m["payload"].get("data")]) == 2
-
-
-async def demandes_reads(http: httpx.AsyncClient, mocks: dict[str, str], client_id: str) -> int:
-    log = (await http.get(mocks["crm"] + "/_admin/calls")).json()
-    return sum(
-        1
-        for call in log["calls"]
-        if call["method"] == "GET" and call["path"].endswith(f"/clients/{client_id}/demandes")
-    )
 
 
 async def test_two_screens_of_one_customer_cost_the_crm_one_read_per_interval_and_none_after(
