@@ -111,6 +111,8 @@ class KeptTransportWs(BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws with the gateway's timeouts, bound and shutdown (module docstring)."""
 
     watchdog: asyncio.Task[None] | None = None
+    pong: asyncio.Event  # the last `ping`'s answer came (set by `handle`)
+    busy_at: float  # when an operation last ran on the socket (loop time)
 
     @property
     def streams(self) -> OpenStreams:

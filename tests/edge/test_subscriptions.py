@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 import websockets
 
+from gateway.edge.subscriptions import RECONNECT_COMMENT, OpenStreams, until_shutdown
 from mocks.processes import free_port, mock_servers, process
 from tests.support.accounts import PASSWORDS
 from tests.support.gateway import PERSONAS, TODAY, operation
@@ -434,3 +435,35 @@ async def test_a_pod_that_stops_tells_its_subscribers_to_reconnect_to_another(
     assert (code, reason) == (1012, "Service restart: reconnect")
     assert events == ["next"]  # no `complete`: graphql-sse clients retry such a stream
     assert ended_after < 2.0  # not the 10 s of uvicorn's grace period
+
+
+NEXT, COMPLETE = "event: next\r\ndata: {}\r\n\r\n", "event: complete\r\ndata: \r\n\r\n"
+
+
+async def test_an_event_stream_ends_without_complete_when_the_process_drains() -> None:
+    streams = OpenStreams()
+    closed = asyncio.Event()
+
+    async def subscription() -> AsyncIterator[str]:
+        try:
+            yield NEXT
+            await asyncio.sleep(3600)  # no change for an hour
+            yield COMPLETE
+        finally:
+            closed.set()
+
+    async def read(stream: Callable[[], AsyncIterator[str]]) -> list[str]:
+        return [chunk async for chunk in stream()]
+
+    reading = asyncio.create_task(read(until_shutdown(subscription, streams)))
+    await asyncio.sleep(0.05)
+    streams.drain()
+    chunks = await asyncio.wait_for(reading, 1)
+    assert chunks == [NEXT, RECONNECT_COMMENT]  # a graphql-sse client retries this stream
+    assert closed.is_set()  # the subscription itself was closed, its watcher left
+
+    async def finished() -> AsyncIterator[str]:
+        yield NEXT
+        yield COMPLETE
+
+    assert await read(until_shutdown(finished, OpenStreams())) == [NEXT, COMPLETE]
