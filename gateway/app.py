@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from limits.aio.storage import MemoryStorage
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from gateway.adapters import Backends
 from gateway.context import Audit, Services
@@ -28,6 +30,7 @@ from gateway.edge.middleware.observe import Observability
 from gateway.edge.middleware.uploads import UploadGuard
 from gateway.edge.probes import Drain, livez, readyz
 from gateway.edge.routes import download, healthz, jwks, metrics
+from gateway.edge.subscriptions import OpenStreams
 from gateway.engine.fastpath.gc_tuning import tune_gc
 from gateway.engine.fastpath.memory_storage import PacedMemoryStorage
 from gateway.engine.operation_limits import Limits, document_reader
@@ -47,7 +50,9 @@ from gateway.platform.clock import Clock
 from gateway.platform.rate_limiter import RateLimits
 from gateway.platform.redis import SharedRedis
 from gateway.platform.store import build_store
+from gateway.platform.watchers import Codec, Watchers
 from gateway.resolvers.accounts import reset_requests_settled
+from gateway.resolvers.live import LiveState
 from gateway.schema.ids import derive_cursor_key
 from gateway.settings import Settings
 
@@ -90,9 +95,18 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             strong_auth=StrongAuthentication(store),
             cursor_key=derive_cursor_key(settings.jwt_secret.get_secret_value()),
             plans=Plans() if settings.loads_ahead else None,
+            live=Watchers(  # one watcher per customer: in the deployment with Redis
+                settings.live_interval_s,
+                settings.live_per_customer,
+                settings.live_max_subscriptions,
+                redis,
+                Codec(LiveState.to_json, LiveState.from_json),
+            ),
         )
         app.state.drain = drain = Drain()
         drain.on_sigterm()  # /readyz says 503 from SIGTERM on, while in-flight requests finish
+        graphql.streams = OpenStreams()
+        drain.when_draining(graphql.streams.drain)  # subscribers reconnect to another pod
         worker_started()
         breakers = asyncio.create_task(backends.breakers.watch())  # the breaker gauge, each second
         if settings.fast_paths:
@@ -100,7 +114,9 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
         try:
             yield
         finally:
+            await graphql.streams.close()  # those still open are told to reconnect
             breakers.cancel()
+            await app.state.services.live.close()  # leases released: another pod reads at once
             drain.restore()
             worker_stopped()
             # password-reset e-mails asked for and still on their way to the CRM
@@ -114,6 +130,10 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=True,
         multipart_uploads_enabled=True,  # guarded by UploadGuard, uploadAttachment only
+        # subscriptions: WebSocket, and Server-Sent Events (distinct connections)
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
+        connection_init_wait_timeout=timedelta(seconds=settings.live_init_timeout_s),
+        max_subscriptions_per_connection=None,  # GATEWAY_LIVE_PER_CUSTOMER, typed: subscriptions.py
     )
     graphql.limits = limits
     graphql.suggestions = settings.graphiql
@@ -128,6 +148,7 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
     app = Starlette(
         routes=[
             Route("/graphql", UploadGuard(graphql), methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),  # graphql-transport-ws subscriptions
             Route("/documents/{token}", download, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 import structlog
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 
 from gateway.adapters import Backends
 from gateway.errors import GatewayError, Unauthenticated
@@ -23,6 +23,7 @@ from gateway.loading.plans import Plans
 from gateway.platform.clock import Clock
 from gateway.platform.rate_limiter import RateLimits
 from gateway.platform.store import Store
+from gateway.platform.watchers import Watchers
 from gateway.settings import Settings
 
 log = structlog.get_logger("gateway.audit")
@@ -59,15 +60,17 @@ class Services:
         bytes  # signs pagination cursors: derived from the gateway secret, every process alike
     )
     plans: Plans | None = None  # loads a query starts ahead (GATEWAY_LOADS_AHEAD)
+    live: Watchers[Any] = field(default_factory=Watchers)  # subscriptions' per-customer watchers
 
 
 @dataclass
 class Context:
-    request: Request
+    request: HTTPConnection  # a Request, or the WebSocket of a subscription
     services: Services
     loaders: Loaders
     principal: Principal | None
     auth_error: GatewayError | None = None
+    connection_params: dict[str, Any] | None = None  # graphql-transport-ws `connection_init`
 
     @property
     def today(self) -> date:

@@ -397,6 +397,26 @@ class Settings(BaseSettings):
     clamd_timeout_s: float = 10.0
     """How long clamd may take to scan one file."""
 
+    # subscriptions (gateway/platform/watchers.py, gateway/resolvers/live.py)
+    live_interval_s: float = Field(15.0, gt=0)
+    """How often a customer's watcher reads their demandes and unread notifications while one of
+    their subscriptions is open; a change reaches them within this interval."""
+    live_per_customer: int = Field(5, ge=1)
+    """Open subscriptions one customer may hold in one process; past it a new one is refused."""
+    live_max_subscriptions: int = Field(2000, ge=1)
+    """Open subscriptions one process holds at most; past it a new one is refused."""
+    live_init_timeout_s: float = Field(10.0, gt=0)
+    """graphql-transport-ws: a WebSocket that sends no `connection_init` within this is closed
+    (4408)."""
+    live_ping_interval_s: float = Field(20.0, gt=0)
+    """graphql-transport-ws: how often the gateway sends a `ping` on each WebSocket."""
+    live_ping_timeout_s: float = Field(10.0, gt=0)
+    """graphql-transport-ws: a WebSocket whose `pong` does not come within this of a `ping` is
+    closed (4408 "Ping timeout"): its client is gone."""
+    live_idle_timeout_s: float = Field(300.0, gt=0)
+    """graphql-transport-ws: a WebSocket that carries no operation for this long is closed (1000
+    "Idle"); checked at each ping."""
+
     shutdown_grace_s: int = 10
     """On SIGTERM, how long in-flight requests may take to finish (`python -m gateway serve`)."""
 

@@ -11,7 +11,7 @@ validation error, no or a bad token, a staff-only field, a rate limit, a limit o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -25,8 +25,9 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
-from strawberry.types.unset import UNSET
+from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.context import Context, Services
 from gateway.edge import rate_limits
@@ -42,12 +43,14 @@ from gateway.edge.middleware.uploads import (
 )
 from gateway.edge.refusals import NO_STORE, refusal_body
 from gateway.edge.request_scope import begin_request
+from gateway.edge.subscriptions import KeptTransportWs, OpenStreams, until_shutdown
 from gateway.engine.extensions.stale_answers import stale_extensions
 from gateway.engine.incremental import is_incremental, later_parts
 from gateway.engine.operation_limits import Limits
 from gateway.engine.persisted import TrustedDocuments
 from gateway.engine.schema import typed
 from gateway.errors import GatewayError, Unauthenticated
+from gateway.identity.tokens import Principal
 from gateway.loading.loaders import Loaders
 from gateway.observability.operation_names import first_declared
 from gateway.observability.tracing import current
@@ -114,13 +117,38 @@ class ObservedGraphQL(GraphQL[Any, None]):
         return response
 
 
+class AdmittedTransportWs(KeptTransportWs):
+    """graphql-transport-ws: each `subscribe` held to the rate limits and the trusted documents
+    (`GraphQLApp.admitted_stream`), refused with an `error` message carrying the typed error;
+    pings, timeouts and shutdown as `edge/subscriptions.py` says."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        view = self.view
+        payload = message.get("payload") or {}
+        if self.connection_acknowledged and isinstance(view, GraphQLApp):
+            try:
+                query = await view.admitted_stream(
+                    self.context, payload.get("query"), payload.get("extensions")
+                )
+            except GatewayError as exc:
+                error = GraphQLError(exc.message, extensions=exc.extensions)
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [error.formatted]}
+                )
+                return
+            message = {**message, "payload": {**payload, "query": query or ""}}
+        await super().handle_subscribe(message)
+
+
 class GraphQLApp(ObservedGraphQL):
     """The `/graphql` view: rate limits and trusted documents before strawberry runs a document."""
 
     trusted: TrustedDocuments  # set by create_app
+    streams: OpenStreams  # the open subscriptions: set by the lifespan
     limits: Limits  # set by create_app
     suggestions = True  # "Did you mean …?" in messages: set by create_app (development only)
     multipart_transport_class = DeferSpecParts  # @defer/@stream parts (incremental_parts.py)
+    graphql_transport_ws_handler_class = AdmittedTransportWs
     read: Callable[[str, Limits], DocumentNode]  # how a document is parsed: set by create_app
 
     async def get_context(
@@ -128,14 +156,28 @@ class GraphQLApp(ObservedGraphQL):
     ) -> Context:
         services: Services = request.app.state.services
         begin_request(services)  # inherited by every task of the request
-        principal, error = None, None
-        try:
-            principal = await services.verifier.verify(request.headers.get("authorization"))
-        except GatewayError as exc:
-            error = exc
-        assert isinstance(request, Request)
+        principal, error = await self.verified(services, request.headers.get("authorization"))
         loaders = Loaders(services.backends, services.plans)
         return Context(request, services, loaders, principal, error)
+
+    async def verified(
+        self, services: Services, authorization: str | None
+    ) -> tuple[Principal | None, GatewayError | None]:
+        try:
+            return await services.verifier.verify(authorization), None
+        except GatewayError as exc:
+            return None, exc
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """graphql-transport-ws: the token of `connection_init`'s payload (`{"Authorization":
+        "Bearer …"}`) when the upgrade request had none; a bad or missing one is refused by each
+        subscription (`UNAUTHENTICATED`), never by closing the connection."""
+        params = context.connection_params or {}
+        given = params.get("Authorization") or params.get("authorization")
+        if context.principal is None and isinstance(given, str):
+            context.principal, context.auth_error = await self.verified(context.services, given)
+        acknowledged: UnsetType = UNSET  # a bare connection_ack
+        return acknowledged
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         """A multipart request is admitted (`admit_upload`) before strawberry reads its form."""
@@ -174,6 +216,39 @@ class GraphQLApp(ObservedGraphQL):
         except MalformedUpload as exc:
             return refused(400, "BAD_REQUEST", exc.message)
         return None
+
+    async def admitted_stream(
+        self, context: Context, query: str | None, extensions: dict[str, Any] | None
+    ) -> str | None:
+        """A streamed operation (graphql-sse, graphql-transport-ws) held to the rate limits and
+        the trusted documents as a POST is: the document to run; raises `GatewayError`."""
+        await rate_limits.spend(context)
+        resolved, _ = await self.trusted.resolve(query, extensions, context.services.store)
+        return resolved
+
+    async def execute_operation(
+        self,
+        request: Any,
+        request_adapter: Any,
+        request_data: Any,
+        context: Context,
+        root_value: Any,
+        sub_response: Any,
+    ) -> Any:
+        """A streamed answer (graphql-sse) is admitted here: `execute_single` never sees it."""
+        if not isinstance(request_data, list) and self._get_stream_transport(request_data.protocol):
+            try:
+                query = await self.admitted_stream(
+                    context, request_data.query, request_data.extensions
+                )
+            except GatewayError as exc:
+                return ExecutionResult(
+                    data=None, errors=[GraphQLError(exc.message, extensions=exc.extensions)]
+                )
+            request_data = replace(request_data, query=query)
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
 
     async def execute_single(
         self,
@@ -243,6 +318,18 @@ class GraphQLApp(ObservedGraphQL):
         if info.outcome == "ok":
             info.outcome = "partial"  # the first part had data
         return shaped
+
+    async def create_streaming_response(
+        self,
+        request: Request | WebSocket,
+        stream: Callable[[], AsyncIterator[str]],
+        sub_response: Response,
+        headers: Mapping[str, str],
+    ) -> Response:
+        """An event stream (graphql-sse) ends when the process drains (`until_shutdown`)."""
+        if headers.get("Content-Type", "").startswith("text/event-stream"):
+            stream = until_shutdown(stream, self.streams)
+        return await super().create_streaming_response(request, stream, sub_response, headers)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         """A GET with `extensions` and no `query` is a persisted query, not a browser."""

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import threading
 from collections.abc import Callable
@@ -37,9 +38,21 @@ class Drain:
     def __init__(self) -> None:
         self.draining = False
         self.restore: Callable[[], None] = lambda: None
+        self.callbacks: list[tuple[asyncio.AbstractEventLoop, Callable[[], None]]] = []
+
+    def when_draining(self, callback: Callable[[], None]) -> None:
+        """`callback()` run in this event loop when draining begins (open subscriptions are told
+        to reconnect elsewhere)."""
+        self.callbacks.append((asyncio.get_running_loop(), callback))
 
     def begin(self) -> None:
+        """Draining from now on (from a signal handler too: the callbacks run in their loop)."""
+        if self.draining:
+            return
         self.draining = True
+        for loop, callback in self.callbacks:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(callback)
 
     def on_sigterm(self) -> None:
         """Drain on SIGTERM, then hand the signal to the server's own handler (uvicorn's graceful

@@ -24,7 +24,7 @@ from gateway.engine.fastpath.validation_cache import validation
 from gateway.engine.incremental import EarlyWork, declare_directives, is_incremental
 from gateway.engine.operation_limits import Limits, document_reader, limits_rule, parse_limits
 from gateway.errors import GatewayError
-from gateway.schema.roots import MUTATION, QUERY, TYPES
+from gateway.schema.roots import MUTATION, QUERY, SUBSCRIPTION, TYPES
 from gateway.schema.scalars import SCALARS
 from gateway.settings import fast_paths_of_environment
 
@@ -109,6 +109,7 @@ def build_schema(
     built = GatewaySchema(
         query=QUERY,
         mutation=MUTATION,
+        subscription=SUBSCRIPTION,  # over graphql-transport-ws and graphql-sse (schema/live.py)
         types=TYPES,  # reached only through an interface (roots.py)
         scalar_overrides=SCALARS,  # Date, DateTime, Decimal with @specifiedBy (scalars.py)
         # @defer and @stream (graphql-core's incremental execution; the view's multipart answer)

@@ -67,6 +67,11 @@ class Families:
     worker_cpu: Gauge
     graphql_errors: Counter
     admission_refusals: Counter
+    live_subscriptions: Gauge
+    live_watchers: Gauge
+    live_snapshots: Counter
+    live_events_found: Counter
+    live_events_sent: Counter
 
     @classmethod
     def create(cls) -> Families:
@@ -175,6 +180,38 @@ class Families:
                 "gateway_admission_refusals",
                 "Requests answered 503 OVERLOADED by admission control (queue full or wait too long).",
             ),
+            live_subscriptions=Gauge(
+                "gateway_live_subscriptions",
+                "Open subscriptions, by transport (graphql-transport-ws, graphql-sse), summed "
+                "over live workers.",
+                ["transport"],
+                multiprocess_mode="livesum",
+            ),
+            live_watchers=Gauge(
+                "gateway_live_watchers",
+                "Customers watched, by role: holder (holds the customer's lease and reads the "
+                "back-ends), follower (hears the holder through Redis), alone (reads by itself: "
+                "no Redis, or Redis unreachable); summed over live workers.",
+                ["role"],
+                multiprocess_mode="livesum",
+            ),
+            live_snapshots=Counter(
+                "gateway_live_snapshots",
+                "Customer states of the live watchers, by outcome: read (from the back-ends), "
+                "failed (a read that failed), received (from the holder, through Redis).",
+                ["outcome"],
+            ),
+            live_events_found=Counter(
+                "gateway_live_events_found",
+                "Events the gateway found for a watched customer (a règlement paid, a document "
+                "available, a demande moved), by kind.",
+                ["kind"],
+            ),
+            live_events_sent=Counter(
+                "gateway_live_events_sent",
+                "Events posted to the customer's notification feed, by kind.",
+                ["kind"],
+            ),
         )
 
 
@@ -201,6 +238,8 @@ def families() -> Families:
 STATES = {"closed": 0, "half-opened": 1, "opened": 2}
 MUTATIONS_CAP = 64  # idempotent mutations are named in code; a bound all the same
 CODES_CAP = 64  # error codes are the gateway's own words; a bound all the same
+KINDS_CAP = 16  # event kinds are the CRM's few codes; a bound all the same
+WATCHER_ROLES = frozenset({"holder", "follower", "alone"})
 
 
 @cache
@@ -303,6 +342,51 @@ def graphql_errors(codes: list[str]) -> None:
 
 def admission_refused() -> None:
     families().admission_refusals.inc()
+
+
+def live_subscription(transport: str, opened: bool) -> None:
+    """A subscription opened (or closed) over `transport` (`graphql-transport-ws`, `graphql-sse`)."""
+    gauge = child("live_subscriptions", transport)
+    if opened:
+        gauge.inc()
+    else:
+        gauge.dec()
+
+
+def live_watcher(was: str, now: str) -> None:
+    """A watcher changed role (`holder`, `follower`, `alone`; any other word: not counted)."""
+    if was in WATCHER_ROLES:
+        child("live_watchers", was).dec()
+    if now in WATCHER_ROLES:
+        child("live_watchers", now).inc()
+
+
+def live_snapshot(outcome: str) -> None:
+    child("live_snapshots", outcome).inc()
+
+
+_kinds: dict[str, set[str]] = {"found": set(), "sent": set()}
+
+
+def _kind(counted: str, kind: str) -> str:
+    seen = _kinds[counted]
+    if kind not in seen:
+        if len(seen) >= KINDS_CAP or not kind.replace("_", "").isalnum():
+            return "other"
+        seen.add(kind)
+    return kind
+
+
+def live_event_found(kind: str, count: int = 1) -> None:
+    """Events of `kind` (the CRM's code: `REGLEMENT_EFFECTUE`…) found for a watched customer."""
+    if count:
+        child("live_events_found", _kind("found", kind)).inc(count)
+
+
+def live_event_sent(kind: str, count: int = 1) -> None:
+    """Events of `kind` posted to the customer's notification feed."""
+    if count:
+        child("live_events_sent", _kind("sent", kind)).inc(count)
 
 
 def worker_started() -> None:

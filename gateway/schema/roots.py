@@ -29,6 +29,7 @@ from gateway.schema.demandes.query import DemandesQuery
 from gateway.schema.demandes.types import Demande
 from gateway.schema.documents.mutations import DocumentsMutation
 from gateway.schema.documents.types import Document
+from gateway.schema.live import Subscription
 from gateway.schema.person.alerts import AlertsMutation
 from gateway.schema.person.mutations import ProfileMutation
 from gateway.schema.person.types import Company, Individual
@@ -63,4 +64,5 @@ MUTATION = compose(
     DevicesMutation,
     AlertsMutation,
 )
+SUBSCRIPTION = Subscription  # a root of its own: no domain adds to it
 TYPES = [Individual, Company, Contract, Dossier, Reglement, Demande, Document, Affiliate]

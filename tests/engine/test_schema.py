@@ -34,11 +34,7 @@ def test_operations_are_copies_of_the_shared_ones() -> None:
     for folder in folders:  # each folder copied here holds exactly the shared one's documents
         ours = {p.name: p.read_text() for p in (OPERATIONS / folder).glob("*.graphql")}
         shared = {p.name: p.read_text() for p in (SHARED / folder).glob("*.graphql")}
-        assert ours == {name: text for name, text in shared.items() if name not in NOT_YET}
-
-
-# shared documents the gateway does not serve yet: the subscriptions of live/
-NOT_YET = frozenset({"DemandeUpdated.graphql", "NotificationsChanged.graphql"})
+        assert ours == shared
 
 
 @pytest.mark.parametrize(

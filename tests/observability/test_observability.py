@@ -248,6 +248,21 @@ async def test_rate_limit_refusals_and_idempotency_replays_are_counted() -> None
     assert metrics.child("idempotency_replays", "submitDemande")._value.get() == replays + 1
 
 
+def test_live_events_are_counted_by_kind_with_a_bounded_label() -> None:
+    """What the events engineer counts: a kind per CRM code, and nothing unbounded."""
+    found = metrics.child("live_events_found", "REGLEMENT_EFFECTUE")._value.get()
+    sent = metrics.child("live_events_sent", "REGLEMENT_EFFECTUE")._value.get()
+    metrics.live_event_found("REGLEMENT_EFFECTUE", 2)
+    metrics.live_event_sent("REGLEMENT_EFFECTUE")
+    assert metrics.child("live_events_found", "REGLEMENT_EFFECTUE")._value.get() == found + 2
+    assert metrics.child("live_events_sent", "REGLEMENT_EFFECTUE")._value.get() == sent + 1
+    other = metrics.child("live_events_sent", "other")._value.get()
+    metrics.live_event_sent("a kind {with} quotes")
+    for n in range(metrics.KINDS_CAP + 1):
+        metrics.live_event_sent(f"KIND_{n}")
+    assert metrics.child("live_events_sent", "other")._value.get() >= other + 2
+
+
 def test_the_safelist_holds_every_operation_of_the_frontends() -> None:
     names = {
         name

@@ -177,6 +177,22 @@ class Crm:
         )
         return tuple(demande(d) for d in (raw or {"demandes": []})["demandes"])
 
+    async def demandes_now(self, client_id: str, since: date) -> tuple[Demande, ...]:
+        """The same list as `demandes`, read from the CRM itself, never from the cache: a
+        watcher looks for what changed since its last read."""
+        if not valid("crm.client", client_id):
+            return ()
+
+        async def attempt(budget: float) -> Any:
+            path = f"/crm/api/clients/{segment(client_id)}/demandes"
+            params = {"depuis": since.isoformat()}
+            return json_answer(
+                await self.transport.send("GET", path, budget, params=params), BACKEND
+            )
+
+        raw = await self.transport.read(None, 0, attempt)
+        return tuple(demande(d) for d in (raw or {"demandes": []})["demandes"])
+
     async def demande(self, demande_id: str) -> Demande | None:
         if not valid("crm.demande", demande_id):
             return None

@@ -8,7 +8,9 @@ served) at most `wait_s` for a place; anything beyond, or waiting longer, gets a
 
 so that latency stays bounded and the event loop never runs so late that healthy back-ends look
 dead (their breakers never see an overload: a refused request calls nothing). Pure ASGI; probes
-(`/healthz`, `/metrics`, `/livez`, `/readyz`) are always admitted.
+(`/healthz`, `/metrics`, `/livez`, `/readyz`) are always admitted, and so is a request for
+Server-Sent Events (`Accept: text/event-stream`): a subscription stays open for minutes, holding
+no worker, and is bounded by its own limits (`GATEWAY_LIVE_*`).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ class Admission:
         self.retry_after = ((b"retry-after", str(retry_after_s).encode()),)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in PROBE_PATHS:
+        if scope["type"] != "http" or scope["path"] in PROBE_PATHS or streamed(scope):
             await self.app(scope, receive, send)
             return
         if self.in_flight < self.limit and not self.waiting:
@@ -93,3 +95,10 @@ class Admission:
                 place.set_result(None)
                 return
         self.in_flight -= 1
+
+
+def streamed(scope: Scope) -> bool:
+    """A request for Server-Sent Events: a subscription over graphql-sse."""
+    return any(
+        name == b"accept" and b"text/event-stream" in value for name, value in scope["headers"]
+    )
