@@ -50,6 +50,7 @@ from gateway.platform.redis import SharedRedis
 from gateway.platform.store import build_store
 from gateway.platform.watchers import Watchers
 from gateway.resolvers.accounts import reset_requests_settled
+from gateway.resolvers.events import looks_settled
 from gateway.schema.ids import derive_cursor_key
 from gateway.settings import Settings
 
@@ -111,9 +112,11 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             await app.state.services.live.close()
             drain.restore()
             worker_stopped()
-            # password-reset e-mails asked for and still on their way to the CRM
-            async with asyncio.timeout(settings.request_deadline_s):
+            # password-reset e-mails asked for and still on their way to the CRM, and the
+            # notification events sign-ins are posting
+            async with asyncio.timeout(2 * settings.request_deadline_s):
                 await reset_requests_settled()
+                await looks_settled()
             await backends.aclose()
             await app.state.services.store.close()
 

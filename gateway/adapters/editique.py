@@ -3,7 +3,8 @@
 Envelopes are built as text with every value escaped and parsed back with defusedxml. Faults are
 mapped by `codeErreur`: only INDISPONIBLE is transient; PERSONNE_INCONNUE means "no documents";
 DOC_INCONNU is a not-found. A search that matches more than 500 documents is split in two halves
-of its period until each half fits.
+of its period until each half fits. Searches are cached `TTL_SEARCH_S`, except `issued_since`'s:
+the gateway looks for what was issued since it last looked (`resolvers/events.py`).
 """
 
 from __future__ import annotations
@@ -140,9 +141,10 @@ class Editique:
         return answer
 
     async def _search(
-        self, fields: list[tuple[str, str | None]]
+        self, fields: list[tuple[str, str | None]], cached: bool = True
     ) -> list[dict[str, str | None]] | None:
-        """One RechercherDocuments, cached: the documents as plain fields, None for an unknown person."""
+        """One RechercherDocuments (cached unless told): the documents as plain fields, None for an
+        unknown person."""
 
         async def attempt(budget: float) -> list[dict[str, str | None]] | None:
             try:
@@ -155,8 +157,23 @@ class Editique:
                 raise BackendRejected(BACKEND) from None
             return documents_in(answer)
 
+        if not cached:
+            return await self.transport.read(None, 0, attempt)
         key = "RechercherDocuments " + "&".join(f"{k}={v}" for k, v in fields if v is not None)
         return await self.transport.read(key, TTL_SEARCH_S, attempt)
+
+    async def issued_since(self, person: str, since: date) -> tuple[Document, ...]:
+        """Documents of `person` issued on or after `since`, newest first, as éditique has them
+        now (a period short enough to hold fewer than 500)."""
+        if not valid("editique.person", person):
+            return ()
+        try:
+            found = await self._search(
+                [("idPersonne", person), ("dateDebut", since.isoformat())], cached=False
+            )
+        except TooMany:
+            raise BackendRejected(BACKEND) from None
+        return tuple(document(raw) for raw in found or [])
 
     async def search(
         self,

@@ -14,13 +14,23 @@ last `LOOKBACK_DAYS` (older facts are never news; a marker names none). `compare
     absent, the CRM lists no event key of     nothing: the customer's first sight, every fact
       the gateway                             becomes a marker
     absent, the CRM lists some (the markers   each newsworthy fact of the window whose key the
-      were lost)                              CRM does not list
+      were lost)                              CRM does not list, dated from the oldest thing
+                                              the gateway is known to have told, less
+                                              `LATE_DAYS`
 
 A demande just created (one status so far) is no news: the customer made it. Once a kind could
 not be read, the markers keep what they held for it; a first or lost sight keeps no markers until
-every kind was read. A lost marker therefore repeats a post (the CRM answers it without sending
-anything again) or tells of a fact the customer saw in the window before their first sight, never
-misses one the markers had not seen.
+every kind was read.
+
+Lost markers: every fact the gateway told came after the customer's first sight, and a look posts
+its events oldest first and stops at the first that fails. So a fact left untold is dated no
+earlier than the oldest fact told, or showed after the oldest post, give or take a back-end
+showing it late (claims and éditique run nightly: `LATE_DAYS`); anything older was there at the
+first sight. A lost marker therefore repeats a post (the CRM answers it without sending anything
+again), or tells of a fact of the few days before the first sight, and misses none the markers
+had not seen but one shown more than `LATE_DAYS` after its date. A customer never told anything
+leaves no trace in the CRM: their lost markers read as a first sight, and what showed since the
+last look is marked, not told.
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ from typing import Any
 from gateway.domain.records import PARIS, Demande, Document, Reglement
 
 LOOKBACK_DAYS = 31  # facts older than this are never news, and no marker names them
+LATE_DAYS = 3  # how long after its date a back-end may show a fact (nightly batches)
 KEY_PREFIX = "gw-evt-"  # every event key the gateway posts (the CRM's pattern: 64 characters)
 
 
@@ -166,10 +177,11 @@ def compare(
     markers: Markers | None,
     facts: Mapping[EventKind, Sequence[Fact] | None],
     today: date,
-    posted: Collection[str] = (),
+    posted: Mapping[str, date] | None = None,
 ) -> Comparison:
     """The events to post: `facts` are what each kind shows now (None: not read this time);
-    `posted` the event keys the CRM's feed lists, read only when the markers are absent."""
+    `posted` the keys the CRM's feed lists with the day each was posted, read only when the
+    markers are absent."""
     start = today - timedelta(days=LOOKBACK_DAYS)
     now = {
         kind: {f.key: f for f in found if f.on >= start}
@@ -177,13 +189,22 @@ def compare(
         if found is not None
     }
     complete = all(kind in now for kind in EventKind)
+    since = start
     if markers is None:
-        told = frozenset(k for k in posted if k.startswith(KEY_PREFIX))
+        listed = {k: d for k, d in (posted or {}).items() if k.startswith(KEY_PREFIX)}
         kept = (
             Markers(today, {kind: frozenset(now[kind]) for kind in EventKind}) if complete else None
         )
-        if not told:
+        if not listed:
             return Comparison((), kept, first_sight=True)
+        told = frozenset(listed)
+        oldest = min(
+            [
+                *listed.values(),
+                *(f.on for found in now.values() for f in found.values() if f.key in told),
+            ]
+        )
+        since = max(start, oldest - timedelta(days=LATE_DAYS))
     else:
         told = frozenset().union(*markers.seen.values())
         kept = Markers(
@@ -195,7 +216,12 @@ def compare(
         )
     order = list(EventKind)
     events = sorted(
-        (f for found in now.values() for f in found.values() if f.news and f.key not in told),
+        (
+            f
+            for found in now.values()
+            for f in found.values()
+            if f.news and f.key not in told and f.on >= since
+        ),
         key=lambda f: (f.on, order.index(f.kind), f.key),
     )
     return Comparison(tuple(events), kept)

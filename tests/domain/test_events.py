@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.domain.events import (
+    LATE_DAYS,
     LOOKBACK_DAYS,
     EventKind,
     Fact,
@@ -131,10 +132,22 @@ def test_an_event_whose_post_failed_is_posted_at_the_next_look() -> None:
 
 
 def test_lost_markers_are_made_up_from_the_crm_feed() -> None:
-    told = fact(EventKind.PAYMENT, "R1")
-    untold = fact(EventKind.DOCUMENT, "DOC2")
-    found = compare(None, snapshot(told, untold), TODAY, posted={told.key, "gw-sec-123"})
+    told = fact(EventKind.PAYMENT, "R1", days_ago=2)
+    untold = fact(EventKind.DOCUMENT, "DOC2", days_ago=1)
+    posted = {told.key: TODAY - timedelta(days=2), "gw-sec-123": TODAY - timedelta(days=30)}
+    found = compare(None, snapshot(told, untold), TODAY, posted=posted)
     assert found.events == (untold,) and not found.first_sight
+
+
+def test_lost_markers_leave_what_was_there_before_the_first_thing_told() -> None:
+    """Facts dated well before the oldest event the gateway told were there at the first sight."""
+    first_sight = fact(EventKind.DOCUMENT, "DOC0", days_ago=20)
+    told = fact(EventKind.PAYMENT, "R1", days_ago=10)
+    late = fact(EventKind.PAYMENT, "R0", days_ago=10 + LATE_DAYS)  # shown late by a batch
+    untold = fact(EventKind.PAYMENT, "R2", days_ago=1)
+    posted = {told.key: TODAY - timedelta(days=9)}
+    found = compare(None, snapshot(first_sight, told, late, untold), TODAY, posted=posted)
+    assert found.events == (late, untold)
 
 
 def test_facts_older_than_the_window_are_never_news() -> None:
@@ -177,24 +190,49 @@ def test_kept_markers_tell_each_new_fact_once_and_nothing_of_the_first_sight(
     assert set(posted) == later_news
 
 
-@settings(max_examples=200, deadline=None)
-@given(facts_strategy, facts_strategy, st.data())
+def dated_fact(kind: EventKind, n: int, days_ago: int, news: bool) -> Fact:
+    key = event_key(CUSTOMER, kind, f"O{n}-{days_ago}", "")
+    return Fact(kind, key, TODAY - timedelta(days=days_ago), news, NOTICE)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(0, LOOKBACK_DAYS + 5),
+    st.lists(st.tuples(st.sampled_from(list(EventKind)), st.integers(0, 9), st.booleans())),
+    st.lists(st.tuples(st.sampled_from(list(EventKind)), st.integers(0, 9), st.booleans())),
+    st.data(),
+)
 def test_lost_markers_miss_no_event_and_repeat_only_under_the_same_key(
-    before: list[Fact], after: list[Fact], data: st.DataObject
+    first_sight_ago: int,
+    there: list[tuple[EventKind, int, bool]],
+    arriving: list[tuple[EventKind, int, bool]],
+    data: st.DataObject,
 ) -> None:
-    """The markers are lost after some events were posted: every newsworthy fact of the window the
-    CRM does not list is posted; none it lists is posted again."""
+    """The customer was first seen `first_sight_ago` days ago; facts arrive after it (dated at
+    most `LATE_DAYS` before they show); the last posts fail, then the markers are lost: every
+    newsworthy fact of the window the CRM does not list is posted, none it lists is posted again,
+    and nothing dated more than `2 * LATE_DAYS` before the first sight is told."""
+    draw = data.draw
+    before = [
+        dated_fact(kind, n, draw(st.integers(first_sight_ago, first_sight_ago + 40)), news)
+        for kind, n, news in there
+    ]
+    after = [
+        dated_fact(kind, 10 + n, draw(st.integers(0, first_sight_ago + LATE_DAYS)), news)
+        for kind, n, news in arriving
+    ]
     markers = compare(None, snapshot(*before), TODAY).markers
     found = compare(markers, snapshot(*before, *after), TODAY)
-    told = {f.key for f in found.events}
-    if not told:
-        return
-    unposted = set(data.draw(st.sets(st.sampled_from(sorted(told)))))  # lost with the answers
-    listed = told - unposted
+    # posted oldest first until one fails: the rest waits for the next look
+    cut = draw(st.integers(1, len(found.events))) if found.events else 0
+    listed = {f.key: TODAY for f in found.events[:cut]}
+    unposted = {f.key for f in found.events[cut:]}
     if not listed:
         return
     lost = compare(None, snapshot(*before, *after), TODAY, posted=listed)
     again = {f.key for f in lost.events}
     assert unposted <= again
-    assert not (again & listed)
+    assert not (again & set(listed))
     assert again <= {f.key for f in (*before, *after) if f.news and in_window(f)}
+    long_before = TODAY - timedelta(days=first_sight_ago + 2 * LATE_DAYS)
+    assert all(f.on >= long_before for f in lost.events)
