@@ -164,16 +164,8 @@ class Editique:
 
     async def issued_since(self, person: str, since: date) -> tuple[Document, ...]:
         """Documents of `person` issued on or after `since`, newest first, as éditique has them
-        now (a period short enough to hold fewer than 500)."""
-        if not valid("editique.person", person):
-            return ()
-        try:
-            found = await self._search(
-                [("idPersonne", person), ("dateDebut", since.isoformat())], cached=False
-            )
-        except TooMany:
-            raise BackendRejected(BACKEND) from None
-        return tuple(document(raw) for raw in found or [])
+        now (never the cache)."""
+        return await self.search(person, since=since, cached=False)
 
     async def search(
         self,
@@ -184,6 +176,7 @@ class Editique:
         type: DocumentType | None = None,
         contract: str | None = None,
         category: DocumentCategory | None = None,
+        cached: bool = True,
     ) -> tuple[Document, ...]:
         """Documents of `person`, newest first; an unknown person has none. A period matching more
         than 500 documents is split in two halves until each fits."""
@@ -200,7 +193,7 @@ class Editique:
             ("bloc", BLOC_CODES[category] if category else None),
         ]
         try:
-            found = await self._search(fields)
+            found = await self._search(fields, cached)
         except TooMany:
             low, high = since or EARLIEST, until or date.today() + timedelta(days=1)
             if low >= high:
@@ -214,9 +207,16 @@ class Editique:
                     type=type,
                     contract=contract,
                     category=category,
+                    cached=cached,
                 ),
                 self.search(
-                    person, since=low, until=middle, type=type, contract=contract, category=category
+                    person,
+                    since=low,
+                    until=middle,
+                    type=type,
+                    contract=contract,
+                    category=category,
+                    cached=cached,
                 ),
             )
             return newer + older
