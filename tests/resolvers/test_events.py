@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from gateway.domain.events import EventCounts
 from gateway.resolvers.events import looks_settled, marker_key
 from mocks import MockSystem
 from tests.conftest import admin, faults
@@ -165,6 +166,17 @@ async def test_a_first_ever_sign_in_tells_nothing_old(gateway: Gateway) -> None:
     markers = await gateway.app.state.services.store.get(marker_key(PAUL))
     assert markers is not None
     assert all(markers["seen"][kind] for kind in markers["seen"])  # each kind had facts to mark
+
+
+async def test_the_metrics_count_each_event_found_and_sent(gateway: Gateway) -> None:
+    found: list[str] = []
+    sent: list[str] = []
+    gateway.app.state.services.event_counts = EventCounts(found=found.append, sent=sent.append)
+    await sign_in(gateway, PAUL)
+    await paid(gateway)
+    await sign_in(gateway, PAUL)
+    await sign_in(gateway, PAUL)
+    assert found == sent == ["REGLEMENT_EFFECTUE"]
 
 
 # ---- exactly once --------------------------------------------------------------------------------
