@@ -154,7 +154,22 @@ async def tell(
     feed: NotificationFeed | None = None,
 ) -> int:
     """Post the events of `seen` and `demandes` (the customer's demandes now; None: not read);
-    `feed`, when the caller read it, spares a read of the CRM's feed. The number posted."""
+    `feed`, when the caller read it, spares a read of the CRM's feed. The number posted. Never
+    raises: the watcher's state is handed whatever happens here."""
+    try:
+        return await told(ctx, scope, seen, demandes, feed)
+    except Exception as exc:
+        log.error("event_look_failed", error=type(exc).__name__, exc_info=True)
+        return 0
+
+
+async def told(
+    ctx: Context,
+    scope: Scope,
+    seen: Sight,
+    demandes: Sequence[Demande] | None,
+    feed: NotificationFeed | None,
+) -> int:
     assert scope.customer is not None
     client_id = scope.customer.client_id
     if not seen.readable:
