@@ -22,6 +22,7 @@ from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_
 
 from gateway.adapters import Backends
 from gateway.context import Audit, Services
+from gateway.domain.events import EventCounts
 from gateway.edge import cors, graphiql
 from gateway.edge.graphql_view import GraphQLApp
 from gateway.edge.middleware.admission import Admission
@@ -44,7 +45,12 @@ from gateway.identity.strong_auth import StrongAuthentication
 from gateway.identity.tokens import TokenVerifier
 from gateway.loading.plans import Plans
 from gateway.observability.logs import configure as configure_logging
-from gateway.observability.metrics import worker_started, worker_stopped
+from gateway.observability.metrics import (
+    live_event_found,
+    live_event_sent,
+    worker_started,
+    worker_stopped,
+)
 from gateway.observability.tracing import setup_tracing
 from gateway.platform.clock import Clock
 from gateway.platform.rate_limiter import RateLimits
@@ -52,6 +58,7 @@ from gateway.platform.redis import SharedRedis
 from gateway.platform.store import build_store
 from gateway.platform.watchers import Codec, Watchers
 from gateway.resolvers.accounts import reset_requests_settled
+from gateway.resolvers.events import looks_settled
 from gateway.resolvers.live import LiveState
 from gateway.schema.ids import derive_cursor_key
 from gateway.settings import Settings
@@ -102,6 +109,7 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
                 redis,
                 Codec(LiveState.to_json, LiveState.from_json),
             ),
+            event_counts=EventCounts(found=live_event_found, sent=live_event_sent),
         )
         app.state.drain = drain = Drain()
         drain.on_sigterm()  # /readyz says 503 from SIGTERM on, while in-flight requests finish
@@ -119,9 +127,11 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
             await app.state.services.live.close()  # leases released: another pod reads at once
             drain.restore()
             worker_stopped()
-            # password-reset e-mails asked for and still on their way to the CRM
-            async with asyncio.timeout(settings.request_deadline_s):
+            # password-reset e-mails asked for and still on their way to the CRM, and the
+            # notification events sign-ins are posting
+            async with asyncio.timeout(2 * settings.request_deadline_s):
                 await reset_requests_settled()
+                await looks_settled()
             await backends.aclose()
             await app.state.services.store.close()
 

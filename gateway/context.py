@@ -12,6 +12,7 @@ import structlog
 from starlette.requests import HTTPConnection
 
 from gateway.adapters import Backends
+from gateway.domain.events import EventCounts
 from gateway.errors import GatewayError, Unauthenticated
 from gateway.identity.brute_force import BruteForce
 from gateway.identity.download_links import DownloadLinks
@@ -61,6 +62,7 @@ class Services:
     )
     plans: Plans | None = None  # loads a query starts ahead (GATEWAY_LOADS_AHEAD)
     live: Watchers[Any] = field(default_factory=Watchers)  # subscriptions' per-customer watchers
+    event_counts: EventCounts = field(default_factory=EventCounts)  # notification events' metrics
 
 
 @dataclass

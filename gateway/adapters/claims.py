@@ -4,6 +4,9 @@ Quirks handled here: `dd/mm/yyyy` dates, `"459,50"` amounts parsed to Decimal, e
 (`taille` ≤ 50: an offset/limit slice is mapped onto as few pages as possible), 429 with
 `Retry-After`, persons' names `NOM Prénom` turned into `Prénom NOM` (company
 names never).
+
+Pages are cached `TTL_LIST_S`; `paid_since` and `reimbursed_since` read claims itself, never the
+cache: the gateway looks for what was paid since it last looked (`resolvers/events.py`).
 """
 
 from __future__ import annotations
@@ -238,6 +241,40 @@ class Claims:
             )
         )
         return [e for body in (first, *rest) for e in (body or {}).get("elements", [])]
+
+    async def _all_now(self, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every element of a paged list, from claims itself (retried, never cached)."""
+
+        async def page(number: int) -> dict[str, Any]:
+            async def attempt(budget: float) -> dict[str, Any] | None:
+                query = {**params, "taille": MAX_PAGE, "page": number}
+                response = await self.transport.send(
+                    "GET", f"/prestations/v2{path}", budget, params=query
+                )
+                return self.body(response)
+
+            return await self.transport.read(None, 0, attempt) or {}
+
+        first = await page(1)
+        rest = await asyncio.gather(*(page(n) for n in range(2, first.get("nbPages", 0) + 1)))
+        return [e for body in (first, *rest) for e in body.get("elements", [])]
+
+    async def paid_since(
+        self, since: date, *, contract: str | None = None, affiliate: str | None = None
+    ) -> tuple[Reglement, ...]:
+        """Benefit règlements paid on or after `since`, as claims has them now."""
+        if not criteria_valid(contract=contract, affiliate=affiliate):
+            return ()
+        params = {"numContrat": contract, "numAffilie": affiliate, "dateMin": fr(since)}
+        found = await self._all_now("/reglements", {k: v for k, v in params.items() if v})
+        return tuple(reglement(raw) for raw in found)
+
+    async def reimbursed_since(self, insured: str, since: date) -> tuple[Reglement, ...]:
+        """Health reimbursements of `insured` paid on or after `since`, as claims has them now."""
+        if not valid("claims.person", insured):
+            return ()
+        found = await self._all_now("/remboursements", {"numAssure": insured, "dateMin": fr(since)})
+        return tuple(remboursement(raw, insured) for raw in found)
 
     async def dossiers(
         self, *, contract: str | None = None, affiliate: str | None = None

@@ -3,7 +3,8 @@
 Envelopes are built as text with every value escaped and parsed back with defusedxml. Faults are
 mapped by `codeErreur`: only INDISPONIBLE is transient; PERSONNE_INCONNUE means "no documents";
 DOC_INCONNU is a not-found. A search that matches more than 500 documents is split in two halves
-of its period until each half fits.
+of its period until each half fits. Searches are cached `TTL_SEARCH_S`, except `issued_since`'s:
+the gateway looks for what was issued since it last looked (`resolvers/events.py`).
 """
 
 from __future__ import annotations
@@ -140,9 +141,10 @@ class Editique:
         return answer
 
     async def _search(
-        self, fields: list[tuple[str, str | None]]
+        self, fields: list[tuple[str, str | None]], cached: bool = True
     ) -> list[dict[str, str | None]] | None:
-        """One RechercherDocuments, cached: the documents as plain fields, None for an unknown person."""
+        """One RechercherDocuments (cached unless told): the documents as plain fields, None for an
+        unknown person."""
 
         async def attempt(budget: float) -> list[dict[str, str | None]] | None:
             try:
@@ -155,8 +157,15 @@ class Editique:
                 raise BackendRejected(BACKEND) from None
             return documents_in(answer)
 
+        if not cached:
+            return await self.transport.read(None, 0, attempt)
         key = "RechercherDocuments " + "&".join(f"{k}={v}" for k, v in fields if v is not None)
         return await self.transport.read(key, TTL_SEARCH_S, attempt)
+
+    async def issued_since(self, person: str, since: date) -> tuple[Document, ...]:
+        """Documents of `person` issued on or after `since`, newest first, as éditique has them
+        now (never the cache)."""
+        return await self.search(person, since=since, cached=False)
 
     async def search(
         self,
@@ -167,6 +176,7 @@ class Editique:
         type: DocumentType | None = None,
         contract: str | None = None,
         category: DocumentCategory | None = None,
+        cached: bool = True,
     ) -> tuple[Document, ...]:
         """Documents of `person`, newest first; an unknown person has none. A period matching more
         than 500 documents is split in two halves until each fits."""
@@ -183,7 +193,7 @@ class Editique:
             ("bloc", BLOC_CODES[category] if category else None),
         ]
         try:
-            found = await self._search(fields)
+            found = await self._search(fields, cached)
         except TooMany:
             low, high = since or EARLIEST, until or date.today() + timedelta(days=1)
             if low >= high:
@@ -197,9 +207,16 @@ class Editique:
                     type=type,
                     contract=contract,
                     category=category,
+                    cached=cached,
                 ),
                 self.search(
-                    person, since=low, until=middle, type=type, contract=contract, category=category
+                    person,
+                    since=low,
+                    until=middle,
+                    type=type,
+                    contract=contract,
+                    category=category,
+                    cached=cached,
                 ),
             )
             return newer + older

@@ -64,6 +64,7 @@ class Notification:
     created_at: datetime
     read: bool
     read_at: datetime | None
+    key: str | None = None  # the poster's `cleIdempotence` (the gateway's events: `events.py`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from gateway.domain.security import SignInMethod
 from gateway.errors import BackendError, Forbidden
 from gateway.identity import devices
 from gateway.identity.sessions import Device, IssuedSession, OpenSession
+from gateway.resolvers import events
 from gateway.resolvers.problems import Problem, Refused
 
 log = structlog.get_logger("gateway.devices")
@@ -57,6 +58,7 @@ async def open_session(
     device = devices.device_id(ctx.request.headers, given_device)
     if device is not None:
         await signed_in_from(ctx, who.client_id, device, label)
+    events.after_sign_in(ctx, who.client_id)  # what happened since they last looked, posted
     return session
 
 

@@ -3,9 +3,10 @@
 A subscription joins its customer's watcher (`platform/watchers.py`, one per customer in the
 process, shared by all their subscriptions): the watcher reads the demandes (from the CRM, never
 the cache) and the notification feed every `GATEWAY_LIVE_INTERVAL_S`; each subscription compares
-each state with the one before and sends what changed. The session of the token is checked at
-each interval: an ended session closes the subscription with `UNAUTHENTICATED`. Staff and
-anonymous callers are refused.
+each state with the one before and sends what changed. Each read is also a look for notification
+events (`events.py`): what it posts is in the same state's feed and unread count. The session of
+the token is checked at each interval: an ended session closes the subscription with
+`UNAUTHENTICATED`. Staff and anonymous callers are refused.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from gateway.domain.records import Demande
 from gateway.domain.values import DemandeStatus, months_before
 from gateway.errors import Forbidden, Unauthenticated
 from gateway.loading.loaders import Loaders
-from gateway.resolvers import access
+from gateway.resolvers import access, events
 from gateway.resolvers.access import Scope
 from gateway.resolvers.alerts import NOTIFICATION_PERIOD, crm
 
@@ -91,11 +92,18 @@ def reader(ctx: Context, scope: Scope) -> Callable[[], Awaitable[LiveState]]:
         fresh_scope(ctx)
         today = services.clock.today()
         since = months_before(today, access.DEMANDE_WINDOW_MONTHS)
-        found, feed = await asyncio.gather(
-            asyncio.gather(*(crm_client.demandes_now(m.client_id, since) for m in scope.members)),
-            alerts.feed(client_id, today - NOTIFICATION_PERIOD),
+        (found, feed), seen = await asyncio.gather(
+            asyncio.gather(
+                asyncio.gather(
+                    *(crm_client.demandes_now(m.client_id, since) for m in scope.members)
+                ),
+                alerts.feed(client_id, today - NOTIFICATION_PERIOD),
+            ),
+            events.sight(ctx, scope),
         )
         demandes = tuple(d for batch in found for d in batch)
+        if await events.tell(ctx, scope, seen, demandes, feed):  # the count with what was posted
+            feed = await alerts.feed(client_id, today - NOTIFICATION_PERIOD)
         if feed is None:
             return LiveState(demandes, 0, None)
         return LiveState(demandes, feed.unread, next(iter(feed.notifications), None))

@@ -6,6 +6,8 @@ How each call meets a lost answer (a timeout, a 5xx):
     settings, feed (GET)   reads: retried, never cached (the customer changes them)
     replace (PUT)          idempotent (a full replacement): retried
     mark read (POST)       idempotent (a read one keeps its `lueLe`): retried
+    post (POST)            idempotent by its `cleIdempotence` (quirk 12: a repeat is answered
+                           `200` and sends nothing): retried with the same key
 
 The CRM's own refusals (`400 REQUETE_INVALIDE` with the fields it names) come back as `Refusal`.
 """
@@ -30,7 +32,8 @@ from gateway.domain.alerts import (
     Notification,
     NotificationFeed,
 )
-from gateway.errors import BackendUnavailable
+from gateway.domain.events import Notice
+from gateway.errors import BackendRejected, BackendUnavailable
 
 BACKEND = "crm"
 BASE = "/crm/api"
@@ -63,6 +66,7 @@ def notification_of(raw: dict[str, Any]) -> Notification | None:
         created_at=instant(raw["creeLe"]),
         read=bool(raw["lue"]),
         read_at=instant(raw["lueLe"]) if raw.get("lueLe") else None,
+        key=raw.get("cleIdempotence"),
     )
 
 
@@ -121,6 +125,30 @@ class CrmAlerts:
                 return None
             listed = (notification_of(n) for n in found["notifications"])
             return NotificationFeed(int(found["nonLues"]), tuple(n for n in listed if n))
+
+        return await self.transport.read(None, 0, attempt)
+
+    async def post(self, client_id: str, event: str, notice: Notice, key: str) -> bool:
+        """Record and deliver a notification under `key`: True when recorded by this call, False
+        when the CRM had it already (a repeat after a lost answer, or another poster's).
+        `BackendRejected` when the CRM refuses it (unknown client, invalid body)."""
+        body = {
+            "evenement": event,
+            "titre": notice.title,
+            "message": notice.message,
+            "lien": notice.link,
+            "cleIdempotence": key,
+        }
+
+        async def attempt(budget: float) -> bool:
+            response = await self.transport.send(
+                "POST", f"{BASE}/clients/{client_id}/notifications", budget, json=body
+            )
+            if response.status_code in (200, 202):
+                return response.status_code == 202
+            if response.status_code >= 500:
+                raise BackendUnavailable(BACKEND)
+            raise BackendRejected(BACKEND)
 
         return await self.transport.read(None, 0, attempt)
 
