@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 import orjson
-from graphql import DocumentNode, GraphQLError
+from graphql import DocumentNode, GraphQLError, OperationType, get_operation_ast, parse
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
@@ -235,17 +236,23 @@ class GraphQLApp(ObservedGraphQL):
         root_value: Any,
         sub_response: Any,
     ) -> Any:
-        """A streamed answer (graphql-sse) is admitted here: `execute_single` never sees it."""
+        """A subscription over graphql-sse is admitted here: `execute_single` never sees it. A
+        query or mutation asking for events (urql's `Accept` names `text/event-stream` for every
+        operation) is answered as any POST is: JSON, or multipart parts for `@defer`."""
         if not isinstance(request_data, list) and self._get_stream_transport(request_data.protocol):
             try:
-                query = await self.admitted_stream(
-                    context, request_data.query, request_data.extensions
+                query, _ = await self.trusted.resolve(
+                    request_data.query, request_data.extensions, context.services.store
                 )
+                if subscribes(query, request_data.operation_name, self.limits.max_tokens):
+                    await rate_limits.spend(context)
+                    request_data = replace(request_data, query=query)
+                else:
+                    request_data = replace(request_data, protocol="http")
             except GatewayError as exc:
                 return ExecutionResult(
                     data=None, errors=[GraphQLError(exc.message, extensions=exc.extensions)]
                 )
-            request_data = replace(request_data, query=query)
         return await super().execute_operation(
             request, request_adapter, request_data, context, root_value, sub_response
         )
@@ -345,6 +352,18 @@ class GraphQLApp(ObservedGraphQL):
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql_page()  # its scripts served by the gateway itself (graphiql.py)
+
+
+@lru_cache(maxsize=256)
+def subscribes(query: str | None, operation_name: str | None, max_tokens: int) -> bool:
+    """The document's operation `operation_name` (its only one when None) is a subscription."""
+    if query is None:
+        return False
+    try:
+        operation = get_operation_ast(parse(query, max_tokens=max_tokens), operation_name)
+    except GraphQLError:
+        return False  # answered as any POST: the parse error
+    return operation is not None and operation.operation is OperationType.SUBSCRIPTION
 
 
 def refused(

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
+from starlette.types import Message, Receive, Scope, Send
 
 from gateway.app import create_app
 from gateway.edge.middleware.admission import Admission
@@ -118,3 +119,73 @@ async def test_a_started_gateway_collects_garbage_rarely_and_never_walks_start_u
     import gc
 
     assert gc.get_threshold()[0] >= 5_000 and gc.get_freeze_count() > 0
+
+
+class Answers:
+    """Starts its answer at once with the content type its path names (`/events`: Server-Sent
+    Events, else JSON) and keeps it open until `close` is set."""
+
+    def __init__(self) -> None:
+        self.close = asyncio.Event()
+        self.started = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.started += 1
+        kind = b"text/event-stream" if scope["path"] == "/events" else b"application/json"
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-type", kind)]}
+        )
+        await self.close.wait()
+        await send({"type": "http.response.body", "body": b""})
+
+
+async def asked(admission: Admission, path: str, accept: bytes) -> list[Message]:
+    """One request through `admission` (raw ASGI: the answer may stay open); what it sent."""
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": path, "headers": [(b"accept", accept)]}
+    await admission(scope, receive, send)
+    return sent
+
+
+URQL_ACCEPT = (
+    b"application/graphql-response+json, application/graphql+json, application/json, "
+    b"text/event-stream, multipart/mixed"
+)
+
+
+async def test_open_event_streams_give_their_place_back_when_they_start() -> None:
+    answers = Answers()
+    admission = Admission(answers, limit=1, queue=0, wait_s=0)
+    streams = [
+        asyncio.create_task(asked(admission, "/events", b"text/event-stream")) for _ in range(3)
+    ]
+    await until(lambda: answers.started == 3)  # three subscriptions open on one place
+    assert admission.in_flight == 0
+    page = asyncio.create_task(asked(admission, "/graphql", b"application/json"))
+    await until(lambda: answers.started == 4)  # and a page still gets it
+    assert admission.in_flight == 1
+    answers.close.set()
+    await asyncio.gather(*streams, page)
+    assert admission.in_flight == 0 and admission.refused == 0
+
+
+async def test_asking_for_events_is_not_enough_to_skip_admission() -> None:
+    """urql names `text/event-stream` in the `Accept` of every query: answered as JSON, the
+    request keeps its place until its answer ends."""
+    answers = Answers()
+    admission = Admission(answers, limit=1, queue=0, wait_s=0)
+    query = asyncio.create_task(asked(admission, "/graphql", URQL_ACCEPT))
+    await until(lambda: answers.started == 1)
+    assert admission.in_flight == 1
+    refused = await asked(admission, "/graphql", URQL_ACCEPT)
+    assert refused[0]["status"] == 503 and answers.started == 1
+    answers.close.set()
+    await query
+    assert admission.in_flight == 0

@@ -80,6 +80,26 @@ async def test_a_client_that_asks_for_json_gets_one_answer_with_everything(
         assert unsigned(response.json()) == unsigned(home)
 
 
+URQL_ACCEPT = (  # @urql/core 6: every query and mutation, subscriptions being served over SSE
+    "application/graphql-response+json, application/graphql+json, application/json, "
+    "text/event-stream, multipart/mixed"
+)
+
+
+async def test_urql_naming_event_streams_gets_parts_and_json_not_events(gateway: Gateway) -> None:
+    token = gateway.token(PERSONAS["geralt"])
+    answer = await Deferred(gateway.http).post(operation(DEFERRED), token, accept=URQL_ACCEPT)
+    home = await gateway.run("HomePage", as_=PERSONAS["geralt"])
+    assert len(answer.parts) > 1 and unsigned(answer.merged()) == unsigned(home)
+    page = await gateway.http.post(
+        "/graphql",
+        json={"query": operation("HomePage")},
+        headers={"Authorization": f"Bearer {token}", "Accept": URQL_ACCEPT},
+    )
+    assert page.headers["content-type"] == "application/json"
+    assert unsigned(page.json()) == unsigned(home)
+
+
 def test_which_accept_headers_read_parts() -> None:
     assert accepts_parts(ACCEPT)
     assert accepts_parts("multipart/mixed, application/graphql-response+json, application/json")

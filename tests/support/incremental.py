@@ -112,14 +112,16 @@ class Deferred:
 
     client: httpx.AsyncClient
 
-    async def post(self, query: str | None, token: str, **extra: Any) -> Parts:
+    async def post(
+        self, query: str | None, token: str, accept: str = ACCEPT, **extra: Any
+    ) -> Parts:
         """`query` None: a persisted document, named in `extensions`."""
         started = time.perf_counter()
         async with self.client.stream(
             "POST",
             "/graphql",
             json={**({"query": query} if query is not None else {}), **extra},
-            headers={"Authorization": f"Bearer {token}", "Accept": ACCEPT},
+            headers={"Authorization": f"Bearer {token}", "Accept": accept},
         ) as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("multipart/mixed"), (

@@ -8,9 +8,10 @@ served) at most `wait_s` for a place; anything beyond, or waiting longer, gets a
 
 so that latency stays bounded and the event loop never runs so late that healthy back-ends look
 dead (their breakers never see an overload: a refused request calls nothing). Pure ASGI; probes
-(`/healthz`, `/metrics`, `/livez`, `/readyz`) are always admitted, and so is a request for
-Server-Sent Events (`Accept: text/event-stream`): a subscription stays open for minutes, holding
-no worker, and is bounded by its own limits (`GATEWAY_LIVE_*`).
+(`/healthz`, `/metrics`, `/livez`, `/readyz`) are always admitted. A request answered with
+Server-Sent Events (a graphql-sse subscription) gives its place back when its answer starts: it
+stays open for minutes, holding no worker, bounded by its own limits (`GATEWAY_LIVE_*`). Asking
+for them is not enough (urql's `Accept` names `text/event-stream` for every query).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.edge.probes import PROBE_PATHS
 from gateway.edge.refusals import refuse
@@ -41,7 +42,7 @@ class Admission:
         self.retry_after = ((b"retry-after", str(retry_after_s).encode()),)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in PROBE_PATHS or streamed(scope):
+        if scope["type"] != "http" or scope["path"] in PROBE_PATHS:
             await self.app(scope, receive, send)
             return
         if self.in_flight < self.limit and not self.waiting:
@@ -51,10 +52,26 @@ class Admission:
             metrics.admission_refused()
             await refuse(send, 503, "OVERLOADED", MESSAGE, headers=self.retry_after, close=False)
             return
+        if not accepts_events(scope):
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self._leave()
+            return
+        held = True
+
+        async def send_and_free(message: Message) -> None:
+            nonlocal held
+            if held and message["type"] == "http.response.start" and events(message):
+                held = False  # a subscription's stream: its place goes back now
+                self._leave()
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_and_free)
         finally:
-            self._leave()
+            if held:
+                self._leave()
 
     async def _wait_for_a_place(self) -> bool:
         """Queue for a place (handed over by a leaving request); False when the queue is full or
@@ -97,8 +114,16 @@ class Admission:
         self.in_flight -= 1
 
 
-def streamed(scope: Scope) -> bool:
-    """A request for Server-Sent Events: a subscription over graphql-sse."""
+def accepts_events(scope: Scope) -> bool:
+    """A request that may be answered with Server-Sent Events (graphql-sse)."""
     return any(
         name == b"accept" and b"text/event-stream" in value for name, value in scope["headers"]
+    )
+
+
+def events(start: Message) -> bool:
+    """An answer of Server-Sent Events."""
+    return any(
+        name == b"content-type" and value.startswith(b"text/event-stream")
+        for name, value in start.get("headers", ())
     )
