@@ -350,10 +350,17 @@ def test_the_gateway_schema_uses_direct_resolvers_where_they_are_equivalent(
 def test_every_direct_field_of_the_gateway_schema_reads_what_strawberry_would() -> None:
     """For each basic field: the value strawberry's own `get_result` returns for an object that
     has the field's attribute (and the GraphQL name as a decoy). The rest: direct exactly when
-    the resolver has no extensions (permission classes) and no root/parent parameter."""
+    the resolver has no extensions (permission classes) and no root/parent parameter. A
+    subscription's fields keep strawberry's pair (`subscribe` yields, `resolve` passes on)."""
     direct_basic = direct_method = 0
+    subscriptions = gateway_schema._schema.subscription_type
+    assert subscriptions is not None
+    for graphql_field in subscriptions.fields.values():
+        assert graphql_field.resolve.__module__ != "gateway.engine.fastpath.direct"
     for named in gateway_schema._schema.type_map.values():
         if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
+            continue
+        if named is subscriptions:
             continue
         for graphql_name, graphql_field in named.fields.items():
             field = graphql_field.extensions[BACKREF]
