@@ -1,6 +1,8 @@
 """Every limit of a POST holds a subscription, over graphql-transport-ws and graphql-sse alike:
 the document's limits (parser and validation, `engine/operation_limits.py`), validation errors
-typed and without suggestions, and the rate limits.
+typed and without suggestions, the rate limits, and each state answered within a deadline and a
+call budget of its own (`resolvers/live.py`), a hanging back-end failing one field or skipping
+one read, never the subscription.
 
 A production gateway (introspection and suggestions off), documents not restricted to the
 frontends' so that hostile ones reach the limits, served by uvicorn in this process (production
@@ -8,7 +10,10 @@ needs Redis to start as a process), its back-ends the mock processes."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -20,7 +25,7 @@ from gateway.identity.tokens import TokenVerifier
 from gateway.settings import Settings
 from mocks.processes import mock_servers
 from tests.support.gateway import PERSONAS, PRODUCTION, TODAY, codes, operation
-from tests.support.subscriptions import TransportWs, served, ws_url
+from tests.support.subscriptions import TransportWs, move, served, sse_events, ws_url
 
 INTERVAL_S = 0.3
 DEADLINE_S = 1.0  # GATEWAY_REQUEST_DEADLINE_S: each state's, each watcher read's
@@ -209,3 +214,128 @@ async def test_subscribing_spends_the_rate_limits_of_a_post_over_both_transports
     answer = await http.post("/graphql", json=body, headers=headers)
     assert answer.status_code == 429 and int(answer.headers["Retry-After"]) > 0
     assert codes(answer.json()) == ["RATE_LIMITED"]
+
+
+# ---- each state: a deadline and a call budget of its own ------------------------------------
+
+FOLLOW_CONTRACT = (
+    "subscription { demandeUpdated { change demande { reference status contract { number } } } }"
+)
+
+
+class Followed:
+    """One customer's subscription over both transports at once."""
+
+    def __init__(self, ws: TransportWs, events: asyncio.Queue[dict[str, Any]]) -> None:
+        self.ws = ws
+        self.events = events
+
+    async def updates(self, within_s: float) -> list[dict[str, Any]]:
+        """The next payload of each transport: [WebSocket's, event stream's]."""
+        async with asyncio.timeout(within_s):
+            message = await self.ws.next(within_s)
+            assert message["type"] == "next", message
+            return [message["payload"], await self.events.get()]
+
+    def quiet(self) -> bool:
+        return self.ws.inbox.empty() and self.events.empty()
+
+
+@contextlib.asynccontextmanager
+async def followed(http: httpx.AsyncClient, token: str, document: str) -> AsyncIterator[Followed]:
+    ws = await TransportWs.open(ws_url(http), token)
+    await ws.subscribe(document)
+    events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    async def listen() -> None:
+        async for event, data in sse_events(http, document, token, {}):
+            if event == "next" and data is not None:
+                events.put_nowait(data)
+
+    listening = asyncio.create_task(listen())
+    try:
+        yield Followed(ws, events)
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
+        await ws.close()
+
+
+async def faults(http: httpx.AsyncClient, url: str, **settings: object) -> None:
+    (await http.put(url + "/_admin/faults", json=settings)).raise_for_status()
+
+
+async def test_each_state_is_answered_within_a_deadline_and_a_call_budget_of_its_own(
+    http: httpx.AsyncClient, gateway: tuple[str, Settings], served_mocks: dict[str, str]
+) -> None:
+    """The connection's deadline is long past and its budget would be spent by the states'
+    contract reads (one each, no cache here): each state gets its own."""
+    async with followed(http, bearer(gateway, "geralt"), FOLLOW_CONTRACT) as live:
+        await asyncio.sleep(2 * DEADLINE_S)
+        answers = []
+        for status in ("EN_COURS", "TRAITE") * (BUDGET // 2 + 1):  # BUDGET + 1 states at least
+            await move(http, served_mocks, status, "D-2026-000307")
+            answers += await live.updates(within_s=10)
+    for payload in answers:
+        assert "errors" not in payload, payload
+        assert payload["data"]["demandeUpdated"]["demande"]["contract"] == {"number": "AA565656"}
+
+
+async def test_a_back_end_hanging_past_the_deadline_fails_one_field_of_one_state(
+    http: httpx.AsyncClient, gateway: tuple[str, Settings], served_mocks: dict[str, str]
+) -> None:
+    async with followed(http, bearer(gateway, "paul"), FOLLOW_CONTRACT) as live:
+        await asyncio.sleep(3 * INTERVAL_S)  # the watcher's first read
+        await faults(http, served_mocks["policy-admin"], timeout_rate=1.0, hang_ms=HANG_MS)
+        moved_at = await move(http, served_mocks, "EN_COURS", "D-2026-000316")
+        hanging = await live.updates(within_s=10)
+        answered_after = time.monotonic() - moved_at
+        await faults(http, served_mocks["policy-admin"])
+        await move(http, served_mocks, "TRAITE", "D-2026-000316")
+        back = await live.updates(within_s=10)
+    assert answered_after < INTERVAL_S + DEADLINE_S + SLACK_S
+    for payload in hanging:
+        update = payload["data"]["demandeUpdated"]
+        assert (update["demande"]["status"], update["demande"]["contract"]) == ("IN_PROGRESS", None)
+        assert codes(payload) == ["BACKEND_TIMEOUT"]
+    for payload in back:  # the same subscriptions, still open
+        assert "errors" not in payload
+        assert payload["data"]["demandeUpdated"]["demande"]["contract"] == {
+            "number": "ADH184068708"
+        }
+
+
+def failed_reads(metrics: str) -> float:
+    prefix = 'gateway_live_snapshots_total{outcome="failed"} '
+    return next(
+        (
+            float(line.removeprefix(prefix))
+            for line in metrics.splitlines()
+            if line.startswith(prefix)
+        ),
+        0.0,
+    )
+
+
+async def test_a_watcher_read_past_the_deadline_is_skipped_and_the_subscriptions_carry_on(
+    http: httpx.AsyncClient, gateway: tuple[str, Settings], served_mocks: dict[str, str]
+) -> None:
+    """The CRM holds every answer 4 s: each read gives up at the deadline (several fail while
+    it hangs, not one), no state is sent, and the change comes once the CRM answers."""
+    hang_s = 3 * DEADLINE_S
+    async with followed(http, bearer(gateway, "chris"), operation("live/DemandeUpdated")) as live:
+        await asyncio.sleep(3 * INTERVAL_S)
+        failed_before = failed_reads((await http.get("/metrics")).text)
+        await faults(http, served_mocks["crm"], timeout_rate=1.0, hang_ms=HANG_MS)
+        await move(http, served_mocks, "EN_COURS")
+        await asyncio.sleep(hang_s)
+        failed = failed_reads((await http.get("/metrics")).text) - failed_before
+        assert live.quiet()
+        await faults(http, served_mocks["crm"])
+        answered_at = time.monotonic()
+        updates = await live.updates(within_s=10)
+        answered_after = time.monotonic() - answered_at
+    assert failed >= hang_s / DEADLINE_S - 1  # reads end at the deadline, the watcher goes on
+    assert answered_after < DEADLINE_S + INTERVAL_S + SLACK_S  # the read under way, then one
+    for payload in updates:
+        assert payload["data"]["demandeUpdated"]["demande"]["status"] == "IN_PROGRESS"
