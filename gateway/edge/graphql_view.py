@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
@@ -50,6 +51,7 @@ from gateway.engine.operation_limits import Limits, parse_within
 from gateway.engine.persisted import TrustedDocuments
 from gateway.engine.schema import typed
 from gateway.errors import GatewayError, Unauthenticated
+from gateway.identity.sessions import SessionEnded
 from gateway.identity.tokens import Principal
 from gateway.loading.loaders import Loaders
 from gateway.observability.operation_names import first_declared
@@ -172,12 +174,15 @@ class GraphQLApp(ObservedGraphQL):
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """graphql-transport-ws: the token of `connection_init`'s payload (`{"Authorization":
-        "Bearer …"}`) when the upgrade request had none; a bad or missing one is refused by each
-        subscription (`UNAUTHENTICATED`), never by closing the connection."""
+        "Bearer …"}`) when the upgrade request had none. A token whose session ended closes the
+        connection 4403, as when an open subscription finds it (`subscriptions.py`); a bad or
+        missing one is refused by each subscription (`UNAUTHENTICATED`)."""
         params = context.connection_params or {}
         given = params.get("Authorization") or params.get("authorization")
         if context.principal is None and isinstance(given, str):
             context.principal, context.auth_error = await self.verified(context.services, given)
+        if isinstance(context.auth_error, SessionEnded):
+            raise ConnectionRejectionError  # strawberry closes it 4403 "Forbidden"
         acknowledged: UnsetType = UNSET  # a bare connection_ack
         return acknowledged
 
