@@ -73,6 +73,7 @@ class Context:
     principal: Principal | None
     auth_error: GatewayError | None = None
     connection_params: dict[str, Any] | None = None  # graphql-transport-ws `connection_init`
+    session_ended: bool = False  # a subscription found the token's session ended: its socket closes
 
     @property
     def today(self) -> date:

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
-from functools import lru_cache
 from typing import Any
 
 import orjson
-from graphql import DocumentNode, GraphQLError, OperationType, get_operation_ast, parse
+from graphql import DocumentNode, GraphQLError, OperationType, get_operation_ast
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
@@ -25,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
@@ -47,10 +47,11 @@ from gateway.edge.request_scope import begin_request
 from gateway.edge.subscriptions import KeptTransportWs, OpenStreams, until_shutdown
 from gateway.engine.extensions.stale_answers import stale_extensions
 from gateway.engine.incremental import is_incremental, later_parts
-from gateway.engine.operation_limits import Limits
+from gateway.engine.operation_limits import Limits, parse_within
 from gateway.engine.persisted import TrustedDocuments
 from gateway.engine.schema import typed
 from gateway.errors import GatewayError, Unauthenticated
+from gateway.identity.sessions import SessionEnded
 from gateway.identity.tokens import Principal
 from gateway.loading.loaders import Loaders
 from gateway.observability.operation_names import first_declared
@@ -119,22 +120,24 @@ class ObservedGraphQL(GraphQL[Any, None]):
 
 
 class AdmittedTransportWs(KeptTransportWs):
-    """graphql-transport-ws: each `subscribe` held to the rate limits and the trusted documents
-    (`GraphQLApp.admitted_stream`), refused with an `error` message carrying the typed error;
-    pings, timeouts and shutdown as `edge/subscriptions.py` says."""
+    """graphql-transport-ws: each `subscribe` admitted as a POST is (`GraphQLApp.admitted_stream`),
+    refused with an `error` message carrying the typed error; pings, timeouts and shutdown as
+    `edge/subscriptions.py` says."""
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         view = self.view
         payload = message.get("payload") or {}
         if self.connection_acknowledged and isinstance(view, GraphQLApp):
             try:
-                query = await view.admitted_stream(
-                    self.context, payload.get("query"), payload.get("extensions")
+                query, _ = await view.admitted_stream(
+                    self.context,
+                    payload.get("query"),
+                    payload.get("operationName"),
+                    payload.get("extensions"),
                 )
-            except GatewayError as exc:
-                error = GraphQLError(exc.message, extensions=exc.extensions)
+            except (GatewayError, GraphQLError) as exc:
                 await self.send_message(
-                    {"id": message["id"], "type": "error", "payload": [error.formatted]}
+                    {"id": message["id"], "type": "error", "payload": [as_error(exc).formatted]}
                 )
                 return
             message = {**message, "payload": {**payload, "query": query or ""}}
@@ -171,12 +174,15 @@ class GraphQLApp(ObservedGraphQL):
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """graphql-transport-ws: the token of `connection_init`'s payload (`{"Authorization":
-        "Bearer …"}`) when the upgrade request had none; a bad or missing one is refused by each
-        subscription (`UNAUTHENTICATED`), never by closing the connection."""
+        "Bearer …"}`) when the upgrade request had none. A token whose session ended closes the
+        connection 4403, as when an open subscription finds it (`subscriptions.py`); a bad or
+        missing one is refused by each subscription (`UNAUTHENTICATED`)."""
         params = context.connection_params or {}
         given = params.get("Authorization") or params.get("authorization")
         if context.principal is None and isinstance(given, str):
             context.principal, context.auth_error = await self.verified(context.services, given)
+        if isinstance(context.auth_error, SessionEnded):
+            raise ConnectionRejectionError  # strawberry closes it 4403 "Forbidden"
         acknowledged: UnsetType = UNSET  # a bare connection_ack
         return acknowledged
 
@@ -219,13 +225,27 @@ class GraphQLApp(ObservedGraphQL):
         return None
 
     async def admitted_stream(
-        self, context: Context, query: str | None, extensions: dict[str, Any] | None
-    ) -> str | None:
-        """A streamed operation (graphql-sse, graphql-transport-ws) held to the rate limits and
-        the trusted documents as a POST is: the document to run; raises `GatewayError`."""
+        self,
+        context: Context,
+        query: str | None,
+        operation_name: str | None,
+        extensions: dict[str, Any] | None,
+    ) -> tuple[str | None, bool]:
+        """A streamed operation (graphql-transport-ws, graphql-sse) admitted as a POST is, in one
+        place for both transports: the rate limits, the trusted documents, then the parser's
+        limits (`QUERY_TOO_LARGE`, `GRAPHQL_PARSE_FAILED`: strawberry's stream would let the
+        parsing hook's error escape). (The document to run, whether it subscribes); raises
+        `GatewayError` or a typed `GraphQLError`. The limits measured by validation (depth,
+        aliases, cost…: `engine/operation_limits.py`) are the schema's: a stream is validated
+        as a POST is."""
         await rate_limits.spend(context)
         resolved, _ = await self.trusted.resolve(query, extensions, context.services.store)
-        return resolved
+        if resolved is None:
+            return None, False  # strawberry answers the missing document
+        document = parse_within(resolved, self.limits, self.read)
+        operation = get_operation_ast(document, operation_name)
+        subscribes = operation is not None and operation.operation is OperationType.SUBSCRIPTION
+        return resolved, subscribes
 
     async def execute_operation(
         self,
@@ -236,23 +256,25 @@ class GraphQLApp(ObservedGraphQL):
         root_value: Any,
         sub_response: Any,
     ) -> Any:
-        """A subscription over graphql-sse is admitted here: `execute_single` never sees it. A
-        query or mutation asking for events (urql's `Accept` names `text/event-stream` for every
-        operation) is answered as any POST is: JSON, or multipart parts for `@defer`."""
+        """A subscription over graphql-sse is admitted here (`admitted_stream`): `execute_single`
+        never sees it. A query or mutation asking for events (urql's `Accept` names
+        `text/event-stream` for every operation) is answered as any POST is: JSON, or multipart
+        parts for `@defer`, its rate limits spent once."""
         if not isinstance(request_data, list) and self._get_stream_transport(request_data.protocol):
             try:
-                query, _ = await self.trusted.resolve(
-                    request_data.query, request_data.extensions, context.services.store
+                query, subscription = await self.admitted_stream(
+                    context,
+                    request_data.query,
+                    request_data.operation_name,
+                    request_data.extensions,
                 )
-                if subscribes(query, request_data.operation_name, self.limits.max_tokens):
-                    await rate_limits.spend(context)
-                    request_data = replace(request_data, query=query)
-                else:
-                    request_data = replace(request_data, protocol="http")
-            except GatewayError as exc:
-                return ExecutionResult(
-                    data=None, errors=[GraphQLError(exc.message, extensions=exc.extensions)]
-                )
+            except (GatewayError, GraphQLError) as exc:
+                return refusal(exc, sub_response)
+            request.state.limits_spent = True
+            if subscription:
+                request_data = replace(request_data, query=query)
+            else:
+                request_data = replace(request_data, protocol="http")
         return await super().execute_operation(
             request, request_adapter, request_data, context, root_value, sub_response
         )
@@ -269,18 +291,13 @@ class GraphQLApp(ObservedGraphQL):
         """Rate limits and trusted documents first: a refused request is not even parsed."""
         store = context.services.store
         try:
-            if not getattr(request.state, "limits_spent", False):  # a multipart one: spent
+            if not getattr(request.state, "limits_spent", False):  # multipart, events: spent
                 await rate_limits.spend(context)
             query, register = await self.trusted.resolve(
                 request_data.query, request_data.extensions, store
             )
         except GatewayError as exc:
-            if isinstance(exc, TooManyRequests):
-                sub_response.status_code = 429
-                sub_response.headers["Retry-After"] = str(exc.retry_after)
-            return ExecutionResult(
-                data=None, errors=[GraphQLError(exc.message, extensions=exc.extensions)]
-            )
+            return refusal(exc, sub_response)
         try:
             not_an_upload = is_multipart(request.scope) and not only_uploads(
                 query, request_data.operation_name, self.limits, self.read
@@ -354,16 +371,20 @@ class GraphQLApp(ObservedGraphQL):
         return graphiql_page()  # its scripts served by the gateway itself (graphiql.py)
 
 
-@lru_cache(maxsize=256)
-def subscribes(query: str | None, operation_name: str | None, max_tokens: int) -> bool:
-    """The document's operation `operation_name` (its only one when None) is a subscription."""
-    if query is None:
-        return False
-    try:
-        operation = get_operation_ast(parse(query, max_tokens=max_tokens), operation_name)
-    except GraphQLError:
-        return False  # answered as any POST: the parse error
-    return operation is not None and operation.operation is OperationType.SUBSCRIPTION
+def as_error(refused: GatewayError | GraphQLError) -> GraphQLError:
+    """A refusal before the document runs, as the answer's one GraphQL error."""
+    if isinstance(refused, GraphQLError):
+        return refused  # typed already (`parse_within`)
+    return GraphQLError(refused.message, extensions=refused.extensions)
+
+
+def refusal(refused: GatewayError | GraphQLError, sub_response: Any) -> ExecutionResult:
+    """The answer of a request refused before its document runs; 429 and `Retry-After` past a
+    rate limit."""
+    if isinstance(refused, TooManyRequests):
+        sub_response.status_code = 429
+        sub_response.headers["Retry-After"] = str(refused.retry_after)
+    return ExecutionResult(data=None, errors=[as_error(refused)])
 
 
 def refused(

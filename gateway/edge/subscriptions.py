@@ -10,7 +10,10 @@ graphql-transport-ws (`KeptTransportWs`, one per WebSocket):
   a phone out of coverage): a proxy answers WebSocket control pings itself, a protocol `ping` only
   the client does;
 * no operation for `GATEWAY_LIVE_IDLE_TIMEOUT_S` (checked at each ping): closed 1000 "Idle";
-* more operations at once than `GATEWAY_LIVE_PER_CUSTOMER`: refused `TOO_MANY_SUBSCRIPTIONS`.
+* more operations at once than `GATEWAY_LIVE_PER_CUSTOMER`: refused `TOO_MANY_SUBSCRIPTIONS`;
+* the token's session ended (signed out, revoked): the subscription that found it sends its
+  `UNAUTHENTICATED` error and `complete`, then the socket is closed 4403 "Forbidden" (graphql-ws's
+  code for a connection refused; the view refuses `connection_init` with it too).
 
 graphql-sse (distinct connections): strawberry sends a `: ping` comment every 15 s; the stream is
 wrapped by `until_shutdown`.
@@ -47,6 +50,7 @@ WS, SSE = "graphql-transport-ws", "graphql-sse"
 RESTART = (1012, "Service restart: reconnect")
 PING_TIMEOUT = (4408, "Ping timeout")
 IDLE = (1000, "Idle")
+SESSION_ENDED = (4403, "Forbidden")
 RECONNECT_COMMENT = ": the gateway restarts, reconnect\r\n\r\n"
 
 
@@ -180,6 +184,8 @@ class KeptTransportWs(BaseGraphQLTransportWSHandler[Context, None]):
             await super().run_operation(operation)
         finally:
             metrics.live_subscription(WS, False)
+        if self.context.session_ended:  # every operation of the socket runs with that token
+            await self.close(*SESSION_ENDED)
 
     async def close(self, code: int, reason: str) -> None:
         """Close the socket; nothing when it is closed already."""

@@ -46,10 +46,18 @@ class TypedErrors(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         self.validation_errors = set()
         yield
-        result = self.execution_context.result
+        self.type_errors(self.execution_context.result)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """Each result of a stream (a subscription's state, over graphql-transport-ws or
+        graphql-sse) typed as an answer is: strawberry sends it before `on_operation` ends."""
+        self.type_errors(result)
+        yield
+
+    def type_errors(self, result: Any) -> None:
         if is_incremental(result):  # the later parts' errors: the view's (`later_parts`)
             result = result.initial_result
-        if not result or not result.errors:
+        if not getattr(result, "errors", None):
             return
         result.errors = [
             typed(error, id(error) in self.validation_errors, self.hide_suggestions)

@@ -5,8 +5,10 @@ process, shared by all their subscriptions): the watcher reads the demandes (fro
 the cache) and the notification feed every `GATEWAY_LIVE_INTERVAL_S`; each subscription compares
 each state with the one before and sends what changed. Each read is also a look for notification
 events (`events.py`): what it posts is in the same state's feed and unread count. The session of
-the token is checked at each interval: an ended session closes the subscription with
-`UNAUTHENTICATED`. Staff and anonymous callers are refused.
+the token is checked at each interval: an ended session ends the subscription with
+`UNAUTHENTICATED` and marks the context (`session_ended`), whose WebSocket the edge then closes.
+Staff and anonymous callers are refused. Each state is answered with a deadline, a call budget
+and loaders of its own (`fresh_scope`), as a request is.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from gateway.domain.alerts import Notification
 from gateway.domain.records import Demande
 from gateway.domain.values import DemandeStatus, months_before
 from gateway.errors import Forbidden, Unauthenticated
+from gateway.identity.sessions import SessionEnded
 from gateway.loading.loaders import Loaders
 from gateway.resolvers import access, events
 from gateway.resolvers.access import Scope
@@ -112,8 +115,9 @@ def reader(ctx: Context, scope: Scope) -> Callable[[], Awaitable[LiveState]]:
 
 
 async def states(ctx: Context) -> AsyncIterator[tuple[Scope, LiveState | None, LiveState]]:
-    """(the subscriber's scope, the state before, the state now) at each read of the customer's watcher, the first with
-    no state before; ends with `SessionEnded` when the token's session ends."""
+    """(the subscriber's scope, the state before, the state now) at each read of the customer's
+    watcher, the first with no state before; ends with `SessionEnded` when the token's session
+    ends."""
     scope = await subscriber_scope(ctx)
     principal = ctx.require_principal()
     services = ctx.services
@@ -126,7 +130,11 @@ async def states(ctx: Context) -> AsyncIterator[tuple[Scope, LiveState | None, L
             except TimeoutError:
                 now = None
             if principal.session is not None:
-                await services.sessions.check(principal.session, principal.subject)
+                try:
+                    await services.sessions.check(principal.session, principal.subject)
+                except SessionEnded:
+                    ctx.session_ended = True  # its WebSocket closes (edge/subscriptions.py)
+                    raise
             if now is None or now is before:
                 continue
             fresh_scope(ctx)

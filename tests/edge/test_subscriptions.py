@@ -1,12 +1,13 @@
 """Subscriptions over real connections (uvicorn, mock processes; clients in
 `tests/support/subscriptions.py`): `demandeUpdated` over graphql-transport-ws and over
 graphql-sse, a demande moved through the CRM mock's admin route; an ended session closes the
-subscription; anonymous and staff callers are refused with a typed error; a WebSocket is timed
+connection; anonymous and staff callers are refused with a typed error; a WebSocket is timed
 out, pinged and closed when idle; a pod that stops tells its subscribers to reconnect."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -154,11 +155,22 @@ async def test_the_bell_shows_the_unread_count_as_soon_as_the_app_subscribes(
     assert "errors" not in message["payload"]
 
 
-async def test_signing_out_closes_the_subscriptions_of_that_session(
+async def test_signing_out_closes_the_connections_of_that_session_on_both_transports(
     http: httpx.AsyncClient,
 ) -> None:
+    """The app's socket is closed 4403 as soon as a check finds the session ended, after the
+    subscription's UNAUTHENTICATED and `complete`; the web's event stream ends after its error;
+    the same token cannot open a socket again."""
     session = await signed_in(http)
-    ws = await TransportWs.open(ws_url(http), session["accessToken"])
+    bearer = session["accessToken"]
+    ws = await TransportWs.open(ws_url(http), bearer)
+    web: list[tuple[str, dict[str, Any] | None]] = []
+
+    async def follow() -> None:
+        async for event in sse_events(http, "live/NotificationsChanged", bearer, {}):
+            web.append(event)
+
+    following = asyncio.create_task(follow())
     try:
         await ws.subscribe("live/DemandeUpdated")
         await asyncio.sleep(2 * INTERVAL_S)
@@ -167,13 +179,28 @@ async def test_signing_out_closes_the_subscriptions_of_that_session(
             "variables": {"refreshToken": session["refreshToken"]},
         }
         assert (await http.post("/graphql", json=body)).json()["data"]["logout"]["accepted"]
+        signed_out = time.monotonic()
         ended = await ws.next(within_s=5)
         closing = await ws.next(within_s=5)
+        code, reason = await ws.closed(within_s=5)
+        closed_after = time.monotonic() - signed_out
+        await asyncio.wait_for(following, 5)  # the event stream ended by itself
     finally:
+        following.cancel()
         await ws.close()
     assert ended["type"] == "next"
     assert ended["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert closing["type"] == "complete"
+    assert (code, reason) == (4403, "Forbidden")
+    assert closed_after < INTERVAL_S + 1.0  # the next check, not the idle timeout
+    assert [event for event, _ in web] == ["next", "next", "complete"]
+    last = web[1][1]
+    assert last is not None and last["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    again = await websockets.connect(ws_url(http), subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
+    await again.send(
+        json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {bearer}"}})
+    )
+    assert await closed_with(again, within_s=5) == (4403, "Forbidden")
 
 
 @pytest.mark.parametrize("who", ["anonymous", "staff"])

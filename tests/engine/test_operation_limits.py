@@ -18,7 +18,7 @@ from gateway.engine.schema import schema
 from mocks import MockSystem
 from tests.support import hostile
 from tests.support.fast_paths import only_with_fast_paths
-from tests.support.gateway import OPERATIONS, PRODUCTION, Gateway, codes, serve
+from tests.support.gateway import OPERATIONS, PRODUCTION, Gateway, codes, operation, serve
 
 BOUND_S = 1.0  # per request (target 50 ms, measured 1-25 ms): generous, the machine is shared
 LIFTED_BOUND_S = 5.0  # with the token limit lifted to 100 000: parsing alone is ~0.3-0.6 s
@@ -184,6 +184,23 @@ def test_every_frontend_document_is_within_the_default_limits(path: Path) -> Non
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     measurer = Measurer(schema._schema, document, Limits())
     assert all(measurer.operation(o).cost <= Limits().max_cost for o in operations)
+
+
+@pytest.mark.parametrize(
+    ("name", "cost"),
+    [
+        ("live/DemandeUpdated", 10 + 17),  # `demandeUpdated(id)` takes arguments; 17 fields
+        ("live/NotificationsChanged", 1 + 10),  # `notificationsChanged`; 10 fields
+    ],
+)
+def test_a_subscription_costs_what_one_state_asks_for(name: str, cost: int) -> None:
+    """A subscription's cost is its selection measured once, as a query's: each state is
+    answered under a call budget and a deadline of its own (`resolvers/live.py`, tested over
+    both transports in tests/edge/test_subscription_limits.py), so the bound of one answer is
+    the bound of each state; how many states come is the watcher's interval's to bound."""
+    document = parse(operation(name))
+    (subscription,) = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    assert Measurer(schema._schema, document, Limits()).operation(subscription).cost == cost
 
 
 def test_the_shipped_limits_are_the_settings_defaults() -> None:

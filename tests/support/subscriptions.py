@@ -1,6 +1,7 @@
 """Clients of the gateway's subscriptions for tests over real connections: graphql-transport-ws
 (the `websockets` package) and graphql-sse (distinct connections, httpx streaming), with the
-CRM mock's admin routes that make a demande move and count the watchers' reads.
+CRM mock's admin routes that make a demande move and count the watchers' reads, and `served`,
+a gateway built in the test's process behind a real uvicorn socket.
 
 No Python client of either protocol is installed: these send the protocols' few messages
 (`connection_init`, `subscribe`, `pong`; a POST with `Accept: text/event-stream`) and read the
@@ -10,6 +11,7 @@ answers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -19,8 +21,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import uvicorn
 import websockets
 
+from mocks.processes import free_port
 from tests.support.gateway import operation
 
 MOVED = "D-2026-000303"  # chris's, RECU in the fixtures
@@ -35,13 +39,38 @@ def token(subject: str, env: dict[str, str], role: str = "customer") -> str:
     ).stdout.strip()
 
 
-async def move(http: httpx.AsyncClient, mocks: dict[str, str], status: str) -> float:
+async def move(
+    http: httpx.AsyncClient, mocks: dict[str, str], status: str, demande: str = MOVED
+) -> float:
     """The back office moves the demande; when it did."""
-    url = f"{mocks['crm']}/_admin/demandes/{MOVED}/statut"
+    url = f"{mocks['crm']}/_admin/demandes/{demande}/statut"
     (
         await http.put(url, json={"statut": status, "commentaire": "Pris en charge"})
     ).raise_for_status()
     return time.monotonic()
+
+
+@contextlib.asynccontextmanager
+async def served(app: Any) -> AsyncIterator[str]:
+    """`app` served by uvicorn in this process, its lifespan run: its base URL. For a gateway
+    with settings a process cannot be started with (production's, without Redis)."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    for _ in range(1000):  # started within 10 s
+        if server.started or serving.done():
+            break
+        await asyncio.sleep(0.01)
+    if not server.started:
+        server.should_exit = True
+        await serving
+        raise RuntimeError("the gateway did not start")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await serving
 
 
 def ws_url(http: httpx.AsyncClient) -> str:
