@@ -295,24 +295,25 @@ async def test_a_document_outside_the_frontends_manifest_cannot_subscribe_either
 async def test_open_web_subscriptions_leave_room_for_the_pages_requests(
     http: httpx.AsyncClient, served_gateway: tuple[str, dict[str, str]]
 ) -> None:
+    """Three screens opened one after the other (while it starts, a stream holds one of the 2
+    places: it gives it back when its answer starts), then a page while all three stay open."""
     _, env = served_gateway
-    held = asyncio.Event()
     firsts: list[str] = []
 
-    async def follow(client_id: str) -> None:
+    async def follow(client_id: str, shown: asyncio.Event) -> None:
         async for event, _ in sse_events(
             http, "live/NotificationsChanged", token(client_id, env), {}
         ):
             firsts.append(event)
-            if len(firsts) == 3:
-                held.set()
+            shown.set()
             await asyncio.sleep(60)  # the screen stays open
 
-    open_screens = [
-        asyncio.create_task(follow(PERSONAS[who])) for who in ("chris", "geralt", "elodie")
-    ]
+    open_screens = []
     try:
-        await asyncio.wait_for(held.wait(), 10)
+        for who in ("chris", "geralt", "elodie"):
+            shown = asyncio.Event()
+            open_screens.append(asyncio.create_task(follow(PERSONAS[who], shown)))
+            await asyncio.wait_for(shown.wait(), 10)
         page = await http.post(
             "/graphql",
             json={"query": operation("Profile")},
