@@ -81,6 +81,7 @@ def until_shutdown(
         metrics.live_subscription(SSE, True)
         source = stream()
         draining = asyncio.ensure_future(streams.draining.wait())
+        chunk: asyncio.Future[str] | None = None
         try:
             while not draining.done():
                 chunk = asyncio.ensure_future(anext(source))
@@ -99,6 +100,14 @@ def until_shutdown(
         finally:
             draining.cancel()
             metrics.live_subscription(SSE, False)
+            if chunk is not None and not chunk.done():
+                # the client went away while the source waited for its next event: cancelled in
+                # its own task, it closes the subscription now (`aclose` cannot stop a source
+                # that is running; left alone it ran on until a heartbeat and the garbage
+                # collector, its customer's watcher still reading the back-ends)
+                chunk.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await chunk
             closing = getattr(source, "aclose", None)
             if closing is not None:
                 with contextlib.suppress(Exception):

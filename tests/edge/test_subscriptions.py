@@ -7,6 +7,7 @@ out, pinged and closed when idle; a pod that stops tells its subscribers to reco
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -467,3 +468,31 @@ async def test_an_event_stream_ends_without_complete_when_the_process_drains() -
         yield COMPLETE
 
     assert await read(until_shutdown(finished, OpenStreams())) == [NEXT, COMPLETE]
+
+
+async def test_an_event_stream_whose_client_goes_away_closes_its_subscription_at_once() -> None:
+    """The client gone, the response is cancelled while the stream waits for its next event: the
+    subscription is closed then (its customer's watcher left, its place given back), not when an
+    event, a heartbeat or the garbage collector next comes by."""
+    closed = asyncio.Event()
+
+    async def subscription() -> AsyncIterator[str]:
+        try:
+            yield NEXT
+            await asyncio.sleep(3600)  # no change for an hour
+            yield COMPLETE
+        finally:
+            closed.set()
+
+    first = asyncio.Event()
+
+    async def read(stream: Callable[[], AsyncIterator[str]]) -> None:
+        async for _ in stream():
+            first.set()
+
+    reading = asyncio.create_task(read(until_shutdown(subscription, OpenStreams())))
+    await asyncio.wait_for(first.wait(), 1)
+    reading.cancel()  # what the server does to the response of a client that disconnected
+    with contextlib.suppress(asyncio.CancelledError):
+        await reading
+    await asyncio.wait_for(closed.wait(), 1)
