@@ -484,16 +484,37 @@ async def backend_counts(admin: httpx.AsyncClient, urls: dict[str, str]) -> Coun
     return counts
 
 
-METRIC_LINE = re.compile(r"^(?P<name>[a-z_]+)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")
+METRIC_LINE = re.compile(
+    r"^(?P<name>[a-z_]+)(?:\{(?P<labels>.*)\})? (?P<value>\S+)$"
+)  # labels may hold braces
+
+
+async def answer_times(
+    admin: httpx.AsyncClient, urls: dict[str, str], since: Counter[str]
+) -> dict[str, tuple[float, float]]:
+    """Per system, (median, p95) of the mock's answer times (ms, its own log: the last 10 000
+    calls at most) of the calls after the counts `since`."""
+    times = {}
+    for system, url in urls.items():
+        seq = sum(n for route, n in since.items() if route.split(" ", 1)[0] == system)
+        log = (await admin.get(url + "/_admin/calls", params={"since": seq})).json()
+        durations = [c["duration_ms"] for c in log["calls"] if c["duration_ms"] is not None]
+        if durations:
+            median, p95, _ = quantiles(durations)
+            times[system] = (median, p95)
+    return times
+
+
+WATCHED = ("gateway_live_", "gateway_backend_calls", "gateway_breaker_transitions")
 
 
 async def live_metrics(http: httpx.AsyncClient) -> dict[str, float]:
-    """The gateway's `gateway_live_*` samples: 'name{labels}' -> value."""
+    """The gateway's live, back-end call and breaker samples: 'name{labels}' -> value."""
     text = (await http.get("/metrics")).text
     samples = {}
     for line in text.splitlines():
         found = METRIC_LINE.match(line)
-        if found and found["name"].startswith("gateway_live_"):
+        if found and found["name"].startswith(WATCHED):
             key = found["name"] + (f"{{{found['labels']}}}" if found["labels"] else "")
             samples[key] = float(found["value"])
     return samples
@@ -659,6 +680,7 @@ async def measure(
         own_steady = own_cpu_seconds() - own_before
         calls = await backend_counts(admin, urls) - calls_before
         steady_after = await live_metrics(http)
+        mock_times = await answer_times(admin, urls, calls_before)
         await mover
         rss_end = rss_mb(gateway_pid)
         print(f"waiting {1.5 * args.interval + 3:g} s for the last moves to arrive", flush=True)
@@ -688,7 +710,7 @@ async def measure(
         "opening",
         f"{opened_in:.1f} s for {asked} connections ({len(customers) / opened_in:.0f}/s, "
         f"median {statistics.median(connections.open_s) * 1000:.0f} ms each); gateway CPU "
-        f"{1000 * cpu_open / asked:.1f} ms per connection",
+        f"{1000 * cpu_open / asked:.1f} ms per connection (the watchers reading meanwhile)",
     )
     figures.add(
         "refused / dropped",
@@ -764,6 +786,29 @@ async def measure(
         "errors in payloads; duplicates; unmatched",
         f"{sum(connections.errors.values())}{_detail(connections.errors)}; "
         f"{sum(ledger.duplicates.values())}; {sum(ledger.unmatched.values())}",
+    )
+    outcomes: Counter[str] = Counter()
+    for key, value in steady_after.items():
+        found = re.search(r'backend="([^"]+)".*outcome="([^"]+)"', key)
+        if key.startswith("gateway_backend_calls_total") and found:
+            before = steady_before.get(key, 0.0)
+            outcomes[f"{found[1]} {found[2]}"] += round(value - before)
+    opened: Counter[str] = Counter()
+    for key, value in steady_after.items():
+        found = re.search(r'backend="([^"]+)"', key)
+        if key.startswith("gateway_breaker_transitions_total") and 'state="open"' in key and found:
+            opened[found[1]] += round(value - steady_before.get(key, 0.0))
+    figures.add(
+        "the gateway's back-end attempts (steady period)",
+        ", ".join(f"{k} {n}" for k, n in sorted(outcomes.items()) if n) or "none",
+    )
+    figures.add(
+        "breakers opened (steady period)",
+        ", ".join(f"{k} {n}" for k, n in sorted(opened.items()) if n) or "none",
+    )
+    figures.add(
+        "mocks' answer times (median / p95)",
+        ", ".join(f"{s} {m:.0f} / {p:.0f} ms" for s, (m, p) in mock_times.items()),
     )
     print("\nback-end calls per minute, by route")
     for route, n in calls.most_common():
