@@ -443,6 +443,20 @@ async def make_moves(
     await asyncio.gather(*pending)
 
 
+async def probe_lag(base: str, until: float, gateway: list[float], own: list[float]) -> None:
+    """Until `until`, twice a second: how long the gateway takes to answer `/livez` (its event
+    loop's lag, nearly all of it) and how late this process's own loop wakes up."""
+    async with httpx.AsyncClient(base_url=base, timeout=60) as probe:
+        while time.monotonic() < until:
+            asked = time.monotonic()
+            with contextlib.suppress(httpx.HTTPError):
+                (await probe.get("/livez")).raise_for_status()
+                gateway.append(time.monotonic() - asked)
+            slept = time.monotonic()
+            await asyncio.sleep(0.5)
+            own.append(time.monotonic() - slept - 0.5)
+
+
 # ---- what the processes use ---------------------------------------------------------------------
 
 
@@ -554,10 +568,12 @@ class Figures:
         return "\n".join(lines)
 
 
-def delays_row(delays: list[float]) -> str:
+def delays_row(delays: list[float], ms: bool = False) -> str:
     if not delays:
         return "none received"
     median, p95, most = quantiles(delays)
+    if ms:
+        return f"median {median * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {most * 1000:.0f} ms"
     return f"median {median:.2f} s, p95 {p95:.2f} s, max {most:.2f} s"
 
 
@@ -673,6 +689,9 @@ async def measure(
         mover = asyncio.create_task(
             make_moves(admin, urls["crm"], customers, plan, ledger, started)
         )
+        gateway_lag: list[float] = []
+        own_lag: list[float] = []
+        prober = asyncio.create_task(probe_lag(base, started + args.duration, gateway_lag, own_lag))
         await asyncio.sleep(max(0.0, started + args.duration - time.monotonic()))
         elapsed = time.monotonic() - started
         cpu_steady = cpu_seconds(gateway_pid) - cpu_before
@@ -681,15 +700,22 @@ async def measure(
         calls = await backend_counts(admin, urls) - calls_before
         steady_after = await live_metrics(http)
         mock_times = await answer_times(admin, urls, calls_before)
-        await mover
+        await asyncio.gather(mover, prober)
         rss_end = rss_mb(gateway_pid)
         print(f"waiting {1.5 * args.interval + 3:g} s for the last moves to arrive", flush=True)
         await asyncio.sleep(1.5 * args.interval + 3)
         open_end = connections.open["sse"] + connections.open["ws"]
         await connections.close_all()
-        await asyncio.sleep(3)
+        all_closed = time.monotonic()
+        calls_open = await backend_counts(admin, urls)
+        while True:  # the watchers stop with their customers' last subscriptions
+            closed = await live_metrics(http)
+            stopped_in = time.monotonic() - all_closed
+            if metric(closed, "gateway_live_watchers") == 0 or stopped_in > 60:
+                break
+            await asyncio.sleep(0.5)
+        calls_after_close = sum((await backend_counts(admin, urls) - calls_open).values())
         rss_closed = rss_mb(gateway_pid)
-        closed = await live_metrics(http)
 
     minutes = elapsed / 60
     asked = len(customers)
@@ -725,14 +751,20 @@ async def measure(
     figures.add("memory per connection", f"{per_connection:.0f} KiB (delta / open connections)")
     figures.add(
         "gateway RSS end of steady period; all closed",
-        f"{rss_end:.0f} MB ({rss_end - rss_open:+.0f} MB over the period); {rss_closed:.0f} MB "
-        f"(subscriptions {metric(closed, 'gateway_live_subscriptions'):.0f}, "
-        f"watchers {metric(closed, 'gateway_live_watchers'):.0f})",
+        f"{rss_end:.0f} MB ({rss_end - rss_open:+.0f} MB over the period); {rss_closed:.0f} MB",
+    )
+    figures.add(
+        "once every connection closed",
+        f"subscriptions {metric(closed, 'gateway_live_subscriptions'):.0f}, watchers "
+        f"{metric(closed, 'gateway_live_watchers'):.0f} after {stopped_in:.1f} s; "
+        f"{calls_after_close} back-end calls meanwhile",
     )
     figures.add(
         "gateway CPU",
         f"{cpu_steady / minutes:.1f} s per minute ({100 * cpu_steady / elapsed:.0f} % of a core)",
     )
+    figures.add("gateway /livez answer time (its loop's lag)", delays_row(gateway_lag, ms=True))
+    figures.add("this client's loop lag", delays_row(own_lag, ms=True))
     figures.add(
         "mocks CPU; this client's CPU",
         f"{mocks_steady / minutes:.1f} s per minute; {own_steady / minutes:.1f} s per minute",
