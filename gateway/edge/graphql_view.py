@@ -44,7 +44,12 @@ from gateway.edge.middleware.uploads import (
 )
 from gateway.edge.refusals import NO_STORE, refusal_body
 from gateway.edge.request_scope import begin_request
-from gateway.edge.subscriptions import KeptTransportWs, OpenStreams, until_shutdown
+from gateway.edge.subscriptions import (
+    EventStreamResponse,
+    KeptTransportWs,
+    OpenStreams,
+    until_shutdown,
+)
 from gateway.engine.extensions.stale_answers import stale_extensions
 from gateway.engine.incremental import is_incremental, later_parts
 from gateway.engine.operation_limits import Limits
@@ -333,9 +338,14 @@ class GraphQLApp(ObservedGraphQL):
         sub_response: Response,
         headers: Mapping[str, str],
     ) -> Response:
-        """An event stream (graphql-sse) ends when the process drains (`until_shutdown`)."""
+        """An event stream (graphql-sse) ends when the process drains (`until_shutdown`), and is
+        closed when its response ends, however it ends (`EventStreamResponse`)."""
         if headers.get("Content-Type", "").startswith("text/event-stream"):
-            stream = until_shutdown(stream, self.streams)
+            return EventStreamResponse(
+                until_shutdown(stream, self.streams)(),
+                status_code=sub_response.status_code or 200,
+                headers={**sub_response.headers, **headers},
+            )
         return await super().create_streaming_response(request, stream, sub_response, headers)
 
     def should_render_graphql_ide(self, request: Any) -> bool:

@@ -30,6 +30,8 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 
 from graphql import GraphQLError
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -114,6 +116,22 @@ def until_shutdown(
                     await closing()
 
     return ended_on_drain
+
+
+class EventStreamResponse(StreamingResponse):
+    """An event stream whose body is closed when the response ends, however it ends. Starlette
+    leaves the body open when the client goes away while a chunk is being sent (a full socket,
+    a busy process): the subscription then ran on, its customer's watcher reading the back-ends
+    every interval, until the garbage collector came by."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            closing = getattr(self.body_iterator, "aclose", None)
+            if closing is not None:
+                with contextlib.suppress(Exception):
+                    await closing()
 
 
 class KeptTransportWs(BaseGraphQLTransportWSHandler[Context, None]):

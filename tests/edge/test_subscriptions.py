@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -20,7 +21,7 @@ import websockets
 from gateway.edge.subscriptions import RECONNECT_COMMENT, OpenStreams, until_shutdown
 from mocks.processes import free_port, mock_servers, process
 from tests.support.accounts import PASSWORDS
-from tests.support.gateway import PERSONAS, TODAY, operation
+from tests.support.gateway import PERSONAS, TODAY, Gateway, operation
 from tests.support.subscriptions import (
     TransportWs,
     demandes_reads,
@@ -496,3 +497,56 @@ async def test_an_event_stream_whose_client_goes_away_closes_its_subscription_at
     with contextlib.suppress(asyncio.CancelledError):
         await reading
     await asyncio.wait_for(closed.wait(), 1)
+
+
+async def test_an_event_stream_whose_client_goes_away_mid_send_closes_its_subscription(
+    gateway: Gateway,
+) -> None:
+    """The client gone while an event is being sent (a full socket, a busy process): the server
+    cancels the response there, outside the stream, and the stream is closed all the same, its
+    customer's watcher stopped, not left reading the back-ends until the garbage collector comes."""
+    watchers = gateway.app.state.services.live
+    body = json.dumps({"query": operation("live/NotificationsChanged")}).encode()
+    bearer = f"Bearer {gateway.token(PERSONAS['geralt'])}".encode()
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},  # uvicorn's: disconnects are listened to
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"gateway.test"),
+            (b"accept", b"text/event-stream"),
+            (b"content-type", b"application/json"),
+            (b"authorization", bearer),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+    gone, sending = asyncio.Event(), asyncio.Event()
+    received = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        received += 1
+        if received == 1:
+            return {"type": "http.request", "body": body, "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body" and message.get("body"):
+            sending.set()
+            await asyncio.Event().wait()  # the socket is full: this send never completes
+
+    answering = asyncio.create_task(gateway.app(scope, receive, send))
+    await asyncio.wait_for(sending.wait(), 10)  # the bell's first state, stuck in the socket
+    assert watchers.open == 1
+    gone.set()
+    await asyncio.wait_for(answering, 5)
+    await asyncio.sleep(0.1)
+    assert watchers.open == 0 and not watchers.watches
