@@ -483,6 +483,16 @@ def children() -> dict[int, str]:
     return found
 
 
+def waited_for_cpu_s(pid: int) -> float:
+    """Seconds the process's threads spent runnable but waiting for a CPU (`schedstat`): what
+    the other processes on the machine took from it."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            total += int((task / "schedstat").read_text().split()[1])
+    return total / 1e9
+
+
 def own_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -681,6 +691,7 @@ async def measure(
         calls_before = await backend_counts(admin, urls)
         steady_before = await live_metrics(http)
         cpu_before = cpu_seconds(gateway_pid)
+        waited_before = waited_for_cpu_s(gateway_pid)
         mocks_before = sum(cpu_seconds(pid) for pid in mocks)
         own_before = own_cpu_seconds()
         plan = schedule(len(customers), args.events_per_minute, args.duration)
@@ -695,6 +706,7 @@ async def measure(
         await asyncio.sleep(max(0.0, started + args.duration - time.monotonic()))
         elapsed = time.monotonic() - started
         cpu_steady = cpu_seconds(gateway_pid) - cpu_before
+        waited_steady = waited_for_cpu_s(gateway_pid) - waited_before
         mocks_steady = sum(cpu_seconds(pid) for pid in mocks) - mocks_before
         own_steady = own_cpu_seconds() - own_before
         calls = await backend_counts(admin, urls) - calls_before
@@ -762,6 +774,10 @@ async def measure(
     figures.add(
         "gateway CPU",
         f"{cpu_steady / minutes:.1f} s per minute ({100 * cpu_steady / elapsed:.0f} % of a core)",
+    )
+    figures.add(
+        "gateway waiting for a CPU (runnable, another process on it)",
+        f"{waited_steady / minutes:.1f} s per minute",
     )
     figures.add("gateway /livez answer time (its loop's lag)", delays_row(gateway_lag, ms=True))
     figures.add("this client's loop lag", delays_row(own_lag, ms=True))
