@@ -243,7 +243,9 @@ class GraphQLApp(ObservedGraphQL):
     ) -> Any:
         """A subscription over graphql-sse is admitted here: `execute_single` never sees it. A
         query or mutation asking for events (urql's `Accept` names `text/event-stream` for every
-        operation) is answered as any POST is: JSON, or multipart parts for `@defer`."""
+        operation) is answered as any POST is: JSON, or multipart parts for `@defer`. The
+        subscription's stream is kept on the request: its response closes it when it ends."""
+        streamed = False
         if not isinstance(request_data, list) and self._get_stream_transport(request_data.protocol):
             try:
                 query, _ = await self.trusted.resolve(
@@ -252,15 +254,19 @@ class GraphQLApp(ObservedGraphQL):
                 if subscribes(query, request_data.operation_name, self.limits.max_tokens):
                     await rate_limits.spend(context)
                     request_data = replace(request_data, query=query)
+                    streamed = True
                 else:
                     request_data = replace(request_data, protocol="http")
             except GatewayError as exc:
                 return ExecutionResult(
                     data=None, errors=[GraphQLError(exc.message, extensions=exc.extensions)]
                 )
-        return await super().execute_operation(
+        result = await super().execute_operation(
             request, request_adapter, request_data, context, root_value, sub_response
         )
+        if streamed:
+            request.state.live_stream = result  # closed by its response (`EventStreamResponse`)
+        return result
 
     async def execute_single(
         self,
@@ -343,6 +349,7 @@ class GraphQLApp(ObservedGraphQL):
         if headers.get("Content-Type", "").startswith("text/event-stream"):
             return EventStreamResponse(
                 until_shutdown(stream, self.streams)(),
+                subscription=getattr(request.state, "live_stream", None),
                 status_code=sub_response.status_code or 200,
                 headers={**sub_response.headers, **headers},
             )

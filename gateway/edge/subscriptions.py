@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from graphql import GraphQLError
 from starlette.responses import StreamingResponse
@@ -119,19 +120,26 @@ def until_shutdown(
 
 
 class EventStreamResponse(StreamingResponse):
-    """An event stream whose body is closed when the response ends, however it ends. Starlette
-    leaves the body open when the client goes away while a chunk is being sent (a full socket,
-    a busy process): the subscription then ran on, its customer's watcher reading the back-ends
-    every interval, until the garbage collector came by."""
+    """An event stream whose body and subscription are closed when the response ends, however
+    it ends. Starlette leaves the body open when the client goes away while a chunk is being
+    sent (a full socket, a busy process), and closing the body does not reach the subscription
+    when strawberry's heartbeat merge is waiting to queue its next event (its reader is
+    cancelled, not its source): the subscription then ran on, its customer's watcher reading
+    the back-ends every interval, until the garbage collector came by."""
+
+    def __init__(self, *args: Any, subscription: object = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.subscription = subscription
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
-            closing = getattr(self.body_iterator, "aclose", None)
-            if closing is not None:
-                with contextlib.suppress(Exception):
-                    await closing()
+            for stream in (self.body_iterator, self.subscription):
+                closing = getattr(stream, "aclose", None)
+                if closing is not None:  # one already running is being cancelled: let it be
+                    with contextlib.suppress(Exception):
+                        await closing()
 
 
 class KeptTransportWs(BaseGraphQLTransportWSHandler[Context, None]):
