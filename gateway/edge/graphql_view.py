@@ -44,7 +44,12 @@ from gateway.edge.middleware.uploads import (
 )
 from gateway.edge.refusals import NO_STORE, refusal_body
 from gateway.edge.request_scope import begin_request
-from gateway.edge.subscriptions import KeptTransportWs, OpenStreams, until_shutdown
+from gateway.edge.subscriptions import (
+    EventStreamResponse,
+    KeptTransportWs,
+    OpenStreams,
+    until_shutdown,
+)
 from gateway.engine.extensions.stale_answers import stale_extensions
 from gateway.engine.incremental import is_incremental, later_parts
 from gateway.engine.operation_limits import Limits, parse_within
@@ -259,7 +264,9 @@ class GraphQLApp(ObservedGraphQL):
         """A subscription over graphql-sse is admitted here (`admitted_stream`): `execute_single`
         never sees it. A query or mutation asking for events (urql's `Accept` names
         `text/event-stream` for every operation) is answered as any POST is: JSON, or multipart
-        parts for `@defer`, its rate limits spent once."""
+        parts for `@defer`, its rate limits spent once. The subscription's stream is kept on the
+        request: its response closes it when it ends."""
+        streamed = False
         if not isinstance(request_data, list) and self._get_stream_transport(request_data.protocol):
             try:
                 query, subscription = await self.admitted_stream(
@@ -273,11 +280,15 @@ class GraphQLApp(ObservedGraphQL):
             request.state.limits_spent = True
             if subscription:
                 request_data = replace(request_data, query=query)
+                streamed = True
             else:
                 request_data = replace(request_data, protocol="http")
-        return await super().execute_operation(
+        result = await super().execute_operation(
             request, request_adapter, request_data, context, root_value, sub_response
         )
+        if streamed:
+            request.state.live_stream = result  # closed by its response (`EventStreamResponse`)
+        return result
 
     async def execute_single(
         self,
@@ -350,9 +361,15 @@ class GraphQLApp(ObservedGraphQL):
         sub_response: Response,
         headers: Mapping[str, str],
     ) -> Response:
-        """An event stream (graphql-sse) ends when the process drains (`until_shutdown`)."""
+        """An event stream (graphql-sse) ends when the process drains (`until_shutdown`), and is
+        closed when its response ends, however it ends (`EventStreamResponse`)."""
         if headers.get("Content-Type", "").startswith("text/event-stream"):
-            stream = until_shutdown(stream, self.streams)
+            return EventStreamResponse(
+                until_shutdown(stream, self.streams)(),
+                subscription=getattr(request.state, "live_stream", None),
+                status_code=sub_response.status_code or 200,
+                headers={**sub_response.headers, **headers},
+            )
         return await super().create_streaming_response(request, stream, sub_response, headers)
 
     def should_render_graphql_ide(self, request: Any) -> bool:

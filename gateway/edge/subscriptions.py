@@ -31,8 +31,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from graphql import GraphQLError
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -85,6 +88,7 @@ def until_shutdown(
         metrics.live_subscription(SSE, True)
         source = stream()
         draining = asyncio.ensure_future(streams.draining.wait())
+        chunk: asyncio.Future[str] | None = None
         try:
             while not draining.done():
                 chunk = asyncio.ensure_future(anext(source))
@@ -103,12 +107,43 @@ def until_shutdown(
         finally:
             draining.cancel()
             metrics.live_subscription(SSE, False)
+            if chunk is not None and not chunk.done():
+                # the client went away while the source waited for its next event: cancelled in
+                # its own task, it closes the subscription now (`aclose` cannot stop a source
+                # that is running; left alone it ran on until a heartbeat and the garbage
+                # collector, its customer's watcher still reading the back-ends)
+                chunk.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await chunk
             closing = getattr(source, "aclose", None)
             if closing is not None:
                 with contextlib.suppress(Exception):
                     await closing()
 
     return ended_on_drain
+
+
+class EventStreamResponse(StreamingResponse):
+    """An event stream whose body and subscription are closed when the response ends, however
+    it ends. Starlette leaves the body open when the client goes away while a chunk is being
+    sent (a full socket, a busy process), and closing the body does not reach the subscription
+    when strawberry's heartbeat merge is waiting to queue its next event (its reader is
+    cancelled, not its source): the subscription then ran on, its customer's watcher reading
+    the back-ends every interval, until the garbage collector came by."""
+
+    def __init__(self, *args: Any, subscription: object = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.subscription = subscription
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            for stream in (self.body_iterator, self.subscription):
+                closing = getattr(stream, "aclose", None)
+                if closing is not None:  # one already running is being cancelled: let it be
+                    with contextlib.suppress(Exception):
+                        await closing()
 
 
 class KeptTransportWs(BaseGraphQLTransportWSHandler[Context, None]):

@@ -119,12 +119,14 @@ async def hello(scope: dict, receive: object, send: object) -> None:  # type: ig
 
 
 @contextlib.asynccontextmanager
-async def server(header_timeout_s: float = 0.5, http: Any = None) -> AsyncIterator[int]:
+async def server(
+    header_timeout_s: float = 0.5, http: Any = None, app: Any = None
+) -> AsyncIterator[int]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     config = uvicorn.Config(
-        hello,
+        app or hello,
         host="127.0.0.1",
         port=port,
         http=http or guarded_protocol(max_header_bytes=16_384, header_timeout_s=header_timeout_s),
@@ -231,6 +233,30 @@ async def test_an_answer_leaves_in_one_write_and_a_bodyless_one_still_leaves() -
     head, _, get = rest.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200") and get.startswith(b"HTTP/1.1 200")
     assert get.endswith(b"ok\r\n0\r\n\r\n") and len(writes) == 3
+
+
+async def test_an_event_streams_headers_leave_at_once_not_with_its_first_event() -> None:
+    """A subscription's event stream may send nothing for minutes (no change): its status and
+    headers leave at once, so that the client knows it is subscribed."""
+    first_event = asyncio.Event()
+
+    async def events(scope: dict, receive: object, send: Any) -> None:  # type: ignore[type-arg]
+        if scope["type"] != "http":
+            return
+        headers = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await first_event.wait()
+        await send({"type": "http.response.body", "body": b"event: complete\r\n\r\n"})
+
+    async with server(app=events) as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)
+        finally:
+            first_event.set()
+            writer.close()
+    assert head.startswith(b"HTTP/1.1 200") and b"text/event-stream" in head
 
 
 async def test_without_fast_paths_uvicorn_writes_its_answers_as_it_ships(

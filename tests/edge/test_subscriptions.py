@@ -7,6 +7,7 @@ out, pinged and closed when idle; a pod that stops tells its subscribers to reco
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import time
@@ -18,9 +19,10 @@ import pytest
 import websockets
 
 from gateway.edge.subscriptions import RECONNECT_COMMENT, OpenStreams, until_shutdown
+from mocks.base import MockSystem
 from mocks.processes import free_port, mock_servers, process
 from tests.support.accounts import PASSWORDS
-from tests.support.gateway import PERSONAS, TODAY, operation
+from tests.support.gateway import PERSONAS, TODAY, Gateway, operation, serve
 from tests.support.subscriptions import (
     TransportWs,
     demandes_reads,
@@ -495,3 +497,129 @@ async def test_an_event_stream_ends_without_complete_when_the_process_drains() -
         yield COMPLETE
 
     assert await read(until_shutdown(finished, OpenStreams())) == [NEXT, COMPLETE]
+
+
+async def test_an_event_stream_whose_client_goes_away_closes_its_subscription_at_once() -> None:
+    """The client gone, the response is cancelled while the stream waits for its next event: the
+    subscription is closed then (its customer's watcher left, its place given back), not when an
+    event, a heartbeat or the garbage collector next comes by."""
+    closed = asyncio.Event()
+
+    async def subscription() -> AsyncIterator[str]:
+        try:
+            yield NEXT
+            await asyncio.sleep(3600)  # no change for an hour
+            yield COMPLETE
+        finally:
+            closed.set()
+
+    first = asyncio.Event()
+
+    async def read(stream: Callable[[], AsyncIterator[str]]) -> None:
+        async for _ in stream():
+            first.set()
+
+    reading = asyncio.create_task(read(until_shutdown(subscription, OpenStreams())))
+    await asyncio.wait_for(first.wait(), 1)
+    reading.cancel()  # what the server does to the response of a client that disconnected
+    with contextlib.suppress(asyncio.CancelledError):
+        await reading
+    await asyncio.wait_for(closed.wait(), 1)
+
+
+class StuckClient:
+    """A graphql-sse request driven by hand, as uvicorn drives the app: the first event's send
+    never completes (a full socket, a client gone silent), then the client disconnects."""
+
+    def __init__(self, app: Any, document: str, bearer: str) -> None:
+        self.gone, self.sending = asyncio.Event(), asyncio.Event()
+        self.body = json.dumps({"query": operation(document)}).encode()
+        self.received = 0
+        scope: dict[str, Any] = {
+            "type": "http",
+            "asgi": {
+                "version": "3.0",
+                "spec_version": "2.3",
+            },  # uvicorn's: it listens for disconnects
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/graphql",
+            "raw_path": b"/graphql",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [
+                (b"host", b"gateway.test"),
+                (b"accept", b"text/event-stream"),
+                (b"content-type", b"application/json"),
+                (b"authorization", f"Bearer {bearer}".encode()),
+            ],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 80),
+        }
+        self.answering = asyncio.create_task(app(scope, self.receive, self.send))
+
+    async def receive(self) -> dict[str, Any]:
+        self.received += 1
+        if self.received == 1:
+            return {"type": "http.request", "body": self.body, "more_body": False}
+        await self.gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body" and message.get("body"):
+            self.sending.set()
+            await asyncio.Event().wait()  # the socket is full: this send never completes
+
+    async def disconnect(self) -> None:
+        self.gone.set()
+        await asyncio.wait_for(self.answering, 5)
+
+
+async def test_an_event_stream_whose_client_goes_away_mid_send_closes_its_subscription(
+    gateway: Gateway,
+) -> None:
+    """The client gone while an event is being sent: the server cancels the response there,
+    outside the stream, and the stream is closed all the same, its customer's watcher stopped,
+    not left reading the back-ends until the garbage collector comes by."""
+    watchers = gateway.app.state.services.live
+    client = StuckClient(
+        gateway.app, "live/NotificationsChanged", gateway.token(PERSONAS["geralt"])
+    )
+    await asyncio.wait_for(client.sending.wait(), 10)  # the bell's first state, stuck in the socket
+    assert watchers.open == 1
+    await client.disconnect()
+    await asyncio.sleep(0.1)
+    assert watchers.open == 0 and not watchers.watches
+
+
+async def test_a_stream_gone_with_events_still_queued_closes_its_subscription(
+    mocks: dict[str, MockSystem],
+) -> None:
+    """Events keep coming while the first is stuck in the socket: strawberry's heartbeat merge
+    holds one and waits to queue the next when the client goes. Closing the body cancels that
+    wait, not the subscription: the response closes the subscription itself."""
+    async with serve(mocks, live_interval_s=0.05) as gateway:
+        watchers = gateway.app.state.services.live
+        crm = mocks["crm"]
+        client = StuckClient(
+            gateway.app, "live/NotificationsChanged", gateway.token(PERSONAS["geralt"])
+        )
+        await asyncio.wait_for(client.sending.wait(), 10)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=crm), base_url="http://127.0.0.1"
+        ) as admin:
+            for status in ("TRAITE", "CLOTURE"):  # each posts a notification: the bell moves
+                posted = len(crm.notifications)  # type: ignore[attr-defined]
+                moved = await admin.put(
+                    "/_admin/demandes/D-2026-000312/statut", json={"statut": status}
+                )
+                assert moved.status_code == 200
+                for _ in range(100):
+                    if len(crm.notifications) > posted:  # type: ignore[attr-defined]
+                        break
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(0.3)  # the watcher's next states reach the stream
+        await client.disconnect()
+        await asyncio.sleep(0.1)
+        assert watchers.open == 0 and not watchers.watches

@@ -1,5 +1,7 @@
 """One write per answer: uvicorn's response cycle writes the status line and headers, then the
-body, in two system calls; `HeadersWithBody` holds the first until the second comes.
+body, in two system calls; `HeadersWithBody` holds the first until the second comes. An event
+stream's headers are not held: its first event may be minutes away (a subscription to changes
+that do not come), and its headers are how the client learns that it is subscribed.
 
 Relies on uvicorn's `RequestResponseCycle.transport` and `on_response` (not public API): checked
 by `tests/engine/fastpath/test_upstream_names.py`; off with `GATEWAY_FAST_PATHS=false`.
@@ -9,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+
+EVENT_STREAM = b"\r\ncontent-type: text/event-stream"
 
 
 class HeadersWithBody:
@@ -26,7 +30,11 @@ class HeadersWithBody:
         if self.held is None:
             self.transport.write(data)
         elif not self.held:
-            self.held = bytes(data)
+            if EVENT_STREAM in bytes(data).lower():  # a subscription's stream: say it is open now
+                self.transport.write(data)
+                self.held = None
+            else:
+                self.held = bytes(data)
         else:
             self.transport.write(self.held + data)
             self.held = None
