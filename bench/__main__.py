@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from mocks.processes import free_port, mock_servers, process
+from mocks.processes import free_port, mock_servers, pointing_at, process
 
 ROOT = Path(__file__).resolve().parents[1]
 OPERATIONS = ROOT / "contracts" / "operations"
@@ -213,10 +213,7 @@ async def main(args: argparse.Namespace) -> None:
     operations = args.operations.split(",") if args.operations else list(WORKLOAD)
     with mock_servers() as urls:
         env = {
-            "POLICY_ADMIN_URL": urls["policy-admin"],
-            "CLAIMS_URL": urls["claims"],
-            "EDITIQUE_URL": urls["editique"],
-            "CRM_URL": urls["crm"],
+            **pointing_at(urls),
             "GATEWAY_TODAY": ANCHOR,
             "GATEWAY_CACHE": "false" if args.no_cache else "true",
             "GATEWAY_RATE_LIMIT_CLIENT": "1000000/second",  # the load generator is one client

@@ -18,7 +18,7 @@ import time
 import httpx
 
 from bench.__main__ import ANCHOR, OPERATIONS, token
-from mocks.processes import free_port, mock_servers, process
+from mocks.processes import free_port, mock_servers, pointing_at, process
 
 MULTIPART = "multipart/mixed;deferSpec=20220824, application/json"
 
@@ -56,10 +56,7 @@ def row(name: str, samples: list[tuple[float, float]]) -> str:
 async def main(args: argparse.Namespace) -> None:
     with mock_servers() as urls:
         env = {
-            "POLICY_ADMIN_URL": urls["policy-admin"],
-            "CLAIMS_URL": urls["claims"],
-            "EDITIQUE_URL": urls["editique"],
-            "CRM_URL": urls["crm"],
+            **pointing_at(urls),
             "GATEWAY_TODAY": ANCHOR,
             "GATEWAY_CACHE": "false",
             "GATEWAY_RATE_LIMIT_CLIENT": "1000000/second",

@@ -36,7 +36,7 @@ import httpx
 from gateway.identity.tokens import TokenVerifier
 from gateway.resolvers.idempotency import external_reference
 from gateway.settings import Settings
-from mocks.processes import free_port, mock_servers, process
+from mocks.processes import free_port, mock_servers, pointing_at, process
 
 ROOT = Path(__file__).resolve().parents[1]
 CREATE = (ROOT / "contracts/operations/demarches/CreateDemande.graphql").read_text("utf-8")
@@ -290,10 +290,7 @@ def redis_server() -> Iterator[str]:
 @contextmanager
 def gateways(mocks: dict[str, str], count: int, redis_url: str | None) -> Iterator[list[str]]:
     env = {
-        "POLICY_ADMIN_URL": mocks["policy-admin"],
-        "CLAIMS_URL": mocks["claims"],
-        "EDITIQUE_URL": mocks["editique"],
-        "CRM_URL": mocks["crm"],
+        **pointing_at(mocks),
         **({"GATEWAY_REDIS_URL": redis_url} if redis_url else {}),
     }
     urls = []

@@ -61,7 +61,7 @@ from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
 from bench.__main__ import OPERATIONS, cpu_seconds
-from mocks.processes import free_port, mock_servers, process
+from mocks.processes import free_port, mock_servers, pointing_at, process
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
@@ -629,10 +629,7 @@ async def run(args: argparse.Namespace) -> None:
         with environment(MOCK_FIXTURES=world), mock_servers() as urls:
             print(f"world and mocks ready in {time.monotonic() - built:.1f} s", flush=True)
             env = {
-                "POLICY_ADMIN_URL": urls["policy-admin"],
-                "CLAIMS_URL": urls["claims"],
-                "EDITIQUE_URL": urls["editique"],
-                "CRM_URL": urls["crm"],
+                **pointing_at(urls),
                 "GATEWAY_TODAY": anchor.isoformat(),
                 "GATEWAY_LIVE_INTERVAL_S": str(args.interval),
                 "GATEWAY_LIVE_MAX_SUBSCRIPTIONS": str(bound),

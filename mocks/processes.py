@@ -90,3 +90,20 @@ def mock_servers() -> Iterator[dict[str, str]]:
                 process(["-m", "mocks", name, "--port", port], [url + "/_admin/faults"])
             )
         yield urls
+
+
+def pointing_at(urls: dict[str, str]) -> dict[str, str]:
+    """The gateway's settings that send its calls to these mocks (`mock_servers`' URLs)."""
+    from gateway.adapters.in_process import VARIABLES
+
+    return {VARIABLES[name]: url for name, url in urls.items()}
+
+
+@contextmanager
+def gateway_server(env: dict[str, str], timeout: float = 30) -> Iterator[str]:
+    """`python -m gateway serve` on a free port with `env`, ready (its /healthz answers); its URL."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    serve = ["-m", "gateway", "serve", "--port", str(port)]
+    with process(serve, [base + "/healthz"], env=env, timeout=timeout):
+        yield base

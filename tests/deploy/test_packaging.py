@@ -22,7 +22,7 @@ from packaging.utils import canonicalize_name
 
 from gateway.identity.tokens import TokenVerifier
 from gateway.settings import Settings
-from mocks.processes import ROOT, free_port, mock_servers, process
+from mocks.processes import ROOT, free_port, mock_servers, pointing_at, process
 from tests.support.gateway import PERSONAS, operation
 
 PROJECT = "espace-client-gateway"
@@ -98,10 +98,7 @@ def test_base_install_serves_a_home_page_from_real_back_ends(
 ) -> None:
     port = free_port()
     env = {
-        "POLICY_ADMIN_URL": served_mocks["policy-admin"],
-        "CLAIMS_URL": served_mocks["claims"],
-        "EDITIQUE_URL": served_mocks["editique"],
-        "CRM_URL": served_mocks["crm"],
+        **pointing_at(served_mocks),
         "GATEWAY_TODAY": "2026-11-24",
     }
     token = TokenVerifier(Settings()).issue(PERSONAS["paul"], "customer")

@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from mocks.processes import free_port, mock_servers, process
-from tests.edge.test_subscriptions import TransportWs, token, ws_url
+from mocks.processes import gateway_server, mock_servers, pointing_at
 from tests.support.gateway import PERSONAS, TODAY
 from tests.support.live import claims_client, crm_client, events_in, move, pay_now
+from tests.support.subscriptions import TransportWs, token, ws_url
 
 INTERVAL_S = 0.3
 PAUL, CHRIS = PERSONAS["paul"], PERSONAS["chris"]
@@ -32,16 +32,11 @@ def served_mocks() -> Iterator[dict[str, str]]:
 @pytest.fixture(scope="module")
 def served_gateway(served_mocks: dict[str, str]) -> Iterator[tuple[str, dict[str, str]]]:
     env = {
-        "POLICY_ADMIN_URL": served_mocks["policy-admin"],
-        "CLAIMS_URL": served_mocks["claims"],
-        "EDITIQUE_URL": served_mocks["editique"],
-        "CRM_URL": served_mocks["crm"],
+        **pointing_at(served_mocks),
         "GATEWAY_TODAY": TODAY.isoformat(),
         "GATEWAY_LIVE_INTERVAL_S": str(INTERVAL_S),
     }
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with process(["-m", "gateway", "serve", "--port", str(port)], [base + "/healthz"], env=env):
+    with gateway_server(env) as base:
         yield base, env
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mocks.processes import free_port, mock_servers, process
+from mocks.processes import gateway_server, mock_servers, pointing_at
 from tests.support.gateway import PERSONAS, TODAY, operation
 from tests.support.incremental import ACCEPT, Deferred, Parts
 
@@ -49,17 +49,12 @@ def served_gateway(
     request: pytest.FixtureRequest, served_mocks: dict[str, str]
 ) -> Iterator[tuple[str, dict[str, str]]]:
     env = {
-        "POLICY_ADMIN_URL": served_mocks["policy-admin"],
-        "CLAIMS_URL": served_mocks["claims"],
-        "EDITIQUE_URL": served_mocks["editique"],
-        "CRM_URL": served_mocks["crm"],
+        **pointing_at(served_mocks),
         "GATEWAY_TODAY": TODAY.isoformat(),
         "GATEWAY_FAST_PATHS": request.param,
         "GATEWAY_CACHE": "false",  # every request asks éditique again
     }
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with process(["-m", "gateway", "serve", "--port", str(port)], [base + "/healthz"], env=env):
+    with gateway_server(env) as base:
         yield base, env
 
 

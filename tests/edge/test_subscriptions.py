@@ -20,7 +20,7 @@ import websockets
 
 from gateway.edge.subscriptions import RECONNECT_COMMENT, OpenStreams, until_shutdown
 from mocks.base import MockSystem
-from mocks.processes import free_port, mock_servers, process
+from mocks.processes import free_port, gateway_server, mock_servers, pointing_at, process
 from tests.support.accounts import PASSWORDS
 from tests.support.gateway import PERSONAS, TODAY, Gateway, operation, serve
 from tests.support.subscriptions import (
@@ -46,10 +46,7 @@ def served_mocks() -> Iterator[dict[str, str]]:
 @pytest.fixture(scope="module")
 def served_gateway(served_mocks: dict[str, str]) -> Iterator[tuple[str, dict[str, str]]]:
     env = {
-        "POLICY_ADMIN_URL": served_mocks["policy-admin"],
-        "CLAIMS_URL": served_mocks["claims"],
-        "EDITIQUE_URL": served_mocks["editique"],
-        "CRM_URL": served_mocks["crm"],
+        **pointing_at(served_mocks),
         "GATEWAY_TODAY": TODAY.isoformat(),
         "GATEWAY_LIVE_INTERVAL_S": str(INTERVAL_S),
         "GATEWAY_LIVE_PER_CUSTOMER": "2",
@@ -62,9 +59,7 @@ def served_gateway(served_mocks: dict[str, str]) -> Iterator[tuple[str, dict[str
         "GATEWAY_LIVE_PING_TIMEOUT_S": str(PING_TIMEOUT_S),
         "GATEWAY_LIVE_IDLE_TIMEOUT_S": str(IDLE_TIMEOUT_S),
     }
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with process(["-m", "gateway", "serve", "--port", str(port)], [base + "/healthz"], env=env):
+    with gateway_server(env) as base:
         yield base, env
 
 

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from gateway.platform.redis import redis_client
-from mocks.processes import free_port, mock_servers, process
+from mocks.processes import free_port, mock_servers, pointing_at, process
 from tests.support.gateway import PERSONAS, TODAY
 from tests.support.subscriptions import TransportWs, move, sse_events, token
 
@@ -58,10 +58,7 @@ class Pods:
 def pods(redis_url: str) -> Iterator[Pods]:
     with mock_servers() as mocks, ExitStack() as stack:
         env = {
-            "POLICY_ADMIN_URL": mocks["policy-admin"],
-            "CLAIMS_URL": mocks["claims"],
-            "EDITIQUE_URL": mocks["editique"],
-            "CRM_URL": mocks["crm"],
+            **pointing_at(mocks),
             "GATEWAY_REDIS_URL": redis_url,
             "GATEWAY_REDIS_TIMEOUT_S": "1",  # sharing is tested here, not the 250 ms bound
             "GATEWAY_TODAY": TODAY.isoformat(),

@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from mocks.processes import free_port, mock_servers, process
+from mocks.processes import free_port, mock_servers, pointing_at, process
 from tests.support.gateway import PERSONAS, TODAY, operation
 
 pytestmark = pytest.mark.skipif(
@@ -21,10 +21,7 @@ pytestmark = pytest.mark.skipif(
 def test_two_gateways_share_cached_answers_through_redis(redis_url: str) -> None:
     with mock_servers() as urls:
         env = {
-            "POLICY_ADMIN_URL": urls["policy-admin"],
-            "CLAIMS_URL": urls["claims"],
-            "EDITIQUE_URL": urls["editique"],
-            "CRM_URL": urls["crm"],
+            **pointing_at(urls),
             "GATEWAY_REDIS_URL": redis_url,
             "GATEWAY_TODAY": TODAY.isoformat(),
             "GATEWAY_CACHE_TIMEOUT_S": "2",  # sharing is tested here, not the 50 ms bound

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mocks.processes import free_port, mock_servers, process
+from mocks.processes import free_port, mock_servers, pointing_at, process
 from tests.support.gateway import TODAY, operation
 from tests.support.redis import needs_redis, redis_server
 
@@ -39,10 +39,7 @@ def gateways(mocks: dict[str, str], count: int = 1, **env: str) -> Iterator[list
     """`count` gateway processes (`python -m gateway serve`) over the mocks; their base URLs."""
     httpx.post(mocks["crm"] + "/_admin/reset")
     settings = {
-        "POLICY_ADMIN_URL": mocks["policy-admin"],
-        "CLAIMS_URL": mocks["claims"],
-        "EDITIQUE_URL": mocks["editique"],
-        "CRM_URL": mocks["crm"],
+        **pointing_at(mocks),
         "GATEWAY_TODAY": TODAY.isoformat(),
         **env,
     }

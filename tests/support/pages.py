@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from mocks.processes import free_port, mock_servers, process
+from mocks.processes import free_port, mock_servers, pointing_at, process
 from tests.support.accounts import PASSWORDS
 from tests.support.gateway import TODAY, operation
 
@@ -86,10 +86,7 @@ def gateway_over_http(env: dict[str, str]) -> Iterator[str]:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         env = {
-            "POLICY_ADMIN_URL": urls["policy-admin"],
-            "CLAIMS_URL": urls["claims"],
-            "EDITIQUE_URL": urls["editique"],
-            "CRM_URL": urls["crm"],
+            **pointing_at(urls),
             "GATEWAY_TODAY": TODAY.isoformat(),
             "GATEWAY_ACCESS_LOG": "false",
             **env,
