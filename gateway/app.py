@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None, mocks: dict[str, Any] | None = 
                 settings.live_max_subscriptions,
                 redis,
                 Codec(LiveState.to_json, LiveState.from_json),
+                max_reads=settings.live_max_reads,
             ),
             event_counts=EventCounts(found=live_event_found, sent=live_event_sent),
         )

@@ -405,6 +405,9 @@ class Settings(BaseSettings):
     """Open subscriptions one customer may hold in one process; past it a new one is refused."""
     live_max_subscriptions: int = Field(2000, ge=1)
     """Open subscriptions one process holds at most; past it a new one is refused."""
+    live_max_reads: int = Field(16, ge=1)
+    """Watcher reads one process runs at once; past it a read waits for a place (the interval
+    stretches for everyone rather than the back-end calls timing out)."""
     live_init_timeout_s: float = Field(10.0, gt=0)
     """graphql-transport-ws: a WebSocket that sends no `connection_init` within this is closed
     (4408)."""

@@ -27,6 +27,11 @@ Roles, in the metrics (`gateway_live_watchers{role}`): `holder` (holds the lease
 is written in bytes (`Codec`) are the caller's (`resolvers/live.py`): this module knows keys,
 subscribers, time and bytes only. A read that fails keeps the watcher going; the next one may
 succeed.
+
+At most `max_reads` reads run at once in a process (`GATEWAY_LIVE_MAX_READS`): past it, a read
+waits for a place before its back-end calls start, so a process with more watchers than it can
+read in an interval reads each of them less often instead of timing its calls out on a loop
+too busy to answer them.
 """
 
 from __future__ import annotations
@@ -102,11 +107,14 @@ class Watchers(Generic[S]):
     redis: SharedRedis | None = None
     codec: Codec[S] | None = None
     prefix: str = "live"
+    max_reads: int = 16
     watches: dict[str, Watch[S]] = field(default_factory=dict)
+    reading: asyncio.Semaphore = field(init=False)
     leases: Leases | None = field(init=False, default=None)
     broadcast: Broadcast | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
+        self.reading = asyncio.Semaphore(self.max_reads)
         if self.redis is not None:
             if self.codec is None:
                 raise ValueError("watchers shared through Redis need a codec for their snapshots")
@@ -207,7 +215,8 @@ class Watchers(Generic[S]):
 
     async def _read(self, watch: Watch[S]) -> S | None:
         try:
-            snapshot = await watch.read()
+            async with self.reading:  # past `max_reads`, reads queue: the interval stretches
+                snapshot = await watch.read()
         except Exception as exc:  # a back-end down: the next read may succeed
             log.warning("watch_read_failed", key=watch.key, error=type(exc).__name__)
             metrics.live_snapshot("failed")

@@ -6,6 +6,7 @@ understand, each reads by itself."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -178,3 +179,30 @@ async def test_past_the_bound_of_one_customer_a_subscription_is_refused_typed() 
     finally:
         await watchers.close()
     assert refused.value.extensions["code"] == "TOO_MANY_SUBSCRIPTIONS"
+
+
+async def test_past_the_reads_a_process_may_run_at_once_reads_wait_and_each_watcher_is_served() -> (
+    None
+):
+    watchers = Watchers[str](INTERVAL_S, max_reads=2)
+    running, most = 0, 0
+
+    async def slow_read() -> str:  # a back-end answering in half an interval
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(INTERVAL_S / 2)
+        running -= 1
+        return "state"
+
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            queues = [
+                await stack.enter_async_context(watchers.subscribe(f"C-{n}", slow_read))
+                for n in range(6)
+            ]
+            firsts = await asyncio.gather(*(next_of(queue) for queue in queues))
+    finally:
+        await watchers.close()
+    assert firsts == ["state"] * 6
+    assert most == 2
