@@ -14,7 +14,8 @@ and loaders of its own (`fresh_scope`), as a request is.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+import dataclasses
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -86,6 +87,10 @@ async def subscriber_scope(ctx: Context) -> Scope:
 
 
 def reader(ctx: Context, scope: Scope) -> Callable[[], Awaitable[LiveState]]:
+    """How the customer's watcher reads: with a context of its own (the first subscriber's,
+    copied), since each read replaces the loaders of the context it runs in, and that subscriber
+    may be answering a state with its own at that moment."""
+    ctx = dataclasses.replace(ctx)
     services = ctx.services
     crm_client = services.backends.crm
     alerts = crm(ctx)
@@ -114,7 +119,7 @@ def reader(ctx: Context, scope: Scope) -> Callable[[], Awaitable[LiveState]]:
     return read
 
 
-async def states(ctx: Context) -> AsyncIterator[tuple[Scope, LiveState | None, LiveState]]:
+async def states(ctx: Context) -> AsyncGenerator[tuple[Scope, LiveState | None, LiveState], None]:
     """(the subscriber's scope, the state before, the state now) at each read of the customer's
     watcher, the first with no state before; ends with `SessionEnded` when the token's session
     ends."""

@@ -1,8 +1,14 @@
 """The `Subscription` root: what the viewer follows live over graphql-transport-ws and
-graphql-sse (`resolvers/live.py` holds the watching)."""
+graphql-sse (`resolvers/live.py` holds the watching).
+
+Each resolver closes the states it reads (`aclosing`) when it is closed itself: `async for` leaves
+an inner generator suspended, and its `finally` (the customer's watcher stopped) would wait for
+the garbage collector, which the fast paths run rarely: watchers read the back-ends long after
+their last subscriber left."""
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from collections.abc import AsyncGenerator
 from datetime import datetime
@@ -50,20 +56,24 @@ class Subscription:
         self, info: Info, id: strawberry.ID | None = None
     ) -> AsyncGenerator[DemandeUpdate, None]:
         only = from_global(id, "Demande")[1] if id is not None else None
-        async for scope, before, now in live.states(info.context):
-            for event in live.demande_events(before, now, only):
-                yield DemandeUpdate(
-                    change=DemandeChange.CREATED if event.created else DemandeChange.STATUS_CHANGED,
-                    previous_status=event.previous,
-                    at=event.at,
-                    demande=Demande.of(event.demande, scope),
-                )
+        async with contextlib.aclosing(live.states(info.context)) as states:  # module docstring
+            async for scope, before, now in states:
+                for event in live.demande_events(before, now, only):
+                    yield DemandeUpdate(
+                        change=(
+                            DemandeChange.CREATED if event.created else DemandeChange.STATUS_CHANGED
+                        ),
+                        previous_status=event.previous,
+                        at=event.at,
+                        demande=Demande.of(event.demande, scope),
+                    )
 
     @strawberry.subscription(
         description="The viewer's unread notification count, each time it changes."
     )
     async def notifications_changed(self, info: Info) -> AsyncGenerator[NotificationsChange, None]:
-        async for _, before, now in live.states(info.context):
-            if live.notifications_changed(before, now):
-                latest = Notification(found=now.latest) if now.latest else None
-                yield NotificationsChange(unread_count=now.unread, latest=latest)
+        async with contextlib.aclosing(live.states(info.context)) as states:  # module docstring
+            async for _, before, now in states:
+                if live.notifications_changed(before, now):
+                    latest = Notification(found=now.latest) if now.latest else None
+                    yield NotificationsChange(unread_count=now.unread, latest=latest)
