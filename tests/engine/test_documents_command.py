@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+from gateway.engine import documents_command
 from gateway.engine.documents import sha256
 from tests.support.gateway import OPERATIONS
 
@@ -15,6 +18,16 @@ FIXTURES = Path(__file__).parent / "persisted_fixtures"
 
 
 def documents(*args: str) -> subprocess.CompletedProcess[str]:
+    """The command as `python -m gateway documents …` runs it, in this process (a process of its
+    own costs seconds of imports: `test_the_command_runs_as_a_module` starts one)."""
+    parser = argparse.ArgumentParser(prog="python -m gateway documents")
+    documents_command.add_arguments(parser)
+    out, err = io.StringIO(), io.StringIO()
+    code = documents_command.run(parser.parse_args(list(args)), out, err)
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+def as_module(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "gateway", "documents", *args],
         cwd=ROOT,
@@ -22,6 +35,14 @@ def documents(*args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
     )
+
+
+def test_the_command_runs_as_a_module_and_exits_with_its_verdict(tmp_path: Path) -> None:
+    (tmp_path / "Broken.graphql").write_text("query Broken {\n  viewer { nope }\n}\n")
+    checked = as_module("check", str(tmp_path))
+    assert checked.returncode == 1
+    assert checked.stdout.startswith(f"{tmp_path / 'Broken.graphql'}:2:12: Cannot query field")
+    assert as_module("check", str(OPERATIONS)).returncode == 0
 
 
 def recorded(tmp_path: Path) -> Path:
