@@ -34,6 +34,7 @@ from tests.support.subscriptions import (
 
 INTERVAL_S = 0.3
 INIT_TIMEOUT_S, PING_INTERVAL_S, PING_TIMEOUT_S, IDLE_TIMEOUT_S = 1.0, 0.5, 0.5, 2.0
+LOADED_S = 2.0  # a change's way on a CI machine running four test workers on two cores (1.4 s seen)
 CHRIS = "chris.martin@example.fr"
 
 
@@ -107,7 +108,7 @@ async def test_a_customer_on_the_mobile_app_sees_their_demande_move_within_one_i
     assert update["demande"]["reference"] == "DEM-2026-11-000303"
     assert update["demande"]["status"] == "IN_PROGRESS"
     assert update["demande"]["history"][-1]["status"] == "IN_PROGRESS"
-    assert seen_after < INTERVAL_S + 1.0  # one interval, and the CRM's answer
+    assert seen_after < INTERVAL_S + LOADED_S  # one interval, and the CRM's answer
 
 
 async def test_a_customer_on_the_web_sees_their_demande_move_over_server_sent_events(
@@ -129,7 +130,7 @@ async def test_a_customer_on_the_web_sees_their_demande_move_over_server_sent_ev
     await asyncio.sleep(3 * INTERVAL_S)
     moved_at = await move(http, served_mocks, "TRAITE")
     await asyncio.wait_for(listening, 10)
-    assert time.monotonic() - moved_at < INTERVAL_S + 1.0
+    assert time.monotonic() - moved_at < INTERVAL_S + LOADED_S
     _, data = received[-1]
     assert data is not None
     update = data["data"]["demandeUpdated"]

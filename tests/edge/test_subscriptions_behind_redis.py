@@ -23,6 +23,7 @@ from tests.support.gateway import PERSONAS, TODAY
 from tests.support.subscriptions import TransportWs, move, sse_events, token
 
 INTERVAL_S = 0.5
+LOADED_S = 2.0  # a change's way on a CI machine running four test workers on two cores
 LEASE_S = 1.5 * INTERVAL_S  # LEASE_INTERVALS intervals (platform/watchers.py)
 CHRIS = PERSONAS["chris"]
 LEASE_KEY = f"live:lease:{CHRIS}"
@@ -134,7 +135,7 @@ async def test_a_customer_followed_on_two_pods_costs_one_read_an_interval_and_se
     _, data = web_events[-1]
     assert data is not None
     assert data["data"]["demandeUpdated"]["demande"]["status"] == "IN_PROGRESS"
-    assert mobile_after < INTERVAL_S + 1.0 and web_after < INTERVAL_S + 1.0
+    assert mobile_after < INTERVAL_S + LOADED_S and web_after < INTERVAL_S + LOADED_S
 
 
 async def test_when_the_pod_reading_for_a_customer_dies_the_other_reads_within_the_lease(
@@ -180,4 +181,4 @@ async def test_when_the_pod_reading_for_a_customer_dies_the_other_reads_within_t
     assert 4 <= reads_after <= 8  # the survivor alone reads, once an interval
     update = on_survivor["payload"]["data"]["demandeUpdated"]
     assert update["demande"]["status"] == "DONE"
-    assert seen_after < INTERVAL_S + 1.0
+    assert seen_after < INTERVAL_S + LOADED_S
