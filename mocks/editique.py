@@ -20,6 +20,7 @@ from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
+from fpdf import FPDF
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -130,8 +131,6 @@ def paris_day(moment: str) -> date:
 def render_pdf(doc_id: str, title: str, issued: str, addressee: str, contract: str | None) -> bytes:
     """A real one-page PDF; deterministic for the same document."""
     moment = datetime.fromisoformat(issued)
-    from fpdf import FPDF  # on the first PDF: its import is most of a mock process's start
-
     pdf = FPDF(format="A4")
     pdf.set_creation_date(moment)
     pdf.set_title(latin1(title))
