@@ -469,17 +469,25 @@ async def test_a_pod_that_stops_tells_its_subscribers_to_reconnect_to_another(
 NEXT, COMPLETE = "event: next\r\ndata: {}\r\n\r\n", "event: complete\r\ndata: \r\n\r\n"
 
 
-async def test_an_event_stream_ends_without_complete_when_the_process_drains() -> None:
-    streams = OpenStreams()
-    closed = asyncio.Event()
+def an_hour_without_change(closed: asyncio.Event) -> Callable[[], AsyncIterator[str]]:
+    """A subscription's stream that sends one event, then waits; `closed` is set once it is closed."""
 
     async def subscription() -> AsyncIterator[str]:
         try:
             yield NEXT
-            await asyncio.sleep(3600)  # no change for an hour
+            await asyncio.sleep(3600)
             yield COMPLETE
         finally:
             closed.set()
+
+    return subscription
+
+
+async def test_an_event_stream_ends_without_complete_when_the_process_drains() -> None:
+    streams = OpenStreams()
+    closed = asyncio.Event()
+
+    subscription = an_hour_without_change(closed)
 
     async def read(stream: Callable[[], AsyncIterator[str]]) -> list[str]:
         return [chunk async for chunk in stream()]
@@ -504,14 +512,7 @@ async def test_an_event_stream_whose_client_goes_away_closes_its_subscription_at
     event, a heartbeat or the garbage collector next comes by."""
     closed = asyncio.Event()
 
-    async def subscription() -> AsyncIterator[str]:
-        try:
-            yield NEXT
-            await asyncio.sleep(3600)  # no change for an hour
-            yield COMPLETE
-        finally:
-            closed.set()
-
+    subscription = an_hour_without_change(closed)
     first = asyncio.Event()
 
     async def read(stream: Callable[[], AsyncIterator[str]]) -> None:
